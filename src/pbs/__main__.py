@@ -1,0 +1,3 @@
+from pbs.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,283 @@
+"""The catalog: every pinned fact pbs builds from, loaded from the TOML files beside this module.
+
+Lookups that take user input (`python`, `target`, `parse_options`) raise `UsageError` naming
+the unknown value and listing the valid ones.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from pbs.catalog.model import (
+    Artifact,
+    BuildOptions,
+    DebianArchive,
+    DebianLocation,
+    OptionsGrammar,
+    PyPILocation,
+    Python,
+    Source,
+    Target,
+)
+from pbs.errors import CatalogError, UsageError
+
+__all__ = [
+    "Artifact",
+    "BuildOptions",
+    "Catalog",
+    "DebianArchive",
+    "DebianLocation",
+    "PyPILocation",
+    "Python",
+    "Source",
+    "Target",
+    "load_catalog",
+]
+
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+ROLES = ("python", "library", "build-input", "wheel")
+PYTHON_SOURCE = "cpython"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Catalog:
+    sources: tuple[Source, ...]
+    pythons: tuple[Python, ...]
+    targets: tuple[Target, ...]
+    options: OptionsGrammar
+    debian: DebianArchive
+
+    # -- lookups of user input -------------------------------------------------------------
+
+    def python(self, spec: str | None) -> Python:
+        """The catalogued Python for `3.14`, `3.14.7`, or (None) the newest final release."""
+        ordered = sorted(self.pythons, key=lambda p: p.version)
+        if spec is None:
+            finals = [p for p in ordered if not p.version.is_prerelease]
+            return finals[-1]
+        matches = [p for p in ordered if spec in (str(p.version), p.minor)]
+        if not matches:
+            valid = ", ".join(f"{p.minor} ({p.version})" for p in ordered)
+            raise UsageError(f"unknown Python version '{spec}'; valid versions: {valid}")
+        return matches[-1]
+
+    def target(self, triple: str | None) -> Target:
+        """The catalogued target for `triple`, or (None) the first one, the host's."""
+        if triple is None:
+            return self.targets[0]
+        for target in self.targets:
+            if target.triple == triple:
+                return target
+        valid = ", ".join(t.triple for t in self.targets)
+        raise UsageError(f"unknown target '{triple}'; valid targets: {valid}")
+
+    def parse_options(self, text: str | None, python: Python, target: Target) -> BuildOptions:
+        """Parse `[prefix+]base[+suffix]` and check the python and target support it."""
+        text = self.options.default if text is None else text
+        rest, prefixes, suffixes = text, [], []
+        for prefix in self.options.prefixes:
+            if rest.startswith(prefix + "+"):
+                prefixes.append(prefix)
+                rest = rest[len(prefix) + 1 :]
+        for suffix in self.options.suffixes:
+            if rest.endswith("+" + suffix):
+                suffixes.append(suffix)
+                rest = rest[: -len(suffix) - 1]
+        if rest not in self.options.bases:
+            valid = ", ".join(self.options.spellings())
+            raise UsageError(f"unknown build options '{text}'; valid options: {valid}")
+        for prefix in prefixes:
+            supported = self.options.prefixes[prefix]
+            if not supported.contains(python.version, prereleases=True):
+                raise UsageError(
+                    f"build option '{prefix}' needs Python {supported}, not {python.version}"
+                )
+        for suffix in suffixes:
+            libcs = self.options.suffixes[suffix]
+            if target.libc not in libcs:
+                raise UsageError(
+                    f"build option '{suffix}' needs a {'/'.join(libcs)} target, "
+                    f"not {target.triple}"
+                )
+        return BuildOptions(base=rest, prefixes=tuple(prefixes), suffixes=tuple(suffixes))
+
+    # -- derived facts ---------------------------------------------------------------------
+
+    def python_source(self, python: Python) -> Source:
+        return self.source(PYTHON_SOURCE, str(python.version))
+
+    def source(self, name: str, version: str) -> Source:
+        for source in self.sources:
+            if source.name == name and source.version == version:
+                return source
+        raise CatalogError(f"the catalog has no source {name} {version}")
+
+    def sources_for(self, python: Python, target: Target) -> list[Source]:
+        """Every source a build of `python` for `target` reads, the CPython release first."""
+        # Every catalogued target builds the same library set today; `target` is part of the
+        # signature because that stops being true with musl and cross targets.
+        del target
+        others = [s for s in self.sources if s.role != "python" and s.needed_by(python.version)]
+        return [self.python_source(python), *others]
+
+    # -- consistency -----------------------------------------------------------------------
+
+    def problems(self) -> list[str]:
+        """Every inconsistency in the data; empty when the catalog is sound."""
+        found: list[str] = []
+        seen_sources: set[tuple[str, str]] = set()
+        seen_files: set[str] = set()
+        for source in self.sources:
+            ident = (source.name, source.version)
+            if ident in seen_sources:
+                found.append(f"source {source.key} is listed twice")
+            seen_sources.add(ident)
+            if not source.license.strip():
+                found.append(f"source {source.key} has no license")
+            if not source.license_files:
+                found.append(f"source {source.key} names no license file")
+            if source.role not in ROLES:
+                found.append(f"source {source.key} has unknown role '{source.role}'")
+            if not source.artifacts:
+                found.append(f"source {source.key} has no artifact")
+            for artifact in source.artifacts:
+                where = f"source {source.key} artifact {artifact.file}"
+                if not SHA256.match(artifact.sha256):
+                    found.append(f"{where}: sha256 is not 64 lowercase hex digits")
+                if artifact.size is not None and artifact.size <= 0:
+                    found.append(f"{where}: size must be positive")
+                if not (artifact.urls or artifact.debian or artifact.pypi):
+                    found.append(f"{where}: names no location")
+                if artifact.file in seen_files:
+                    found.append(f"{where}: file name used by another artifact")
+                seen_files.add(artifact.file)
+                if "/" in artifact.file or (artifact.debian and "/" in artifact.debian.file):
+                    found.append(f"{where}: a file name must not contain '/'")
+        versions = [p.version for p in self.pythons]
+        if len(set(versions)) != len(versions):
+            found.append("a Python version is listed twice")
+        for python in self.pythons:
+            if (PYTHON_SOURCE, str(python.version)) not in seen_sources:
+                found.append(f"python {python.version} has no '{PYTHON_SOURCE}' source")
+        if not any(not p.version.is_prerelease for p in self.pythons):
+            found.append("no final Python release to build by default")
+        python_sources = {s.version for s in self.sources if s.role == "python"}
+        for orphan in python_sources - {str(v) for v in versions}:
+            found.append(f"cpython source {orphan} is not a catalogued python")
+        triples = [t.triple for t in self.targets]
+        if not triples:
+            found.append("no target")
+        if len(set(triples)) != len(triples):
+            found.append("a target is listed twice")
+        for target in self.targets:
+            if not target.allowed_libraries:
+                found.append(f"target {target.triple} allows no run-time library")
+        if self.options.default not in self.options.bases:
+            found.append(f"default options '{self.options.default}' is not a base")
+        return found
+
+
+# -- loading ---------------------------------------------------------------------------------
+
+
+def load_catalog(directory: Path | None = None) -> Catalog:
+    """Read the catalog TOML files (default: the ones shipped in this package)."""
+    root = directory or Path(str(resources.files(__package__)))
+    try:
+        sources = _read(root / "sources.toml")["source"]
+        pythons = _read(root / "pythons.toml")["python"]
+        targets = _read(root / "targets.toml")["target"]
+        options = _read(root / "options.toml")["options"]
+        debian = _read(root / "debian.toml")["debian"]
+        return Catalog(
+            sources=tuple(_source(s) for s in sources),
+            pythons=tuple(Python(version=_version(p["version"])) for p in pythons),
+            targets=tuple(_target(t) for t in targets),
+            options=_options(options),
+            debian=DebianArchive(
+                suites=tuple(debian["suites"]),
+                security_suites=tuple(debian["security_suites"]),
+                components=tuple(debian["components"]),
+                keyring=debian["keyring"],
+            ),
+        )
+    except KeyError as missing:
+        raise CatalogError(f"catalog in {root}: missing field {missing}") from None
+    except TypeError as wrong:
+        raise CatalogError(f"catalog in {root}: {wrong}") from None
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise CatalogError(f"cannot read catalog file {path}: {exc}") from None
+
+
+def _version(text: str) -> Version:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        raise CatalogError(f"catalog: '{text}' is not a version") from None
+
+
+def _specifier(text: str) -> SpecifierSet:
+    try:
+        return SpecifierSet(text)
+    except InvalidSpecifier:
+        raise CatalogError(f"catalog: '{text}' is not a version specifier") from None
+
+
+def _source(raw: dict[str, Any]) -> Source:
+    return Source(
+        name=raw["name"],
+        version=raw["version"],
+        role=raw["role"],
+        license=raw["license"],
+        license_files=tuple(raw["license_files"]),
+        requires_python=_specifier(raw.get("requires_python", "")),
+        artifacts=tuple(_artifact(a) for a in raw.get("artifact", [])),
+    )
+
+
+def _artifact(raw: dict[str, Any]) -> Artifact:
+    debian = raw.get("debian")
+    pypi = raw.get("pypi")
+    return Artifact(
+        file=raw["file"],
+        sha256=raw["sha256"],
+        size=raw.get("size"),
+        urls=tuple(raw.get("urls", ())),
+        debian=DebianLocation(**debian) if debian else None,
+        pypi=PyPILocation(**pypi) if pypi else None,
+    )
+
+
+def _target(raw: dict[str, Any]) -> Target:
+    return Target(
+        triple=raw["triple"],
+        arch=raw["arch"],
+        libc=raw["libc"],
+        libc_floor=raw["libc_floor"],
+        allowed_libraries=tuple(raw["allowed_libraries"]),
+    )
+
+
+def _options(raw: dict[str, Any]) -> OptionsGrammar:
+    return OptionsGrammar(
+        bases=tuple(raw["bases"]),
+        default=raw["default"],
+        prefixes={
+            name: _specifier(spec.get("requires_python", ""))
+            for name, spec in raw.get("prefixes", {}).items()
+        },
+        suffixes={name: tuple(spec["libc"]) for name, spec in raw.get("suffixes", {}).items()},
+    )

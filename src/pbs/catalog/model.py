@@ -1,0 +1,144 @@
+"""Value objects of the catalog: plain frozen dataclasses, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+
+@dataclass(frozen=True, kw_only=True)
+class DebianLocation:
+    """A file in Debian's archive: `file` in the pool directory of source package `package`.
+
+    With a `version`, the file is looked up through the source indexes (which also know the
+    security archive's layout); without one, or when the indexes no longer list it, it is
+    fetched by its pool path.
+    """
+
+    package: str
+    file: str
+    version: str | None = None
+
+    @property
+    def pool_path(self) -> str:
+        # Debian shards its pool by the first letter, or by "libX" for lib* packages.
+        prefix = self.package[:4] if self.package.startswith("lib") else self.package[0]
+        return f"pool/main/{prefix}/{self.package}/{self.file}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PyPILocation:
+    """A release file on the Python package index, fetched through the user's pip configuration."""
+
+    project: str
+    version: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Artifact:
+    """One file that provides a source; every location of it holds the same bytes."""
+
+    file: str
+    sha256: str
+    size: int | None = None
+    urls: tuple[str, ...] = ()
+    debian: DebianLocation | None = None
+    pypi: PyPILocation | None = None
+
+    @property
+    def local_names(self) -> tuple[str, ...]:
+        """Names under which a user may have put this file into a --source-dir."""
+        names = [self.file]
+        if self.debian and self.debian.file != self.file:
+            names.append(self.debian.file)
+        return tuple(names)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Source:
+    """A pinned release of one component."""
+
+    name: str
+    version: str
+    role: str
+    license: str
+    license_files: tuple[str, ...]
+    artifacts: tuple[Artifact, ...]
+    requires_python: SpecifierSet = SpecifierSet()
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}-{self.version}"
+
+    def needed_by(self, python: Version) -> bool:
+        return self.requires_python.contains(python, prereleases=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Python:
+    """A CPython release pbs builds."""
+
+    version: Version
+
+    @property
+    def minor(self) -> str:
+        return f"{self.version.major}.{self.version.minor}"
+
+    def __str__(self) -> str:
+        return str(self.version)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Target:
+    """A platform pbs builds for."""
+
+    triple: str
+    arch: str
+    libc: str
+    libc_floor: str
+    allowed_libraries: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class OptionsGrammar:
+    """What may be written in --options: `[prefix+]base[+suffix]`."""
+
+    bases: tuple[str, ...]
+    default: str
+    prefixes: dict[str, SpecifierSet]  # prefix -> Python versions that support it
+    suffixes: dict[str, tuple[str, ...]]  # suffix -> libcs that support it
+
+    def spellings(self) -> list[str]:
+        """Every base, and the shape of the prefixed/suffixed forms, for error messages."""
+        forms = list(self.bases)
+        forms += [f"{prefix}+<base>" for prefix in self.prefixes]
+        forms += [f"<base>+{suffix}" for suffix in self.suffixes]
+        return forms
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildOptions:
+    """A parsed --options value."""
+
+    base: str
+    prefixes: tuple[str, ...] = ()
+    suffixes: tuple[str, ...] = ()
+
+    @property
+    def freethreaded(self) -> bool:
+        return "freethreaded" in self.prefixes
+
+    def __str__(self) -> str:
+        return "+".join((*self.prefixes, self.base, *self.suffixes))
+
+
+@dataclass(frozen=True, kw_only=True)
+class DebianArchive:
+    """Which parts of Debian's archive pbs consults (never the mirror host: apt config has it)."""
+
+    suites: tuple[str, ...]
+    security_suites: tuple[str, ...]
+    components: tuple[str, ...]
+    keyring: str

@@ -1,0 +1,216 @@
+"""The `pbs` command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from pbs import __version__
+from pbs.cache import Cache, default_cache_root
+from pbs.catalog import Catalog, load_catalog
+from pbs.debian import DebianSource
+from pbs.errors import PbsError
+from pbs.fetch import Fetched, Fetcher
+
+SOURCE_DIR_ENV = "PBS_SOURCE_DIR"
+LS_SECTIONS = ("pythons", "targets", "options", "sources")
+PIPE_WIDTH = 200
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    # Piped output is not cut to 80 columns: tables stay one row per line for grep and logs.
+    out = Console(highlight=False, width=None if sys.stdout.isatty() else PIPE_WIDTH)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        return args.handler(args, load_catalog(), out, err)
+    except PbsError as exc:
+        print(f"pbs: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("pbs: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pbs", description="Build self-contained, portable CPython distributions."
+    )
+    parser.add_argument("--version", action="version", version=f"pbs {__version__}")
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="cache directory (default: $PBS_CACHE_DIR or ~/.cache/pbs)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    fetch = commands.add_parser(
+        "fetch", help="download and verify the sources a build needs into the cache"
+    )
+    which = fetch.add_mutually_exclusive_group()
+    which.add_argument("--python", help="CPython version, e.g. 3.14 or 3.14.7 (default: newest)")
+    which.add_argument(
+        "--all", action="store_true", help="fetch the sources of every catalogued version"
+    )
+    fetch.add_argument("--target", help="target triple (default: x86_64-unknown-linux-gnu)")
+    fetch.add_argument(
+        "--source-dir",
+        type=Path,
+        default=None,
+        help=f"directory searched first for source files (default: ${SOURCE_DIR_ENV})",
+    )
+    fetch.set_defaults(handler=_fetch)
+
+    ls = commands.add_parser("ls", help="list the versions, targets, options and sources pbs knows")
+    ls.add_argument("section", nargs="?", choices=LS_SECTIONS, help="list only this section")
+    ls.set_defaults(handler=_ls)
+    return parser
+
+
+# -- fetch -----------------------------------------------------------------------------------
+
+
+def _fetch(args: argparse.Namespace, catalog: Catalog, out: Console, err: Console) -> int:
+    target = catalog.target(args.target)
+    pythons = catalog.pythons if args.all else (catalog.python(args.python),)
+    wanted = {}
+    for python in pythons:
+        for source in catalog.sources_for(python, target):
+            wanted[(source.name, source.version)] = source
+    cache = Cache(args.cache_dir or default_cache_root())
+    source_dir = args.source_dir or (Path(d) if (d := os.environ.get(SOURCE_DIR_ENV)) else None)
+    fetcher = Fetcher(
+        cache,
+        DebianSource(catalog.debian, cache),
+        source_dirs=[source_dir] if source_dir else [],
+        console=err,
+    )
+    fetched = []
+    for source in wanted.values():
+        fetched.append(fetcher.fetch(source))
+    out.print(_fetch_table(fetched))
+    total = sum(item.path.stat().st_size for item in fetched)
+    cached = sum(1 for item in fetched if item.origin == "cache")
+    out.print(
+        f"{len(fetched)} sources verified ({_size(total)}), {cached} from the cache, "
+        f"in {cache.sources}"
+    )
+    return 0
+
+
+def _fetch_table(fetched: list[Fetched]) -> Table:
+    table = Table(title="sources", title_justify="left")
+    for column in ("source", "version", "artifact", "from", "size"):
+        table.add_column(column, justify="right" if column == "size" else "left")
+    for item in fetched:
+        table.add_row(
+            item.source.name,
+            item.source.version,
+            item.artifact.file,
+            str(item.origin),
+            _size(item.path.stat().st_size),
+        )
+    return table
+
+
+# -- ls --------------------------------------------------------------------------------------
+
+
+def _ls(args: argparse.Namespace, catalog: Catalog, out: Console, err: Console) -> int:
+    sections = [args.section] if args.section else list(LS_SECTIONS)
+    for section in sections:
+        out.print(_LS_TABLES[section](catalog))
+    return 0
+
+
+def _pythons_table(catalog: Catalog) -> Table:
+    default = catalog.python(None)
+    table = Table(title="pythons", title_justify="left")
+    for column in ("--python", "version", "free-threaded", "default"):
+        table.add_column(column)
+    freethreaded = catalog.options.prefixes.get("freethreaded")
+    for python in sorted(catalog.pythons, key=lambda p: p.version):
+        supported = freethreaded is not None and freethreaded.contains(
+            python.version, prereleases=True
+        )
+        table.add_row(
+            python.minor,
+            str(python.version),
+            "yes" if supported else "no",
+            "yes" if python == default else "",
+        )
+    return table
+
+
+def _targets_table(catalog: Catalog) -> Table:
+    table = Table(title="targets", title_justify="left")
+    for column in ("--target", "libc", "libc floor", "run-time libraries allowed"):
+        table.add_column(column)
+    for target in catalog.targets:
+        table.add_row(
+            target.triple, target.libc, target.libc_floor, " ".join(target.allowed_libraries)
+        )
+    return table
+
+
+def _options_table(catalog: Catalog) -> Table:
+    grammar = catalog.options
+    table = Table(title=r"build options: \[prefix+]base\[+suffix]", title_justify="left")
+    for column in ("--options", "kind", "condition"):
+        table.add_column(column)
+    for base in grammar.bases:
+        table.add_row(base, "base", "default" if base == grammar.default else "")
+    for prefix, pythons in grammar.prefixes.items():
+        table.add_row(f"{prefix}+<base>", "prefix", f"Python {pythons}")
+    for suffix, libcs in grammar.suffixes.items():
+        table.add_row(f"<base>+{suffix}", "suffix", f"{'/'.join(libcs)} targets")
+    return table
+
+
+def _sources_table(catalog: Catalog) -> Table:
+    table = Table(title="sources", title_justify="left")
+    for column in ("source", "version", "role", "license", "artifacts", "locations"):
+        table.add_column(column)
+    for source in catalog.sources:
+        kinds = []
+        for artifact in source.artifacts:
+            kinds += ["upstream"] * bool(artifact.urls)
+            kinds += ["Debian"] * bool(artifact.debian)
+            kinds += ["PyPI"] * bool(artifact.pypi)
+        table.add_row(
+            source.name,
+            source.version,
+            source.role + (f" (Python {source.requires_python})" if source.requires_python else ""),
+            source.license,
+            "\n".join(a.file for a in source.artifacts),
+            ", ".join(dict.fromkeys(kinds)),
+        )
+    return table
+
+
+_LS_TABLES = {
+    "pythons": _pythons_table,
+    "targets": _targets_table,
+    "options": _options_table,
+    "sources": _sources_table,
+}
+
+
+def _size(count: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if count < 1024 or unit == "GiB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    raise AssertionError("unreachable")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
