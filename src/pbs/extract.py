@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import lzma
 import os
 import secrets
@@ -39,6 +41,7 @@ _DEB_DATA_MEMBERS = {
 }
 _AR_MAGIC = b"!<arch>\n"
 _AR_HEADER_SIZE = 60
+_CHUNK_SIZE = 1 << 16
 
 # What a damaged or mislabelled archive raises while it is read. bz2 reports OSError,
 # which also covers write failures (disk full); the message carries the detail.
@@ -114,17 +117,38 @@ def _unpack(archive: Path, suffix: str, staging: Path) -> None:
 def _open_tar(archive: Path, suffix: str) -> Iterator[tarfile.TarFile]:
     """Open `archive` as a forward-only tar stream, whatever its outer format."""
     with archive.open("rb") as f:
-        stream: _Readable = f
         if suffix == _DEB_SUFFIX:
-            stream, compression = _deb_payload(f, archive)
+            payload, compression = _deb_payload(f, archive)
         else:
-            compression = _TAR_SUFFIXES[suffix]
-        if compression == "zst":
-            # Some compressors emit several frames; all of them are the tar.
-            stream = zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True)
-            compression = ""
-        with tarfile.open(fileobj=cast(IO[bytes], stream), mode=f"r|{compression}") as tar:
+            payload, compression = f, _TAR_SUFFIXES[suffix]
+        stream = _decompressed(payload, compression)
+        with tarfile.open(fileobj=cast(IO[bytes], stream), mode="r|") as tar:
             yield tar
+            # tarfile stops at the end-of-archive block and ignores what follows;
+            # reading on makes the decompressor check its end marker and checksum,
+            # so a file cut off after a member boundary is still reported.
+            while stream.read(_CHUNK_SIZE):
+                pass
+
+
+def _decompressed(stream: _Readable, compression: str) -> _Readable:
+    """Wrap `stream` so that reading it yields the tar bytes.
+
+    The stdlib file classes are used rather than tarfile's own "r|gz" and friends:
+    they decode multi-stream files (pbzip2, concatenated gzip) and raise EOFError
+    when the compressed data ends early.
+    """
+    raw = cast(BinaryIO, stream)
+    if compression == "gz":
+        return gzip.GzipFile(fileobj=raw, mode="rb")
+    if compression == "xz":
+        return lzma.LZMAFile(raw)
+    if compression == "bz2":
+        return bz2.BZ2File(raw)
+    if compression == "zst":
+        # Some compressors emit several frames; together they are the tar.
+        return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+    return stream
 
 
 def _deb_payload(f: BinaryIO, archive: Path) -> tuple[_Readable, str]:

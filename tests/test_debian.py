@@ -1,0 +1,109 @@
+"""Debian's archive as a fallback: the machine's apt configuration, and real downloads."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from pbs.catalog import Catalog
+from pbs.debian import DebianSource, machine_mirrors
+from pbs.errors import FetchError
+from pbs.fetch import Fetcher, Origin, sha256_of
+
+DEB822 = """\
+Types: deb
+URIs: http://mirror.example/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://security.example/debian-security
+Suites: bookworm-security
+Components: main
+
+Types: deb
+URIs: http://disabled.example/debian
+Suites: trixie
+Enabled: no
+"""
+
+VENDOR = """\
+Types: deb
+URIs: https://vendor.example/apt
+Suites: nodistro
+Components: main
+"""
+
+ONE_LINE = """\
+# a comment
+deb [arch=amd64 signed-by=/etc/keys/x.gpg] http://other.example/debian trixie main
+deb http://ppa.example/ubuntu jammy main
+"""
+
+
+def apt_etc(tmp_path: Path) -> Path:
+    etc = tmp_path / "etc-apt"
+    (etc / "sources.list.d").mkdir(parents=True)
+    (etc / "sources.list.d" / "debian.sources").write_text(DEB822)
+    (etc / "sources.list.d" / "vendor.sources").write_text(VENDOR)
+    (etc / "sources.list.d" / "old.list.disabled").write_text("deb http://off.example/d sid main\n")
+    (etc / "sources.list").write_text(ONE_LINE)
+    return etc
+
+
+def test_mirrors_come_from_the_machines_apt_configuration(catalog: Catalog, tmp_path) -> None:
+    mirrors = machine_mirrors(catalog.debian, apt_etc(tmp_path))
+    assert [(m.uri, m.security, m.keyring) for m in mirrors] == [
+        ("http://other.example/debian", False, "/etc/keys/x.gpg"),
+        ("http://mirror.example/debian", False, "/usr/share/keyrings/debian-archive-keyring.gpg"),
+        ("http://security.example/debian-security", True, None),
+    ]
+
+
+def test_private_source_list_covers_catalogued_suites(catalog: Catalog, cache, tmp_path) -> None:
+    etc = apt_etc(tmp_path)
+    debian = DebianSource(catalog.debian, cache, etc)
+    text = debian._source_list(machine_mirrors(catalog.debian, etc))
+    lines = text.splitlines()
+    assert len(lines) == 2 * len(catalog.debian.suites) + len(catalog.debian.security_suites)
+    assert (
+        "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] "
+        "http://security.example/debian-security trixie-security main"
+    ) in lines
+
+
+def test_no_debian_mirror_is_a_clear_error(catalog: Catalog, cache, tmp_path) -> None:
+    empty = tmp_path / "empty"
+    (empty / "sources.list.d").mkdir(parents=True)
+    debian = DebianSource(catalog.debian, cache, empty)
+    location = catalog.source("xtrans", "1.4.0").artifacts[0].debian
+    assert location is not None
+    with pytest.raises(FetchError, match="no Debian mirror in the apt configuration"):
+        debian.download(location, tmp_path / "out")
+
+
+def debian_only(catalog: Catalog, name: str, version: str):
+    """The catalogued source with its upstream URLs dropped, so only Debian can serve it."""
+    source = catalog.source(name, version)
+    artifacts = tuple(dataclasses.replace(a, urls=()) for a in source.artifacts if a.debian)
+    return dataclasses.replace(source, artifacts=artifacts)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "version"),
+    [
+        ("libpthread-stubs", "0.5"),  # listed in the indexes: looked up by package=version
+        ("xcbgen", "1.17.0"),  # in no index: fetched by its pool path
+    ],
+)
+def test_real_fetch_through_debian(catalog: Catalog, cache, console, name, version) -> None:
+    source = debian_only(catalog, name, version)
+    fetched = Fetcher(cache, DebianSource(catalog.debian, cache), console=console).fetch(source)
+    assert fetched.origin is Origin.DEBIAN
+    assert fetched.detail.endswith("/" + fetched.artifact.debian.pool_path.split("/", 2)[2])
+    assert sha256_of(fetched.path) == fetched.artifact.sha256
+    assert fetched.path.stat().st_size == fetched.artifact.size
