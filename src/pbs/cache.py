@@ -10,12 +10,15 @@ import fcntl
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 CACHE_ENV = "PBS_CACHE_DIR"
+STAGING_LOCK = ".in-use"
+UNLOCKED_GRACE_SECONDS = 60
 
 
 def default_cache_root() -> Path:
@@ -49,14 +52,40 @@ class Cache:
 
     @contextmanager
     def staging(self) -> Iterator[Path]:
-        """A fresh directory on the cache's file system, removed afterwards whatever happens."""
+        """A fresh directory on the cache's file system, removed afterwards whatever happens.
+
+        While in use it is held by a lock, so that `sweep_staging` can tell the leftovers of a
+        killed process from the staging directories of a pbs run still going.
+        """
         tmp = self.root / "tmp"
         tmp.mkdir(parents=True, exist_ok=True)
-        path = Path(tempfile.mkdtemp(dir=tmp))
-        try:
-            yield path
-        finally:
-            shutil.rmtree(path, ignore_errors=True)
+        holder = Path(tempfile.mkdtemp(dir=tmp))
+        with (holder / STAGING_LOCK).open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            path = holder / "work"
+            path.mkdir()
+            try:
+                yield path
+            finally:
+                shutil.rmtree(holder, ignore_errors=True)
+
+    def sweep_staging(self) -> list[Path]:
+        """Remove staging directories left by killed processes; return what was removed."""
+        removed = []
+        for holder in sorted((self.root / "tmp").glob("*")):
+            try:
+                with (holder / STAGING_LOCK).open("r") as lock:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    shutil.rmtree(holder, ignore_errors=True)
+            except BlockingIOError:
+                continue  # a live pbs process holds it
+            except FileNotFoundError:
+                # No lock yet: just created by a live process, or killed before it took it.
+                if time.time() - holder.stat().st_mtime < UNLOCKED_GRACE_SECONDS:
+                    continue
+                shutil.rmtree(holder, ignore_errors=True)
+            removed.append(holder)
+        return removed
 
     @contextmanager
     def lock(self, name: str) -> Iterator[None]:

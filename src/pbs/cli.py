@@ -81,11 +81,10 @@ def _parser() -> argparse.ArgumentParser:
 def _fetch(args: argparse.Namespace, catalog: Catalog, out: Console, err: Console) -> int:
     target = catalog.target(args.target)
     pythons = catalog.pythons if args.all else (catalog.python(args.python),)
-    wanted = {}
-    for python in pythons:
-        for source in catalog.sources_for(python, target):
-            wanted[(source.name, source.version)] = source
+    needed = {s.key for python in pythons for s in catalog.sources_for(python, target)}
+    wanted = [source for source in catalog.sources if source.key in needed]
     cache = Cache(args.cache_dir or default_cache_root())
+    cache.sweep_staging()
     source_dir = args.source_dir or (Path(d) if (d := os.environ.get(SOURCE_DIR_ENV)) else None)
     fetcher = Fetcher(
         cache,
@@ -94,7 +93,7 @@ def _fetch(args: argparse.Namespace, catalog: Catalog, out: Console, err: Consol
         console=err,
     )
     fetched = []
-    for source in wanted.values():
+    for source in wanted:
         fetched.append(fetcher.fetch(source))
     out.print(_fetch_table(fetched))
     total = sum(item.path.stat().st_size for item in fetched)

@@ -19,7 +19,7 @@ import zstandard
 
 from pbs.errors import PbsError, UnsafeArchive
 
-# Archive suffix -> compression for tarfile's streaming mode ("zst" is decoded by zstandard).
+# Archive suffix -> compression of the tar inside it.
 _TAR_SUFFIXES = {
     ".tar.gz": "gz",
     ".tgz": "gz",
@@ -43,9 +43,16 @@ _AR_MAGIC = b"!<arch>\n"
 _AR_HEADER_SIZE = 60
 _CHUNK_SIZE = 1 << 16
 
-# What a damaged or mislabelled archive raises while it is read. bz2 reports OSError,
-# which also covers write failures (disk full); the message carries the detail.
-_READ_ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError, zstandard.ZstdError)
+# What a damaged or mislabelled archive raises while it is read (gzip and bz2 use
+# OSError, which also covers write failures such as a full disk; the detail tells).
+_READ_ERRORS = (
+    tarfile.TarError,
+    EOFError,
+    OSError,
+    zlib.error,
+    lzma.LZMAError,
+    zstandard.ZstdError,
+)
 
 
 class _Readable(Protocol):
@@ -200,9 +207,19 @@ def _name_problem(name: str) -> str | None:
     return None
 
 
+def _real(path: Path) -> Path:
+    """`path` with every symlink that exists on disk followed.
+
+    Not Path.resolve(): on Python 3.11 it raises on symlink loops, which are inert
+    (the kernel refuses to follow them). On a loop realpath leaves the rest of the
+    path as is, so any '..' left in it is then applied lexically.
+    """
+    return Path(os.path.normpath(os.path.realpath(path)))
+
+
 def _inside(path: Path, root: Path) -> bool:
     """Whether `path`, with every symlink that exists on disk followed, lies within `root`."""
-    return path.resolve().is_relative_to(root)
+    return _real(path).is_relative_to(root)
 
 
 class _Unpacker:
@@ -210,7 +227,7 @@ class _Unpacker:
 
     def __init__(self, archive: Path, staging: Path) -> None:
         self._archive = archive
-        self._root = staging.resolve()
+        self._root = _real(staging)
         # Hard links may only point at files this archive already wrote.
         self._files: set[PurePosixPath] = set()
         # Real location -> member name of every symlink written, re-checked at the end.
@@ -226,9 +243,11 @@ class _Unpacker:
         # one (`l -> x/..`, then `x -> .`); only the final tree tells.
         for path, name in self._symlinks.items():
             if path.is_symlink() and not _inside(path, self._root):
-                raise self._refuse(name, "is a symlink that resolves outside the destination once extracted")
+                raise self._refuse(
+                    name, "is a symlink that resolves outside the destination once extracted"
+                )
         for path, member in self._directories:
-            # The owner keeps full access so later build steps and cleanup can work in the tree.
+            # The owner keeps full access, so later build steps and cleanup can work here.
             os.chmod(path, (member.mode & 0o777) | 0o700)
             os.utime(path, (member.mtime, member.mtime))
 
@@ -249,9 +268,11 @@ class _Unpacker:
 
         # Resolve the parent on disk now, so an already-extracted symlink on the
         # way (`evil -> /tmp`, then `evil/payload`) is seen for what it is.
-        parent = (self._root / rel).parent.resolve()
+        parent = _real((self._root / rel).parent)
         if not parent.is_relative_to(self._root):
-            raise self._refuse(member.name, "would be written through a symlink that leads outside the destination")
+            raise self._refuse(
+                member.name, "would be written through a symlink that leads outside the destination"
+            )
         target = parent / rel.name
         link_source = self._check_link(member, parent)
         self._stdlib_check(member)
@@ -280,20 +301,23 @@ class _Unpacker:
         link = member.linkname
         if member.issym():
             if PurePosixPath(link).is_absolute():
-                raise self._refuse(member.name, f"is a symlink to '{link}', which is an absolute path")
+                raise self._refuse(
+                    member.name, f"is a symlink to '{link}', which is an absolute path"
+                )
             if not _inside(parent / link, self._root):
-                raise self._refuse(member.name, f"is a symlink to '{link}', which resolves outside the destination")
+                raise self._refuse(
+                    member.name, f"is a symlink to '{link}', which resolves outside the destination"
+                )
             return None
         if member.islnk():
             problem = _name_problem(link)
+            if problem is None and PurePosixPath(link) not in self._files:
+                problem = "is not an earlier file in the archive"
+            if problem is None and not _inside(self._root / link, self._root):
+                problem = "resolves outside the destination"
             if problem:
                 raise self._refuse(member.name, f"is a hard link to '{link}', which {problem}")
-            if PurePosixPath(link) not in self._files:
-                raise self._refuse(member.name, f"is a hard link to '{link}', which is not an earlier file in the archive")
-            source = (self._root / link).resolve()
-            if not source.is_relative_to(self._root):
-                raise self._refuse(member.name, f"is a hard link to '{link}', which resolves outside the destination")
-            return source
+            return _real(self._root / link)
         return None
 
     def _stdlib_check(self, member: tarfile.TarInfo) -> None:
@@ -307,7 +331,9 @@ class _Unpacker:
             raise self._refuse(member.name, f"is rejected by tarfile's data filter: {exc}") from exc
 
 
-def _write_file(tar: tarfile.TarFile, member: tarfile.TarInfo, target: Path, link_source: Path | None) -> None:
+def _write_file(
+    tar: tarfile.TarFile, member: tarfile.TarInfo, target: Path, link_source: Path | None
+) -> None:
     """Write a regular file or hard link member, with its permission bits and mtime."""
     if link_source is not None:
         os.link(link_source, target)
