@@ -267,6 +267,12 @@ HOSTILE = {
         "a/up",
         "is a symlink to '../..', which resolves outside the destination",
     ),
+    # The loop stops symlink resolution; the ".." after it still climb out.
+    "symlink-escape-via-loop": (
+        [sym("loop", "loop"), sym("l", "loop/../..")],
+        "l",
+        "is a symlink to 'loop/../..', which resolves outside the destination",
+    ),
     "hardlink-absolute": (
         [hard("passwd", "/etc/passwd")],
         "passwd",

@@ -210,11 +210,10 @@ def _name_problem(name: str) -> str | None:
 def _real(path: Path) -> Path:
     """`path` with every symlink that exists on disk followed.
 
-    Not Path.resolve(): on Python 3.11 it raises on symlink loops, which are inert
-    (the kernel refuses to follow them). On a loop realpath leaves the rest of the
-    path as is, so any '..' left in it is then applied lexically.
+    Not Path.resolve(): on Python 3.11 it raises RuntimeError on a symlink loop,
+    and loops are inert (the kernel refuses to follow them), not an error.
     """
-    return Path(os.path.normpath(os.path.realpath(path)))
+    return Path(os.path.realpath(path))
 
 
 def _inside(path: Path, root: Path) -> bool:
