@@ -17,6 +17,7 @@ from pbs.catalog import Catalog, load_catalog
 from pbs.debian import DebianSource
 from pbs.errors import PbsError
 from pbs.fetch import Fetched, Fetcher
+from pbs.toolchain import prepare_toolchain
 
 SOURCE_DIR_ENV = "PBS_SOURCE_DIR"
 LS_SECTIONS = ("pythons", "targets", "options", "sources")
@@ -69,6 +70,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     fetch.set_defaults(handler=_fetch)
 
+    toolchain = commands.add_parser(
+        "toolchain", help="prepare (or find cached) the compilers for a target and describe them"
+    )
+    toolchain.add_argument("--target", help="target triple (default: x86_64-unknown-linux-gnu)")
+    toolchain.add_argument(
+        "--print-apt-packages",
+        action="store_true",
+        help="only print the Debian packages the toolchain needs, space-separated",
+    )
+    toolchain.set_defaults(handler=_toolchain)
+
     ls = commands.add_parser("ls", help="list the versions, targets, options and sources pbs knows")
     ls.add_argument("section", nargs="?", choices=LS_SECTIONS, help="list only this section")
     ls.set_defaults(handler=_ls)
@@ -118,6 +130,29 @@ def _fetch_table(fetched: list[Fetched]) -> Table:
             _size(item.path.stat().st_size),
         )
     return table
+
+
+# -- toolchain -------------------------------------------------------------------------------
+
+
+def _toolchain(args: argparse.Namespace, catalog: Catalog, out: Console, err: Console) -> int:
+    if args.print_apt_packages:
+        print(" ".join(catalog.toolchain.debian_packages))
+        return 0
+    target = catalog.target(args.target)
+    cache = Cache(args.cache_dir or default_cache_root())
+    cache.sweep_staging()
+    toolchain = prepare_toolchain(catalog.toolchain, target, cache)
+    table = Table(title=f"toolchain for {target.triple}", title_justify="left", show_header=False)
+    table.add_column("what")
+    table.add_column("value")
+    table.add_row("identity", toolchain.identity)
+    table.add_row("compilers", toolchain.description)
+    table.add_row("CC", str(toolchain.cc))
+    table.add_row("sysroot", str(toolchain.sysroot))
+    table.add_row("glibc floor", target.libc_floor)
+    out.print(table)
+    return 0
 
 
 # -- ls --------------------------------------------------------------------------------------

@@ -21,11 +21,13 @@ from pbs.catalog.model import (
     BuildOptions,
     DebianArchive,
     DebianLocation,
+    GlibcSysrootSpec,
     OptionsGrammar,
     PyPILocation,
     Python,
     Source,
     Target,
+    ToolchainSpec,
 )
 from pbs.errors import CatalogError, UsageError
 
@@ -39,6 +41,7 @@ __all__ = [
     "Python",
     "Source",
     "Target",
+    "ToolchainSpec",
     "load_catalog",
 ]
 
@@ -54,6 +57,7 @@ class Catalog:
     targets: tuple[Target, ...]
     options: OptionsGrammar
     debian: DebianArchive
+    toolchain: ToolchainSpec
 
     # -- lookups of user input -------------------------------------------------------------
 
@@ -180,6 +184,8 @@ class Catalog:
         for target in self.targets:
             if not target.allowed_libraries:
                 found.append(f"target {target.triple} allows no run-time library")
+            if target.libc == "glibc" and target.arch not in self.toolchain.glibc:
+                found.append(f"target {target.triple}: no glibc sysroot recipe for {target.arch}")
         if self.options.default not in self.options.bases:
             found.append(f"default options '{self.options.default}' is not a base")
         return found
@@ -197,6 +203,7 @@ def load_catalog(directory: Path | None = None) -> Catalog:
         targets = _read(root / "targets.toml")["target"]
         options = _read(root / "options.toml")["options"]
         debian = _read(root / "debian.toml")["debian"]
+        toolchain = _read(root / "toolchain.toml")["toolchain"]
         return Catalog(
             sources=tuple(_source(s) for s in sources),
             pythons=tuple(Python(version=_version(p["version"])) for p in pythons),
@@ -207,6 +214,20 @@ def load_catalog(directory: Path | None = None) -> Catalog:
                 security_suites=tuple(debian["security_suites"]),
                 components=tuple(debian["components"]),
                 keyring=debian["keyring"],
+            ),
+            toolchain=ToolchainSpec(
+                llvm_major=toolchain["llvm_major"],
+                debian_packages=tuple(toolchain["debian_packages"]),
+                python_package=toolchain["python_package"],
+                glibc={
+                    arch: GlibcSysrootSpec(
+                        zig_target=spec["zig_target"],
+                        include_dirs=tuple(spec["include_dirs"]),
+                        multiarch=spec["multiarch"],
+                        dynamic_linker=spec["dynamic_linker"],
+                    )
+                    for arch, spec in toolchain["glibc"].items()
+                },
             ),
         )
     except KeyError as missing:

@@ -142,3 +142,23 @@ class DebianArchive:
     security_suites: tuple[str, ...]
     components: tuple[str, ...]
     keyring: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class GlibcSysrootSpec:
+    """How to assemble a glibc sysroot for one architecture from zig's files."""
+
+    zig_target: str
+    include_dirs: tuple[str, ...]
+    multiarch: str
+    dynamic_linker: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolchainSpec:
+    """The host compilers pbs drives and where they come from."""
+
+    llvm_major: int
+    debian_packages: tuple[str, ...]
+    python_package: str
+    glibc: dict[str, GlibcSysrootSpec]  # arch -> sysroot recipe

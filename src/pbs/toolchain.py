@@ -1,0 +1,272 @@
+"""The compilers for a target: Debian's clang/lld/llvm over a glibc sysroot assembled from zig.
+
+Why this pairing (measured in ../shared/toolchain.md): zig alone reaches the glibc floor but
+ships no PGO runtime and refuses the linker flags BOLT needs; the host compiler alone links
+against the host's glibc 2.36. Debian's clang-22 is the same LLVM as zig's, and with a sysroot
+made of zig's glibc headers and symbol stubs it gives the floor, PGO, ThinLTO/LTO and
+relocations for BOLT at once, and built CPython fastest.
+
+The sysroot and compiler wrappers are generated into the cache under a key that hashes every
+input (compiler identity, zig version, the recipe in this module), published atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.version import Version
+
+from pbs.cache import Cache
+from pbs.catalog import GlibcSysrootSpec, Target, ToolchainSpec
+from pbs.elf import max_glibc_version
+from pbs.errors import PbsError
+from pbs.runner import run
+
+# zig's glibc stub libraries; its stub of the dynamic linker is renamed to its real soname.
+STUB_LIBRARIES = (
+    "libc.so.6",
+    "libm.so.6",
+    "libpthread.so.0",
+    "libdl.so.2",
+    "librt.so.1",
+    "libutil.so.1",
+    "libresolv.so.2",
+)
+ZIG_DYNAMIC_LINKER_STUB = "libld.so.2"
+STARTUP_FILES = ("crt1.o", "Scrt1.o", "libc_nonshared.a")
+# glibc's _init/_fini prologue and epilogue; they reference no versioned symbol, so the host's
+# copies serve any glibc floor of the same architecture.
+HOST_CRT_FILES = ("crti.o", "crtn.o")
+PROBE_PROGRAM = """\
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+static void *work(void *arg) { return arg; }
+int main(void) {
+    pthread_t thread;
+    pthread_create(&thread, 0, work, 0);
+    pthread_join(thread, 0);
+    printf("%.1f\\n", hypot(3.0, 4.0));
+    return 0;
+}
+"""
+TOOLS = ("ar", "nm", "ranlib", "objcopy", "strip", "profdata", "bolt")
+
+
+class ToolchainMissing(PbsError):
+    """A host package the toolchain needs is not installed; the message names the command."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Toolchain:
+    """Ready-to-use compilers for one target. `identity` enters every build step's cache key."""
+
+    target: Target
+    root: Path
+    identity: str
+    description: str
+    llvm_bin: Path
+
+    @property
+    def sysroot(self) -> Path:
+        return self.root / "sysroot"
+
+    @property
+    def cc(self) -> Path:
+        # CPython's configure takes its clang PGO/LTO paths only if CC's name contains "clang".
+        return self.root / "bin" / f"{self.target.triple}-clang"
+
+    def tool(self, name: str) -> Path:
+        """An LLVM tool by short name: ar, nm, ranlib, objcopy, strip, profdata, bolt."""
+        return self.llvm_bin / ("llvm-bolt" if name == "bolt" else f"llvm-{name}")
+
+    def env(self) -> dict[str, str]:
+        """Environment for configure/make: compiler and binary tools."""
+        return {
+            "CC": str(self.cc),
+            "AR": str(self.tool("ar")),
+            "NM": str(self.tool("nm")),
+            "RANLIB": str(self.tool("ranlib")),
+            "OBJCOPY": str(self.tool("objcopy")),
+            "STRIP": str(self.tool("strip")),
+            "LLVM_AR": str(self.tool("ar")),
+            "LLVM_PROFDATA": str(self.tool("profdata")),
+        }
+
+
+def prepare_toolchain(spec: ToolchainSpec, target: Target, cache: Cache) -> Toolchain:
+    """The toolchain for `target`, generated into the cache on first use."""
+    if target.libc != "glibc" or target.arch not in spec.glibc:
+        raise PbsError(f"no toolchain recipe for {target.triple}")
+    sysroot_spec = spec.glibc[target.arch]
+    llvm_bin = _llvm_bin(spec)
+    zig = _zig(spec)
+    probe_log = cache.logs / "toolchain" / "versions.log"
+    clang_version = run([llvm_bin / "clang", "--version"], step="ask clang its version",
+                        log=probe_log).output.splitlines()[0]
+    zig_version = run([zig, "version"], step="ask zig its version", log=probe_log).output.strip()
+    host_crt = [Path("/usr/lib") / sysroot_spec.multiarch / name for name in HOST_CRT_FILES]
+    for path in host_crt:
+        if not path.is_file():
+            raise ToolchainMissing(f"{path} is missing; install it with: apt-get install libc6-dev")
+    identity = _digest(
+        clang_version,
+        zig_version,
+        target.triple,
+        target.libc_floor,
+        repr(sysroot_spec),
+        Path(__file__).read_text(),
+        *(hashlib.sha256(p.read_bytes()).hexdigest() for p in host_crt),
+    )
+    root = cache.root / "toolchains" / identity
+    toolchain = Toolchain(
+        target=target,
+        root=root,
+        identity=identity,
+        description=f"{clang_version}; glibc {target.libc_floor} sysroot from zig {zig_version}",
+        llvm_bin=llvm_bin,
+    )
+    with cache.lock(f"toolchain-{identity}"):
+        if not root.is_dir():
+            with cache.staging() as staging:
+                entry = staging / "toolchain"
+                log = cache.logs / "toolchain" / f"{target.triple}-{identity}.log"
+                _assemble(entry, zig, sysroot_spec, target, llvm_bin, host_crt, staging, log)
+                _check(entry, toolchain, staging, log)
+                cache.publish(entry, root)
+    return toolchain
+
+
+def _llvm_bin(spec: ToolchainSpec) -> Path:
+    llvm_bin = Path(f"/usr/lib/llvm-{spec.llvm_major}/bin")
+    needed = ["clang", "ld.lld", "llvm-ar", "llvm-profdata", "llvm-bolt"]
+    missing = [name for name in needed if not (llvm_bin / name).exists()]
+    builtins = Path(
+        f"/usr/lib/llvm-{spec.llvm_major}/lib/clang/{spec.llvm_major}/lib/linux"
+    ).glob("libclang_rt.builtins-*.a")
+    if missing or not any(builtins):
+        raise ToolchainMissing(
+            f"LLVM {spec.llvm_major} is not fully installed (missing: "
+            f"{', '.join(missing) or 'compiler-rt'}); install it with: "
+            f"apt-get install {' '.join(spec.debian_packages)}"
+        )
+    return llvm_bin
+
+
+def _zig(spec: ToolchainSpec) -> Path:
+    found = importlib.util.find_spec(spec.python_package)
+    if found is None or found.origin is None:
+        raise ToolchainMissing(
+            f"the {spec.python_package} package is missing; install it with: "
+            f"pip install {spec.python_package}"
+        )
+    return Path(found.origin).parent / "zig"
+
+
+def _assemble(
+    entry: Path,
+    zig: Path,
+    spec: GlibcSysrootSpec,
+    target: Target,
+    llvm_bin: Path,
+    host_crt: list[Path],
+    staging: Path,
+    log: Path,
+) -> None:
+    sysroot = entry / "sysroot"
+    include = sysroot / "usr" / "include"
+    for name in spec.include_dirs:
+        shutil.copytree(zig.parent / "lib" / "libc" / "include" / name, include, dirs_exist_ok=True)
+    _pin_glibc_minor(include / "features.h", target.libc_floor)
+
+    libdir = sysroot / "usr" / "lib" / spec.multiarch
+    libdir.mkdir(parents=True)
+    for path in _zig_stubs(zig, spec, target, staging, log):
+        name = spec.dynamic_linker if path.name == ZIG_DYNAMIC_LINKER_STUB else path.name
+        shutil.copyfile(path, libdir / name)
+    for path in host_crt:
+        shutil.copyfile(path, libdir / path.name)
+    for library in STUB_LIBRARIES:
+        stem = library.split(".so")[0]
+        if stem != "libc":
+            (libdir / f"{stem}.so").symlink_to(library)
+    # As glibc installs it: libc_nonshared.a supplies what the shared libc does not export.
+    (libdir / "libc.so").write_text(
+        f"GROUP ( libc.so.6 libc_nonshared.a AS_NEEDED ( {spec.dynamic_linker} ) )\n"
+    )
+
+    bin_dir = entry / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / f"{target.triple}-clang"
+    # The sysroot is found relative to the wrapper, so the toolchain directory can move.
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'exec {llvm_bin / "clang"} --target={spec.zig_target} '
+        '--sysroot="${0%/*}/../sysroot" '
+        '--rtlib=compiler-rt --unwindlib=none -fuse-ld=lld "$@"\n'
+    )
+    wrapper.chmod(0o755)
+
+
+def _pin_glibc_minor(features_h: Path, floor: str) -> None:
+    """zig passes __GLIBC_MINOR__ on its command line; a plain sysroot must define it."""
+    minor = Version(floor).minor
+    text = features_h.read_text()
+    marker = "#define\t__GLIBC__\t2\n"
+    if marker not in text:
+        raise PbsError(f"{features_h}: zig's glibc headers changed; cannot pin __GLIBC_MINOR__")
+    features_h.write_text(text.replace(marker, f"{marker}#define __GLIBC_MINOR__ {minor}\n", 1))
+
+
+def _zig_stubs(
+    zig: Path, spec: GlibcSysrootSpec, target: Target, staging: Path, log: Path
+) -> list[Path]:
+    """Have zig build its glibc stubs and start files by linking a program, then collect them."""
+    zig_cache = staging / "zig-cache"
+    probe = staging / "probe.c"
+    probe.write_text(PROBE_PROGRAM)
+    env = {"ZIG_GLOBAL_CACHE_DIR": str(zig_cache), "ZIG_LOCAL_CACHE_DIR": str(zig_cache)}
+    zig_target = f"{spec.zig_target}.{target.libc_floor}"
+    for extra in ([], ["-fPIE", "-pie"]):
+        run(
+            [zig, "cc", "-target", zig_target, *extra, probe, "-o", staging / "probe", "-lm"],
+            step=f"build glibc {target.libc_floor} stubs with zig",
+            log=log,
+            env=env,
+        )
+    found = []
+    for name in (*STUB_LIBRARIES, ZIG_DYNAMIC_LINKER_STUB, *STARTUP_FILES):
+        matches = sorted(zig_cache.glob(f"o/*/{name}"))
+        if len(matches) != 1:
+            raise PbsError(f"zig produced {len(matches)} copies of {name}, expected one; log: {log}")
+        found.append(matches[0])
+    return found
+
+
+def _check(entry: Path, toolchain: Toolchain, staging: Path, log: Path) -> None:
+    """Compile, link and run a program with the new toolchain; it must respect the glibc floor."""
+    wrapper = entry / "bin" / toolchain.cc.name
+    probe = staging / "probe.c"
+    program = staging / "probe-clang"
+    run(
+        [wrapper, "-O2", probe, "-o", program, "-lm", "-lpthread"],
+        step="check the new toolchain",
+        log=log,
+    )
+    run([program], step="run a program built by the new toolchain", log=log)
+    needed = max_glibc_version(program)
+    floor = Version(toolchain.target.libc_floor)
+    if needed is not None and needed > floor:
+        raise PbsError(f"the toolchain's test program needs GLIBC_{needed}, above the floor {floor}")
+
+
+def _digest(*parts: str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]

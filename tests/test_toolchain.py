@@ -1,0 +1,126 @@
+"""The target toolchain, for real: it compiles, links and runs programs that stay at glibc 2.17."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from elftools.elf.elffile import ELFFile
+from packaging.version import Version
+
+from pbs.cache import Cache
+from pbs.catalog import Catalog
+from pbs.elf import max_glibc_version, needed_libraries
+from pbs.toolchain import Toolchain, ToolchainMissing, prepare_toolchain
+
+# Calls whose default symbol version in a modern glibc is far above 2.17 (fcntl64 2.28,
+# stat 2.33, pthread_create/dlopen 2.34, hypot 2.35): linked naively, this needs a new glibc.
+PROGRAM = r"""
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+static void *work(void *arg) { return arg; }
+int main(int argc, char **argv) {
+    struct stat st;
+    pthread_t thread;
+    char buffer[16];
+    int fd = open(argv[0], O_RDONLY);
+    fcntl(fd, F_GETFD);
+    stat(argv[0], &st);
+    pthread_create(&thread, 0, work, 0);
+    pthread_join(thread, 0);
+    void *self = dlopen(0, RTLD_NOW);
+    memcpy(buffer, "copied", 7);
+    printf("%s %.1f %d\n", buffer, hypot(3.0, (double)argc + 3.0), self != 0);
+    return 0;
+}
+"""
+FLOOR = Version("2.17")
+
+
+@pytest.fixture(scope="module")
+def toolchain(tmp_path_factory, catalog: Catalog) -> Toolchain:
+    cache = Cache(tmp_path_factory.mktemp("toolchain-cache"))
+    return prepare_toolchain(catalog.toolchain, catalog.target(None), cache)
+
+
+def build(toolchain: Toolchain, tmp_path: Path, *flags: str, name: str = "program") -> Path:
+    source = tmp_path / "program.c"
+    source.write_text(PROGRAM)
+    output = tmp_path / name
+    subprocess.run(
+        [toolchain.cc, "-O2", *flags, source, "-o", output, "-lm", "-lpthread", "-ldl"], check=True
+    )
+    return output
+
+
+def run(program: Path, **env: str) -> str:
+    return subprocess.run([program], capture_output=True, text=True, check=True, env=env).stdout
+
+
+def test_programs_need_at_most_the_glibc_floor(toolchain: Toolchain, tmp_path: Path) -> None:
+    program = build(toolchain, tmp_path)
+    assert run(program) == "copied 5.0 1\n"
+    assert max_glibc_version(program) <= FLOOR
+    assert set(needed_libraries(program)) <= set(toolchain.target.allowed_libraries)
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="no host compiler to compare with")
+def test_the_same_program_from_the_host_compiler_needs_a_newer_glibc(tmp_path: Path) -> None:
+    """Proves the program above is a real test of the floor."""
+    (tmp_path / "program.c").write_text(PROGRAM)
+    host = tmp_path / "host-program"
+    subprocess.run(
+        ["gcc", "-O2", tmp_path / "program.c", "-o", host, "-lm", "-lpthread", "-ldl"], check=True
+    )
+    assert max_glibc_version(host) > FLOOR
+
+
+def test_pgo_instrument_train_use(toolchain: Toolchain, tmp_path: Path) -> None:
+    instrumented = build(toolchain, tmp_path, "-fprofile-instr-generate", name="instrumented")
+    raw = tmp_path / "run.profraw"
+    run(instrumented, LLVM_PROFILE_FILE=str(raw))
+    assert raw.stat().st_size > 0
+    merged = tmp_path / "merged.profdata"
+    subprocess.run([toolchain.tool("profdata"), "merge", "-o", merged, raw], check=True)
+    optimized = build(toolchain, tmp_path, f"-fprofile-instr-use={merged}", name="optimized")
+    assert run(optimized) == "copied 5.0 1\n"
+    assert max_glibc_version(instrumented) <= FLOOR
+    assert max_glibc_version(optimized) <= FLOOR
+
+
+@pytest.mark.parametrize("lto", ["-flto=thin", "-flto=full"])
+def test_lto(toolchain: Toolchain, tmp_path: Path, lto: str) -> None:
+    program = build(toolchain, tmp_path, lto)
+    assert run(program) == "copied 5.0 1\n"
+    assert max_glibc_version(program) <= FLOOR
+
+
+def test_relocations_are_kept_for_bolt(toolchain: Toolchain, tmp_path: Path) -> None:
+    program = build(toolchain, tmp_path, "-Wl,--emit-relocs")
+    with program.open("rb") as handle:
+        sections = {section.name for section in ELFFile(handle).iter_sections()}
+    assert ".rela.text" in sections
+
+
+def test_a_second_preparation_reuses_the_cached_toolchain(
+    toolchain: Toolchain, catalog: Catalog
+) -> None:
+    marker = toolchain.root / "bin"
+    before = marker.stat().st_mtime_ns
+    again = prepare_toolchain(catalog.toolchain, toolchain.target, Cache(toolchain.root.parent.parent))
+    assert again.identity == toolchain.identity
+    assert marker.stat().st_mtime_ns == before
+
+
+def test_missing_llvm_names_the_install_command(catalog: Catalog, tmp_path: Path) -> None:
+    spec = dataclasses.replace(catalog.toolchain, llvm_major=99, debian_packages=("clang-99",))
+    with pytest.raises(ToolchainMissing, match="install it with: apt-get install clang-99"):
+        prepare_toolchain(spec, catalog.target(None), Cache(tmp_path))
