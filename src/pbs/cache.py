@@ -7,6 +7,7 @@ killed process can leave stale staging directories under tmp/ but never a half-w
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import shutil
 import tempfile
@@ -19,6 +20,15 @@ from pathlib import Path
 CACHE_ENV = "PBS_CACHE_DIR"
 STAGING_LOCK = ".in-use"
 UNLOCKED_GRACE_SECONDS = 60
+
+
+def key_of(*parts: str) -> str:
+    """A cache key: a short hash of every input part, unambiguously separated."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
 
 
 def default_cache_root() -> Path:

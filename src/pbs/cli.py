@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,6 +18,9 @@ from pbs.catalog import Catalog, load_catalog
 from pbs.debian import DebianSource
 from pbs.errors import PbsError
 from pbs.fetch import Fetched, Fetcher
+from pbs.graph import StepRunner, execute, plan
+from pbs.live import LiveSteps
+from pbs.recipes import RECIPES
 from pbs.toolchain import prepare_toolchain
 
 SOURCE_DIR_ENV = "PBS_SOURCE_DIR"
@@ -70,6 +74,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     fetch.set_defaults(handler=_fetch)
 
+    deps = commands.add_parser(
+        "deps", help="build (or find cached) every C dependency as a static library"
+    )
+    deps.add_argument("--target", help="target triple (default: x86_64-unknown-linux-gnu)")
+    deps.add_argument(
+        "--options",
+        help="build options (default: pgo+lto); dependencies are built the same for all",
+    )
+    deps.add_argument(
+        "-j", "--jobs", type=_positive, default=os.cpu_count() or 1,
+        help="parallel jobs (default: the number of cores)",
+    )
+    deps.add_argument(
+        "--source-dir", type=Path, default=None,
+        help=f"directory searched first for source files (default: ${SOURCE_DIR_ENV})",
+    )
+    deps.set_defaults(handler=_deps)
+
     toolchain = commands.add_parser(
         "toolchain", help="prepare (or find cached) the compilers for a target and describe them"
     )
@@ -97,13 +119,7 @@ def _fetch(args: argparse.Namespace, catalog: Catalog, out: Console, err: Consol
     wanted = [source for source in catalog.sources if source.key in needed]
     cache = Cache(args.cache_dir or default_cache_root())
     cache.sweep_staging()
-    source_dir = args.source_dir or (Path(d) if (d := os.environ.get(SOURCE_DIR_ENV)) else None)
-    fetcher = Fetcher(
-        cache,
-        DebianSource(catalog.debian, cache),
-        source_dirs=[source_dir] if source_dir else [],
-        console=err,
-    )
+    fetcher = _fetcher(args, catalog, cache, err)
     fetched = []
     for source in wanted:
         fetched.append(fetcher.fetch(source))
@@ -130,6 +146,65 @@ def _fetch_table(fetched: list[Fetched]) -> Table:
             _size(item.path.stat().st_size),
         )
     return table
+
+
+# -- deps ------------------------------------------------------------------------------------
+
+
+def _deps(args: argparse.Namespace, catalog: Catalog, out: Console, err: Console) -> int:
+    target = catalog.target(args.target)
+    # Validated for the newest Python, though no dependency depends on the options.
+    catalog.parse_options(args.options, catalog.python(None), target)
+    cache = Cache(args.cache_dir or default_cache_root())
+    cache.sweep_staging()
+    toolchain = prepare_toolchain(catalog.toolchain, target, cache)
+    fetcher = _fetcher(args, catalog, cache, err)
+    fetched = {}
+    for recipe in RECIPES.values():
+        source = catalog.library(recipe.source)
+        fetched[recipe.source] = fetcher.fetch(source)
+    steps = plan(RECIPES, fetched, toolchain, target)
+    runner = StepRunner(cache, toolchain, args.jobs)
+    started = time.monotonic()
+    with LiveSteps(err, runner) as live:
+        results = execute(
+            steps, runner, parallel=args.jobs, on_start=live.started, on_done=live.finished
+        )
+    table = Table(title=f"dependencies for {target.triple}", title_justify="left")
+    for column in ("library", "version", "status", "seconds", "log"):
+        table.add_column(column, justify="right" if column == "seconds" else "left")
+    for result in results:
+        table.add_row(
+            result.step.name,
+            result.step.fetched.source.version,
+            "cached" if result.cached else "built",
+            f"{result.seconds:.1f}",
+            str(result.log),
+        )
+    out.print(table)
+    built = sum(1 for r in results if not r.cached)
+    out.print(
+        f"{len(results)} libraries, {built} built, {len(results) - built} cached, "
+        f"in {time.monotonic() - started:.1f} s"
+    )
+    return 0
+
+
+def _fetcher(args: argparse.Namespace, catalog: Catalog, cache: Cache, err: Console) -> Fetcher:
+    source_dir = args.source_dir or (Path(d) if (d := os.environ.get(SOURCE_DIR_ENV)) else None)
+    return Fetcher(
+        cache,
+        DebianSource(catalog.debian, cache),
+        source_dirs=[source_dir] if source_dir else [],
+        console=err,
+    )
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 # -- toolchain -------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from pbs.cache import Cache
+from pbs.cache import Cache, key_of
 from pbs.catalog import GlibcSysrootSpec, Target, ToolchainSpec
 from pbs.elf import max_glibc_version
 from pbs.errors import PbsError
@@ -113,7 +113,7 @@ def prepare_toolchain(spec: ToolchainSpec, target: Target, cache: Cache) -> Tool
     for path in host_crt:
         if not path.is_file():
             raise ToolchainMissing(f"{path} is missing; install it with: apt-get install libc6-dev")
-    identity = _digest(
+    identity = key_of(
         clang_version,
         zig_version,
         target.triple,
@@ -203,11 +203,12 @@ def _assemble(
     bin_dir.mkdir()
     wrapper = bin_dir / f"{target.triple}-clang"
     # The sysroot is found relative to the wrapper, so the toolchain directory can move.
+    # Link-only flags on compile-only commands must not warn: configure scripts use -Werror.
     wrapper.write_text(
         "#!/bin/sh\n"
         f'exec {llvm_bin / "clang"} --target={spec.zig_target} '
         '--sysroot="${0%/*}/../sysroot" '
-        '--rtlib=compiler-rt --unwindlib=none -fuse-ld=lld "$@"\n'
+        '--rtlib=compiler-rt --unwindlib=none -fuse-ld=lld -Qunused-arguments "$@"\n'
     )
     wrapper.chmod(0o755)
 
@@ -262,11 +263,3 @@ def _check(entry: Path, toolchain: Toolchain, staging: Path, log: Path) -> None:
     floor = Version(toolchain.target.libc_floor)
     if needed is not None and needed > floor:
         raise PbsError(f"the toolchain's test program needs GLIBC_{needed}, above the floor {floor}")
-
-
-def _digest(*parts: str) -> str:
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(part.encode())
-        digest.update(b"\0")
-    return digest.hexdigest()[:16]

@@ -124,6 +124,13 @@ class Catalog:
                 return source
         raise CatalogError(f"the catalog has no source {name} {version}")
 
+    def library(self, name: str) -> Source:
+        """The one catalogued version of a non-Python source."""
+        found = [s for s in self.sources if s.name == name and s.role != "python"]
+        if len(found) != 1:
+            raise CatalogError(f"the catalog has {len(found)} versions of {name}, expected one")
+        return found[0]
+
     def sources_for(self, python: Python, target: Target) -> list[Source]:
         """Every source a build of `python` for `target` reads, the CPython release first."""
         # Every catalogued target builds the same library set today; `target` is part of the

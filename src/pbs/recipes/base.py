@@ -1,0 +1,129 @@
+"""What a recipe is, and the context it builds in: one shared autotools/make runner."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pbs.catalog import Source
+from pbs.runner import CommandResult, run
+from pbs.toolchain import Toolchain
+
+# Every dependency installs below this prefix inside its output (with DESTDIR), so that its
+# pkg-config files and headers name no build-machine path; consumers set a pkg-config sysroot.
+PREFIX = "/deps"
+OPTIMIZE = ("-O2", "-fPIC")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recipe:
+    """How to build one dependency: its catalog source, what it needs, and its steps."""
+
+    name: str
+    source: str  # a source name in the catalog
+    deps: tuple[str, ...] = ()
+    build: Callable[[BuildContext], None]
+
+
+@dataclass(kw_only=True)
+class BuildContext:
+    """Everything a recipe's build function may use; paths are fresh for this build."""
+
+    recipe: Recipe
+    source: Source
+    toolchain: Toolchain
+    source_dir: Path  # the unpacked source root, writable
+    destdir: Path  # install with DESTDIR=destdir; files land in destdir/deps/…
+    deps_root: Path  # every dependency's output merged: deps_root/deps/{include,lib}
+    jobs: int
+    log: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def prefix(self) -> Path:
+        """The installed tree of this build (destdir + PREFIX)."""
+        return self.destdir / PREFIX.lstrip("/")
+
+    @property
+    def deps_prefix(self) -> Path:
+        return self.deps_root / PREFIX.lstrip("/")
+
+    def env(self) -> dict[str, str]:
+        include = self.deps_prefix / "include"
+        lib = self.deps_prefix / "lib"
+        pkgconfig = [lib / "pkgconfig", self.deps_prefix / "share" / "pkgconfig"]
+        return {
+            **self.toolchain.env(),
+            "CFLAGS": " ".join(OPTIMIZE),
+            "CPPFLAGS": f"-I{include}",
+            "LDFLAGS": f"-L{lib}",
+            # Only the dependencies' .pc files, never the host's, with their /deps prefix
+            # mapped onto the merged tree.
+            "PKG_CONFIG_LIBDIR": os.pathsep.join(str(p) for p in pkgconfig),
+            "PKG_CONFIG_PATH": "",
+            "PKG_CONFIG_SYSROOT_DIR": str(self.deps_root),
+            "SOURCE_DATE_EPOCH": "0",
+            **self.extra_env,
+        }
+
+    def run(
+        self, command: Sequence[str | Path], *, cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> CommandResult:
+        return run(
+            command,
+            step=f"build {self.recipe.name}",
+            log=self.log,
+            cwd=cwd or self.source_dir,
+            env={**self.env(), **(env or {})},
+        )
+
+    def configure(self, *args: str, script: str = "./configure") -> None:
+        """Run an autoconf configure script for a static, position-independent library."""
+        triple = "x86_64-pc-linux-gnu"
+        self.run(
+            [
+                script,
+                f"--prefix={PREFIX}",
+                f"--build={triple}",
+                f"--host={triple}",
+                "--enable-static",
+                "--disable-shared",
+                *args,
+            ]
+        )
+
+    def make(self, *targets: str, cwd: Path | None = None) -> None:
+        self.run(["make", f"-j{self.jobs}", *targets], cwd=cwd)
+
+    def make_install(self, *targets: str, cwd: Path | None = None) -> None:
+        self.run(["make", f"DESTDIR={self.destdir}", *(targets or ("install",))], cwd=cwd)
+
+    def autotools(self, *configure_args: str) -> None:
+        """configure, make, make install: what most libraries need and nothing more."""
+        self.configure(*configure_args)
+        self.make()
+        self.make_install()
+
+    def install_files(self, files: Mapping[str, Sequence[str]]) -> None:
+        """Copy files from the source tree: {"include": ["bzlib.h"], "lib": ["libbz2.a"]}."""
+        for subdir, names in files.items():
+            target = self.prefix / subdir
+            target.mkdir(parents=True, exist_ok=True)
+            for name in names:
+                shutil.copy2(self.source_dir / name, target / Path(name).name)
+
+    def write_pkgconfig(self, name: str, *, version: str, libs: str, description: str) -> None:
+        """A pkg-config file for libraries whose own build system does not write one."""
+        pkgconfig = self.prefix / "lib" / "pkgconfig"
+        pkgconfig.mkdir(parents=True, exist_ok=True)
+        (pkgconfig / f"{name}.pc").write_text(
+            f"prefix={PREFIX}\n"
+            "libdir=${prefix}/lib\n"
+            "includedir=${prefix}/include\n\n"
+            f"Name: {name}\nDescription: {description}\nVersion: {version}\n"
+            f"Libs: -L${{libdir}} {libs}\nCflags: -I${{includedir}}\n"
+        )
