@@ -1,0 +1,168 @@
+"""Dependency steps built for real with the target toolchain, cached, rebuilt only when needed."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from packaging.version import Version
+
+from pbs.cache import Cache
+from pbs.catalog import Catalog
+from pbs.debian import DebianSource
+from pbs.elf import max_glibc_version, needed_libraries
+from pbs.fetch import Fetcher
+from pbs.graph import STEP_FILE, StepRunner, execute, plan
+from pbs.recipes import RECIPES, BuildContext, Recipe
+from pbs.toolchain import Toolchain, prepare_toolchain
+
+pytestmark = pytest.mark.slow
+
+# One symbol of each library, so that linking pulls objects out of every archive.
+PROBE = r"""
+#include <stdio.h>
+#include <bzlib.h>
+#include <lzma.h>
+#include <zlib.h>
+int main(void) {
+    printf("%s %s %s\n", zlibVersion(), BZ2_bzlibVersion(), lzma_version_string());
+    return 0;
+}
+"""
+
+
+@dataclasses.dataclass
+class Built:
+    cache: Cache
+    toolchain: Toolchain
+    fetched: dict
+    catalog: Catalog
+
+    def runner(self) -> StepRunner:
+        return StepRunner(self.cache, self.toolchain, jobs=2)
+
+    def steps(self, recipes: dict[str, Recipe] = RECIPES):
+        return plan(recipes, self.fetched, self.toolchain, self.catalog.target(None))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, catalog: Catalog) -> Built:
+    cache = Cache(tmp_path_factory.mktemp("deps-cache"))
+    toolchain = prepare_toolchain(catalog.toolchain, catalog.target(None), cache)
+    fetcher = Fetcher(cache, DebianSource(catalog.debian, cache))
+    fetched = {r.source: fetcher.fetch(catalog.library(r.source)) for r in RECIPES.values()}
+    state = Built(cache=cache, toolchain=toolchain, fetched=fetched, catalog=catalog)
+    results = execute(state.steps(), state.runner(), parallel=2)
+    assert [r.cached for r in results] == [False] * len(RECIPES)
+    return state
+
+
+def test_static_libraries_link_into_a_program_at_the_glibc_floor(built: Built, tmp_path) -> None:
+    runner = built.runner()
+    flags = []
+    for step in built.steps():
+        prefix = runner.output(step) / "deps"
+        assert list((prefix / "lib").glob("*.a")), step.name
+        assert not list(prefix.rglob("*.so*")), f"{step.name} installed a shared library"
+        assert (prefix / "share" / "licenses" / step.name).is_dir()
+        flags += [f"-I{prefix / 'include'}", f"-L{prefix / 'lib'}"]
+    source = tmp_path / "probe.c"
+    source.write_text(PROBE)
+    program = tmp_path / "probe"
+    subprocess.run(
+        [built.toolchain.cc, *flags, source, "-o", program, "-lz", "-lbz2", "-llzma", "-lpthread"],
+        check=True,
+    )
+    output = subprocess.run([program], capture_output=True, text=True, check=True).stdout
+    versions = {s.name: s.fetched.source.version for s in built.steps()}
+    # bzip2 reports "1.0.8, 13-Jul-2019": its version, then its release date.
+    assert output.startswith(f"{versions['zlib']} {versions['bzip2']}, ")
+    assert output.rstrip().endswith(f" {versions['xz']}")
+    assert max_glibc_version(program) <= Version(built.catalog.target(None).libc_floor)
+    assert set(needed_libraries(program)) <= set(built.catalog.target(None).allowed_libraries)
+
+
+def test_pkgconfig_files_name_no_build_path(built: Built) -> None:
+    runner = built.runner()
+    for step in built.steps():
+        for pc in (runner.output(step) / "deps").rglob("*.pc"):
+            text = pc.read_text()
+            assert "prefix=/deps" in text, pc
+            assert str(built.cache.root) not in text, pc
+
+
+def test_a_second_run_builds_nothing(built: Built) -> None:
+    runner = built.runner()
+    logs = {step.name: runner.log(step).stat().st_mtime_ns for step in built.steps()}
+    results = execute(built.steps(), runner, parallel=2)
+    assert all(result.cached for result in results)
+    # No command ran: every step's log is untouched.
+    assert {s.name: runner.log(s).stat().st_mtime_ns for s in built.steps()} == logs
+
+
+def consumer_build(ctx: BuildContext) -> None:
+    """A test-only dependent of zlib: compiles against zlib's installed header."""
+    (ctx.source_dir / "consumer.c").write_text(
+        "#include <zlib.h>\nconst char *consumer(void) { return zlibVersion(); }\n"
+    )
+    env = ctx.env()
+    ctx.run([env["CC"], *env["CPPFLAGS"].split(), "-O2", "-fPIC", "-c", "consumer.c"])
+    lib = ctx.prefix / "lib"
+    lib.mkdir(parents=True)
+    ctx.run([env["AR"], "rcs", lib / "libconsumer.a", "consumer.o"])
+
+
+def changed_zlib_build(ctx: BuildContext) -> None:
+    """zlib's recipe with a change (a different module, so a different recipe text)."""
+    RECIPES["zlib"].build(ctx)
+
+
+def test_changing_one_recipe_rebuilds_it_and_its_dependents_only(built: Built) -> None:
+    consumer = Recipe(name="consumer", source="zlib", deps=("zlib",), build=consumer_build)
+    before = built.steps({**RECIPES, "consumer": consumer})
+    execute(before, built.runner(), parallel=2)
+
+    changed = dataclasses.replace(RECIPES["zlib"], build=changed_zlib_build)
+    after = built.steps({**RECIPES, "zlib": changed, "consumer": consumer})
+    keys_before = {s.name: s.key for s in before}
+    keys_after = {s.name: s.key for s in after}
+    assert {n for n in keys_after if keys_after[n] != keys_before[n]} == {"zlib", "consumer"}
+
+    results = {r.step.name: r.cached for r in execute(after, built.runner(), parallel=2)}
+    assert results == {"zlib": False, "bzip2": True, "xz": True, "consumer": False}
+
+
+def test_a_build_killed_mid_step_leaves_a_consistent_cache(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    env = {**os.environ, "PBS_CACHE_DIR": str(cache)}
+    command = [sys.executable, "-m", "pbs", "deps", "-j", "1"]
+    process = subprocess.Popen(command, env=env, start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        # Wait until a step is under way: its log has commands, its output is not published.
+        while time.monotonic() < deadline:
+            logs = list(cache.glob("logs/steps/*.log"))
+            if any("$ " in log.read_text(errors="replace") for log in logs):
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("no step started")
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(30)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    # Every published step is complete; the interrupted one is not there at all.
+    for entry in cache.glob("steps/*"):
+        assert (entry / STEP_FILE).is_file(), entry
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert f"{len(RECIPES)} libraries" in result.stdout
+    assert list((cache / "tmp").iterdir()) == []
