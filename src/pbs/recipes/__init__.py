@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from pbs.recipes import bzip2, xz, zlib
+from pbs.recipes import bzip2, libffi, mpdecimal, xz, zlib, zstd
 from pbs.recipes.base import BuildContext, Recipe
 
-RECIPES: dict[str, Recipe] = {module.RECIPE.name: module.RECIPE for module in (zlib, bzip2, xz)}
+RECIPES: dict[str, Recipe] = {
+    module.RECIPE.name: module.RECIPE for module in (zlib, bzip2, xz, zstd, libffi, mpdecimal)
+}
 
 __all__ = ["RECIPES", "BuildContext", "Recipe"]
