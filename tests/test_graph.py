@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -147,31 +148,34 @@ def test_changing_one_recipe_rebuilds_it_and_its_dependents_only(built: Built) -
     assert set(results) == {*RECIPES, "consumer"}
 
 
-def test_a_build_killed_mid_step_leaves_a_consistent_cache(tmp_path: Path) -> None:
-    cache = tmp_path / "cache"
-    env = {**os.environ, "PBS_CACHE_DIR": str(cache)}
+def test_a_build_killed_mid_step_leaves_a_consistent_cache(built: Built) -> None:
+    runner = built.runner()
+    victim = next(step for step in built.steps() if step.name == "xz")
+    shutil.rmtree(runner.output(victim))
+    runner.log(victim).unlink()
+    env = {**os.environ, "PBS_CACHE_DIR": str(built.cache.root)}
     command = [sys.executable, "-m", "pbs", "deps", "-j", "1"]
     process = subprocess.Popen(command, env=env, start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
+        # Wait until the step is under way: its log has commands, its output is not published.
         deadline = time.monotonic() + 300
-        # Wait until a step is under way: its log has commands, its output is not published.
-        while time.monotonic() < deadline:
-            logs = list(cache.glob("logs/steps/*.log"))
-            if any("$ " in log.read_text(errors="replace") for log in logs):
-                break
-            time.sleep(0.2)
-        else:
-            pytest.fail("no step started")
+        log = runner.log(victim)
+        while not (log.is_file() and "$ " in log.read_text(errors="replace")):
+            assert time.monotonic() < deadline, "the step never started"
+            time.sleep(0.1)
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(30)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
-    # Every published step is complete; the interrupted one is not there at all.
-    for entry in cache.glob("steps/*"):
+    assert not runner.output(victim).exists()
+    for entry in built.cache.root.glob("steps/*"):
         assert (entry / STEP_FILE).is_file(), entry
+    assert list((built.cache.root / "tmp").iterdir()), "the killed step left its staging directory"
+
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
-    assert f"{len(RECIPES)} libraries" in result.stdout
-    assert list((cache / "tmp").iterdir()) == []
+    assert f"{len(RECIPES)} libraries, 1 built" in result.stdout
+    assert runner.is_cached(victim)
+    assert list((built.cache.root / "tmp").iterdir()) == []
