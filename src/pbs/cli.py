@@ -65,19 +65,14 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument(
         "--all", action="store_true", help="fetch the sources of every catalogued version"
     )
-    fetch.add_argument("--target", help="target triple (default: x86_64-unknown-linux-gnu)")
-    fetch.add_argument(
-        "--source-dir",
-        type=Path,
-        default=None,
-        help=f"directory searched first for source files (default: ${SOURCE_DIR_ENV})",
-    )
+    _add_target(fetch)
+    _add_source_dir(fetch)
     fetch.set_defaults(handler=_fetch)
 
     deps = commands.add_parser(
         "deps", help="build (or find cached) every C dependency as a static library"
     )
-    deps.add_argument("--target", help="target triple (default: x86_64-unknown-linux-gnu)")
+    _add_target(deps)
     deps.add_argument(
         "--options",
         help="build options (default: pgo+lto); dependencies are built the same for all",
@@ -86,16 +81,13 @@ def _parser() -> argparse.ArgumentParser:
         "-j", "--jobs", type=_positive, default=os.cpu_count() or 1,
         help="parallel jobs (default: the number of cores)",
     )
-    deps.add_argument(
-        "--source-dir", type=Path, default=None,
-        help=f"directory searched first for source files (default: ${SOURCE_DIR_ENV})",
-    )
+    _add_source_dir(deps)
     deps.set_defaults(handler=_deps)
 
     toolchain = commands.add_parser(
         "toolchain", help="prepare (or find cached) the compilers for a target and describe them"
     )
-    toolchain.add_argument("--target", help="target triple (default: x86_64-unknown-linux-gnu)")
+    _add_target(toolchain)
     toolchain.add_argument(
         "--print-apt-packages",
         action="store_true",
@@ -107,6 +99,19 @@ def _parser() -> argparse.ArgumentParser:
     ls.add_argument("section", nargs="?", choices=LS_SECTIONS, help="list only this section")
     ls.set_defaults(handler=_ls)
     return parser
+
+
+def _add_target(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", help="target triple (default: x86_64-unknown-linux-gnu)")
+
+
+def _add_source_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--source-dir",
+        type=Path,
+        default=None,
+        help=f"directory searched first for source files (default: ${SOURCE_DIR_ENV})",
+    )
 
 
 # -- fetch -----------------------------------------------------------------------------------
