@@ -100,3 +100,10 @@ def fetched_file(cache: Path, source: Source) -> Path:
         if path.is_file():
             return path
     raise AssertionError(f"{source.key} is not in the cache")
+
+
+def test_deps_refuses_unknown_options_before_any_work(tmp_path) -> None:
+    result = pbs("deps", "--options", "fast", cache=tmp_path / "cache")
+    assert result.returncode == 2
+    assert result.stderr.startswith("pbs: error: unknown build options 'fast'; valid options:")
+    assert not (tmp_path / "cache").exists()
