@@ -32,13 +32,26 @@ PROBE = r"""
 #include <ffi.h>
 #include <lzma.h>
 #include <mpdecimal.h>
+#include <sqlite3.h>
+#include <string.h>
+#include <uuid/uuid.h>
 #include <zlib.h>
 #include <zstd.h>
 int main(void) {
     ffi_cif cif;
+    uuid_t id;
+    char text[37];
     int ok = ffi_prep_cif(&cif, FFI_DEFAULT_ABI, 0, &ffi_type_void, NULL) == FFI_OK;
-    printf("%s %s %s %s %s %d\n", zlibVersion(), lzma_version_string(), ZSTD_versionString(),
-           mpd_version(), BZ2_bzlibVersion(), ok);
+    uuid_generate(id);
+    uuid_unparse(id, text);
+    ok = ok && strlen(text) == 36;
+    ok = ok && sqlite3_compileoption_used("ENABLE_FTS5") && sqlite3_compileoption_used("ENABLE_RTREE")
+        && sqlite3_compileoption_used("ENABLE_GEOPOLY")
+        && sqlite3_compileoption_used("ENABLE_MATH_FUNCTIONS")
+        && sqlite3_compileoption_used("ENABLE_COLUMN_METADATA")
+        && !sqlite3_compileoption_used("OMIT_LOAD_EXTENSION");
+    printf("%s %s %s %s %s %s %d\n", zlibVersion(), lzma_version_string(), ZSTD_versionString(),
+           mpd_version(), sqlite3_libversion(), BZ2_bzlibVersion(), ok);
     return 0;
 }
 """
@@ -84,15 +97,17 @@ def test_static_libraries_link_into_a_program_at_the_glibc_floor(built: Built, t
     program = tmp_path / "probe"
     subprocess.run(
         [built.toolchain.cc, *flags, source, "-o", program,
-         "-lz", "-lbz2", "-llzma", "-lzstd", "-lffi", "-lmpdec", "-lm", "-lpthread"],
+         "-lz", "-lbz2", "-llzma", "-lzstd", "-lffi", "-lmpdec", "-lsqlite3", "-luuid",
+         "-lm", "-lpthread", "-ldl"],
         check=True,
     )
     output = subprocess.run([program], capture_output=True, text=True, check=True).stdout
     versions = {s.name: s.fetched.source.version for s in built.steps()}
     # bzip2 reports "1.0.8, 13-Jul-2019": its version, then its release date.
-    expected = " ".join(versions[name] for name in ("zlib", "xz", "zstd", "mpdecimal", "bzip2"))
-    assert output.startswith(expected + ", ")
-    assert output.rstrip().endswith(" 1")  # libffi prepared a call interface
+    names = ("zlib", "xz", "zstd", "mpdecimal", "sqlite", "bzip2")
+    assert output.startswith(" ".join(versions[name] for name in names) + ", ")
+    # libffi prepared a call, libuuid made a UUID, sqlite has the expected features.
+    assert output.rstrip().endswith(" 1")
     assert max_glibc_version(program) <= Version(built.catalog.target(None).libc_floor)
     assert set(needed_libraries(program)) <= set(built.catalog.target(None).allowed_libraries)
 

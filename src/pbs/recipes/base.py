@@ -81,19 +81,20 @@ class BuildContext:
             env={**self.env(), **(env or {})},
         )
 
-    def configure(self, *args: str, script: str = "./configure") -> None:
+    def configure(self, *args: str, env: Mapping[str, str] | None = None) -> None:
         """Run an autoconf configure script for a static, position-independent library."""
         triple = "x86_64-pc-linux-gnu"
         self.run(
             [
-                script,
+                "./configure",
                 f"--prefix={PREFIX}",
                 f"--build={triple}",
                 f"--host={triple}",
                 "--enable-static",
                 "--disable-shared",
                 *args,
-            ]
+            ],
+            env=env,
         )
 
     def make(self, *targets: str, cwd: Path | None = None) -> None:
