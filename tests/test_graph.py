@@ -29,6 +29,8 @@ pytestmark = pytest.mark.slow
 PROBE = r"""
 #include <stdio.h>
 #include <bzlib.h>
+#include <curses.h>
+#include <editline/readline.h>
 #include <ffi.h>
 #include <lzma.h>
 #include <mpdecimal.h>
@@ -50,6 +52,9 @@ int main(void) {
         && sqlite3_compileoption_used("ENABLE_MATH_FUNCTIONS")
         && sqlite3_compileoption_used("ENABLE_COLUMN_METADATA")
         && !sqlite3_compileoption_used("OMIT_LOAD_EXTENSION");
+    using_history();
+    add_history("line");
+    ok = ok && history_length == 1 && strstr(curses_version(), "ncurses") != NULL;
     printf("%s %s %s %s %s %s %d\n", zlibVersion(), lzma_version_string(), ZSTD_versionString(),
            mpd_version(), sqlite3_libversion(), BZ2_bzlibVersion(), ok);
     return 0;
@@ -91,13 +96,15 @@ def test_static_libraries_link_into_a_program_at_the_glibc_floor(built: Built, t
         assert list((prefix / "lib").glob("*.a")), step.name
         assert not list(prefix.rglob("*.so*")), f"{step.name} installed a shared library"
         assert (prefix / "share" / "licenses" / step.name).is_dir()
-        flags += [f"-I{prefix / 'include'}", f"-L{prefix / 'lib'}"]
+        flags += [f"-I{prefix / 'include'}", f"-I{prefix / 'include' / 'ncursesw'}",
+                  f"-L{prefix / 'lib'}"]
     source = tmp_path / "probe.c"
     source.write_text(PROBE)
     program = tmp_path / "probe"
     subprocess.run(
         [built.toolchain.cc, *flags, source, "-o", program,
          "-lz", "-lbz2", "-llzma", "-lzstd", "-lffi", "-lmpdec", "-lsqlite3", "-luuid",
+         "-ledit", "-lncursesw",
          "-lm", "-lpthread", "-ldl"],
         check=True,
     )
@@ -106,7 +113,8 @@ def test_static_libraries_link_into_a_program_at_the_glibc_floor(built: Built, t
     # bzip2 reports "1.0.8, 13-Jul-2019": its version, then its release date.
     names = ("zlib", "xz", "zstd", "mpdecimal", "sqlite", "bzip2")
     assert output.startswith(" ".join(versions[name] for name in names) + ", ")
-    # libffi prepared a call, libuuid made a UUID, sqlite has the expected features.
+    # libffi prepared a call, libuuid made a UUID, sqlite has the expected features,
+    # libedit kept a history line, ncurses reported itself.
     assert output.rstrip().endswith(" 1")
     assert max_glibc_version(program) <= Version(built.catalog.target(None).libc_floor)
     assert set(needed_libraries(program)) <= set(built.catalog.target(None).allowed_libraries)

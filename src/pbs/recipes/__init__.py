@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from pbs.recipes import bzip2, libffi, libuuid, mpdecimal, sqlite, xz, zlib, zstd
+from pbs.recipes import (
+    bzip2,
+    libedit,
+    libffi,
+    libuuid,
+    mpdecimal,
+    ncurses,
+    sqlite,
+    xz,
+    zlib,
+    zstd,
+)
 from pbs.recipes.base import BuildContext, Recipe
 
 RECIPES: dict[str, Recipe] = {
     module.RECIPE.name: module.RECIPE
-    for module in (zlib, bzip2, xz, zstd, libffi, mpdecimal, libuuid, sqlite)
+    for module in (zlib, bzip2, xz, zstd, libffi, mpdecimal, libuuid, sqlite, ncurses, libedit)
 }
 
 __all__ = ["RECIPES", "BuildContext", "Recipe"]
