@@ -34,6 +34,9 @@ PROBE = r"""
 #include <ffi.h>
 #include <lzma.h>
 #include <mpdecimal.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
 #include <sqlite3.h>
 #include <string.h>
 #include <uuid/uuid.h>
@@ -55,8 +58,13 @@ int main(void) {
     using_history();
     add_history("line");
     ok = ok && history_length == 1 && strstr(curses_version(), "ncurses") != NULL;
-    printf("%s %s %s %s %s %s %d\n", zlibVersion(), lzma_version_string(), ZSTD_versionString(),
-           mpd_version(), sqlite3_libversion(), BZ2_bzlibVersion(), ok);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    SSL_CTX *tls = SSL_CTX_new(TLS_client_method());
+    ok = ok && tls != NULL && EVP_Digest("abc", 3, digest, &size, EVP_sha3_256(), NULL) && size == 32;
+    printf("%s %s %s %s %s %s %s %d\n", zlibVersion(), lzma_version_string(),
+           ZSTD_versionString(), mpd_version(), sqlite3_libversion(),
+           OpenSSL_version(OPENSSL_VERSION_STRING), BZ2_bzlibVersion(), ok);
     return 0;
 }
 """
@@ -104,17 +112,18 @@ def test_static_libraries_link_into_a_program_at_the_glibc_floor(built: Built, t
     subprocess.run(
         [built.toolchain.cc, *flags, source, "-o", program,
          "-lz", "-lbz2", "-llzma", "-lzstd", "-lffi", "-lmpdec", "-lsqlite3", "-luuid",
-         "-ledit", "-lncursesw",
+         "-ledit", "-lncursesw", "-lssl", "-lcrypto",
          "-lm", "-lpthread", "-ldl"],
         check=True,
     )
     output = subprocess.run([program], capture_output=True, text=True, check=True).stdout
     versions = {s.name: s.fetched.source.version for s in built.steps()}
     # bzip2 reports "1.0.8, 13-Jul-2019": its version, then its release date.
-    names = ("zlib", "xz", "zstd", "mpdecimal", "sqlite", "bzip2")
+    names = ("zlib", "xz", "zstd", "mpdecimal", "sqlite", "openssl", "bzip2")
     assert output.startswith(" ".join(versions[name] for name in names) + ", ")
     # libffi prepared a call, libuuid made a UUID, sqlite has the expected features,
-    # libedit kept a history line, ncurses reported itself.
+    # libedit kept a history line, ncurses reported itself, OpenSSL made a TLS context and
+    # a SHA3 digest.
     assert output.rstrip().endswith(" 1")
     assert max_glibc_version(program) <= Version(built.catalog.target(None).libc_floor)
     assert set(needed_libraries(program)) <= set(built.catalog.target(None).allowed_libraries)

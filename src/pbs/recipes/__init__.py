@@ -9,6 +9,7 @@ from pbs.recipes import (
     libuuid,
     mpdecimal,
     ncurses,
+    openssl,
     sqlite,
     xz,
     zlib,
@@ -18,7 +19,19 @@ from pbs.recipes.base import BuildContext, Recipe
 
 RECIPES: dict[str, Recipe] = {
     module.RECIPE.name: module.RECIPE
-    for module in (zlib, bzip2, xz, zstd, libffi, mpdecimal, libuuid, sqlite, ncurses, libedit)
+    for module in (
+        zlib,
+        bzip2,
+        xz,
+        zstd,
+        libffi,
+        mpdecimal,
+        libuuid,
+        sqlite,
+        ncurses,
+        libedit,
+        openssl,
+    )
 }
 
 __all__ = ["RECIPES", "BuildContext", "Recipe"]
