@@ -38,6 +38,9 @@ PROBE = r"""
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <sqlite3.h>
+#include <tcl.h>
+#include <tk.h>
+#include <X11/Xlib.h>
 #include <string.h>
 #include <uuid/uuid.h>
 #include <zlib.h>
@@ -62,6 +65,10 @@ int main(void) {
     unsigned int size = 0;
     SSL_CTX *tls = SSL_CTX_new(TLS_client_method());
     ok = ok && tls != NULL && EVP_Digest("abc", 3, digest, &size, EVP_sha3_256(), NULL) && size == 32;
+    Tcl_Interp *interp = Tcl_CreateInterp();
+    ok = ok && Tcl_Eval(interp, "expr {6 * 7}") == TCL_OK
+        && strcmp(Tcl_GetStringResult(interp), "42") == 0;
+    ok = ok && XInitThreads() && (void *)Tk_MainEx != NULL;
     printf("%s %s %s %s %s %s %s %d\n", zlibVersion(), lzma_version_string(),
            ZSTD_versionString(), mpd_version(), sqlite3_libversion(),
            OpenSSL_version(OPENSSL_VERSION_STRING), BZ2_bzlibVersion(), ok);
@@ -112,7 +119,8 @@ def test_static_libraries_link_into_a_program_at_the_glibc_floor(built: Built, t
     subprocess.run(
         [built.toolchain.cc, *flags, source, "-o", program,
          "-lz", "-lbz2", "-llzma", "-lzstd", "-lffi", "-lmpdec", "-lsqlite3", "-luuid",
-         "-ledit", "-lncursesw", "-lssl", "-lcrypto",
+         "-ledit", "-lncursesw", "-lssl", "-lcrypto", "-ltk8.6", "-ltcl8.6", "-lX11", "-lxcb",
+         "-lXau",
          "-lm", "-lpthread", "-ldl"],
         check=True,
     )
@@ -123,7 +131,7 @@ def test_static_libraries_link_into_a_program_at_the_glibc_floor(built: Built, t
     assert output.startswith(" ".join(versions[name] for name in names) + ", ")
     # libffi prepared a call, libuuid made a UUID, sqlite has the expected features,
     # libedit kept a history line, ncurses reported itself, OpenSSL made a TLS context and
-    # a SHA3 digest.
+    # a SHA3 digest, Tcl evaluated an expression, Xlib initialised, Tk linked.
     assert output.rstrip().endswith(" 1")
     assert max_glibc_version(program) <= Version(built.catalog.target(None).libc_floor)
     assert set(needed_libraries(program)) <= set(built.catalog.target(None).allowed_libraries)
@@ -173,10 +181,12 @@ def test_changing_one_recipe_rebuilds_it_and_its_dependents_only(built: Built) -
     after = built.steps({**RECIPES, "zlib": changed, "consumer": consumer})
     keys_before = {s.name: s.key for s in before}
     keys_after = {s.name: s.key for s in after}
-    assert {n for n in keys_after if keys_after[n] != keys_before[n]} == {"zlib", "consumer"}
+    affected = {s.name for s in after if s.name == "zlib" or "zlib" in {d.name for d in s.closure()}}
+    assert "consumer" in affected and "bzip2" not in affected
+    assert {n for n in keys_after if keys_after[n] != keys_before[n]} == affected
 
     results = {r.step.name: r.cached for r in execute(after, built.runner(), parallel=2)}
-    assert {name for name, cached in results.items() if not cached} == {"zlib", "consumer"}
+    assert {name for name, cached in results.items() if not cached} == affected
     assert set(results) == {*RECIPES, "consumer"}
 
 

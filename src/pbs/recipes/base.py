@@ -81,7 +81,9 @@ class BuildContext:
             env={**self.env(), **(env or {})},
         )
 
-    def configure(self, *args: str, env: Mapping[str, str] | None = None) -> None:
+    def configure(
+        self, *args: str, env: Mapping[str, str] | None = None, cwd: Path | None = None
+    ) -> None:
         """Run an autoconf configure script for a static, position-independent library."""
         triple = "x86_64-pc-linux-gnu"
         self.run(
@@ -95,6 +97,7 @@ class BuildContext:
                 *args,
             ],
             env=env,
+            cwd=cwd,
         )
 
     def make(self, *targets: str, cwd: Path | None = None) -> None:
@@ -116,6 +119,14 @@ class BuildContext:
             target.mkdir(parents=True, exist_ok=True)
             for name in names:
                 shutil.copy2(self.source_dir / name, target / Path(name).name)
+
+    def install_debian_files(self, *subdirs: str) -> None:
+        """Copy directories of an unpacked Debian binary package (rooted at usr/) into the
+        prefix, and point its pkg-config files at the prefix instead of /usr."""
+        for subdir in subdirs:
+            shutil.copytree(self.source_dir / subdir, self.prefix / subdir, dirs_exist_ok=True)
+        for pc in self.prefix.rglob("*.pc"):
+            pc.write_text(pc.read_text().replace("prefix=/usr\n", f"prefix={PREFIX}\n"))
 
     def write_pkgconfig(self, name: str, *, version: str, libs: str, description: str) -> None:
         """A pkg-config file for libraries whose own build system does not write one."""
