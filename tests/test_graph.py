@@ -108,7 +108,8 @@ def test_static_libraries_link_into_a_program_at_the_glibc_floor(built: Built, t
     flags = []
     for step in built.steps():
         prefix = runner.output(step) / "deps"
-        assert list((prefix / "lib").glob("*.a")), step.name
+        if step.fetched.source.role == "library":
+            assert list((prefix / "lib").glob("*.a")), step.name
         assert not list(prefix.rglob("*.so*")), f"{step.name} installed a shared library"
         assert (prefix / "share" / "licenses" / step.name).is_dir()
         flags += [f"-I{prefix / 'include'}", f"-I{prefix / 'include' / 'ncursesw'}",
@@ -142,7 +143,8 @@ def test_pkgconfig_files_name_no_build_path(built: Built) -> None:
     for step in built.steps():
         for pc in (runner.output(step) / "deps").rglob("*.pc"):
             text = pc.read_text()
-            assert "prefix=/deps" in text, pc
+            prefixes = [line for line in text.splitlines() if line.startswith("prefix=")]
+            assert prefixes in ([], ["prefix=/deps"]), pc
             assert str(built.cache.root) not in text, pc
 
 

@@ -1,7 +1,7 @@
 """The dependency build as a graph of cached steps, run in parallel within -j.
 
-A step's key hashes everything that can change its output: its recipe module and the shared
-recipe runner, the exact source file, the toolchain identity, the target, and the keys of the
+A step's key hashes everything that can change its output: its recipe module, the shared
+recipe runner and this module's post-processing, the exact source file, the toolchain identity, the target, and the keys of the
 steps it depends on. Build options are deliberately absent: no dependency is built differently
 for PGO or LTO, so one build serves every option. An output is published by one rename once
 complete, under a lock, so concurrent builds share a cache and a killed build leaves no entry.
@@ -81,6 +81,8 @@ def plan(
         key = key_of(
             Path(inspect.getsourcefile(recipe.build) or "").read_text(),
             Path(inspect.getsourcefile(base) or "").read_text(),
+            # This module's own post-processing of every step's output.
+            Path(__file__).read_text(),
             source_file.artifact.sha256,
             toolchain.identity,
             target.triple,
@@ -175,6 +177,13 @@ class StepRunner:
         # libtool archives name absolute build paths and are of no use to static linking.
         for archive in prefix.rglob("*.la"):
             archive.unlink()
+        # Build systems copy the flags they were given (-L<merged deps>) into the files that
+        # tell consumers how to link; those must name the /deps prefix, not this build's tree.
+        for build_path in (context.deps_prefix, context.prefix):
+            for config in (*prefix.rglob("*.pc"), *prefix.rglob("*Config.sh")):
+                text = config.read_text()
+                if str(build_path) in text:
+                    config.write_text(text.replace(str(build_path), PREFIX))
         licenses = prefix / "share" / "licenses" / context.recipe.name
         licenses.mkdir(parents=True, exist_ok=True)
         for name in context.source.license_files:
