@@ -20,6 +20,8 @@ def build(ctx: BuildContext) -> None:
     ctx.make_install(
         x_libs, "install-binaries", "install-libraries", "install-headers", cwd=unix
     )
+    pc = ctx.prefix / "lib" / "pkgconfig" / "tk.pc"
+    pc.write_text(pc.read_text().replace("-lX11\n", "-lX11 -lxcb -lXau\n"))
 
 
 RECIPE = Recipe(name="tk", source="tk", deps=("tcl", "libX11"), build=build)
