@@ -85,7 +85,7 @@ class BuildContext:
         self, *args: str, env: Mapping[str, str] | None = None, cwd: Path | None = None
     ) -> None:
         """Run an autoconf configure script for a static, position-independent library."""
-        triple = "x86_64-pc-linux-gnu"
+        triple = f"{self.toolchain.target.arch}-pc-linux-gnu"
         self.run(
             [
                 "./configure",

@@ -8,7 +8,7 @@ def build(ctx: BuildContext) -> None:
         [
             "perl",
             "./Configure",
-            "linux-x86_64",
+            f"linux-{ctx.toolchain.target.arch}",
             f"--prefix={PREFIX}",
             "--libdir=lib",
             "--openssldir=/etc/ssl",

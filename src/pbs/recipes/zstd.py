@@ -1,4 +1,4 @@
-from pbs.recipes.base import BuildContext, Recipe
+from pbs.recipes.base import PREFIX, BuildContext, Recipe
 
 
 def build(ctx: BuildContext) -> None:
@@ -6,7 +6,7 @@ def build(ctx: BuildContext) -> None:
     lib = ctx.source_dir / "lib"
     ctx.make("libzstd.a", cwd=lib)
     ctx.run(
-        ["make", "PREFIX=/deps", f"DESTDIR={ctx.destdir}",
+        ["make", f"PREFIX={PREFIX}", f"DESTDIR={ctx.destdir}",
          "install-static", "install-includes", "install-pc"],
         cwd=lib,
     )
