@@ -16,10 +16,11 @@ from pbs import __version__
 from pbs.cache import Cache, default_cache_root
 from pbs.catalog import Catalog, load_catalog
 from pbs.debian import DebianSource
-from pbs.errors import PbsError
+from pbs.errors import PbsError, UsageError
 from pbs.fetch import Fetched, Fetcher
 from pbs.graph import StepRunner, execute, plan
 from pbs.live import LiveSteps
+from pbs.pipeline import BuildRequest, default_tag, run_build
 from pbs.recipes import RECIPES
 from pbs.toolchain import prepare_toolchain
 
@@ -57,6 +58,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    build = commands.add_parser(
+        "build", help="build a CPython distribution and write its archives and SHA256SUMS"
+    )
+    build.add_argument(
+        "--python", help="CPython version, e.g. 3.14 or 3.14.7 (default: newest final release)"
+    )
+    _add_target(build)
+    build.add_argument(
+        "--options", help="build options, e.g. noopt, pgo+lto, freethreaded+pgo+lto (default: pgo+lto)"
+    )
+    _add_jobs(build)
+    build.add_argument(
+        "--out", type=Path, default=Path("dist"), help="directory for the archives (default: dist)"
+    )
+    build.add_argument("--tag", help="release tag in the archive names (default: today, YYYYMMDD)")
+    _add_source_dir(build)
+    build.set_defaults(handler=_build)
+
     fetch = commands.add_parser(
         "fetch", help="download and verify the sources a build needs into the cache"
     )
@@ -77,10 +96,7 @@ def _parser() -> argparse.ArgumentParser:
         "--options",
         help="build options (default: pgo+lto); dependencies are built the same for all",
     )
-    deps.add_argument(
-        "-j", "--jobs", type=_positive, default=os.cpu_count() or 1,
-        help="parallel jobs (default: the number of cores)",
-    )
+    _add_jobs(deps)
     _add_source_dir(deps)
     deps.set_defaults(handler=_deps)
 
@@ -105,6 +121,13 @@ def _add_target(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", help="target triple (default: x86_64-unknown-linux-gnu)")
 
 
+def _add_jobs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-j", "--jobs", type=_positive, default=os.cpu_count() or 1,
+        help="parallel jobs (default: the number of cores)",
+    )
+
+
 def _add_source_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--source-dir",
@@ -112,6 +135,39 @@ def _add_source_dir(parser: argparse.ArgumentParser) -> None:
         default=None,
         help=f"directory searched first for source files (default: ${SOURCE_DIR_ENV})",
     )
+
+
+# -- build ---------------------------------------------------------------------------------
+
+
+def _build(args: argparse.Namespace, catalog: Catalog, out: Console, err: Console) -> int:
+    python = catalog.python(args.python)
+    target = catalog.target(args.target)
+    options = catalog.parse_options(args.options, python, target)
+    tag = args.tag or default_tag()
+    if not tag.isalnum():
+        raise UsageError(f"--tag must be letters and digits only, not '{tag}'")
+    request = BuildRequest(python=python, target=target, options=options, jobs=args.jobs,
+                           out=args.out, tag=tag)
+    cache = Cache(args.cache_dir or default_cache_root())
+    err.print(f"building CPython {python} for {target.triple} with {options}")
+    with LiveSteps(err) as live:
+        report = run_build(request, catalog, cache, _fetcher(args, catalog, cache, err), live)
+    built = sum(1 for r in report.deps if not r.cached)
+    cpython = report.cpython
+    out.print(
+        f"dependencies: {len(report.deps)} ({built} built, {len(report.deps) - built} cached); "
+        f"CPython {python}: {'cached' if cpython.cached else f'built in {cpython.seconds:.1f} s'}"
+        f" (log: {cpython.log})"
+    )
+    table = Table(title=f"archives in {args.out}", title_justify="left")
+    table.add_column("archive")
+    table.add_column("size", justify="right")
+    for archive in report.archives:
+        table.add_row(archive.name, _size(archive.stat().st_size))
+    out.print(table)
+    out.print(f"{report.sha256sums}; done in {report.seconds:.1f} s")
+    return 0
 
 
 # -- fetch -----------------------------------------------------------------------------------
@@ -171,9 +227,13 @@ def _deps(args: argparse.Namespace, catalog: Catalog, out: Console, err: Console
     steps = plan(RECIPES, fetched, toolchain, target)
     runner = StepRunner(cache, toolchain, args.jobs)
     started = time.monotonic()
-    with LiveSteps(err, runner) as live:
+    with LiveSteps(err) as live:
         results = execute(
-            steps, runner, parallel=args.jobs, on_start=live.started, on_done=live.finished
+            steps,
+            runner,
+            parallel=args.jobs,
+            on_start=lambda step: live.started(step.name, runner.log(step), runner.is_cached(step)),
+            on_done=lambda result: live.finished(result.step.name, result.cached, result.seconds),
         )
     table = Table(title=f"dependencies for {target.triple}", title_justify="left")
     for column in ("library", "version", "status", "seconds", "log"):

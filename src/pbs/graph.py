@@ -146,15 +146,7 @@ class StepRunner:
         unpacked = extract_archive(step.fetched.path, staging / "src")
         deps_root = staging / "deps-root"
         deps_root.mkdir()
-        for dep in step.closure():
-            # Hard links: merging every dependency's tree costs no copying.
-            shutil.copytree(
-                self.output(dep) / PREFIX.lstrip("/"),
-                deps_root / PREFIX.lstrip("/"),
-                copy_function=os.link,
-                dirs_exist_ok=True,
-                ignore=shutil.ignore_patterns(STEP_FILE),
-            )
+        merge_outputs([self.output(dep) for dep in step.closure()], deps_root)
         out.mkdir()
         context = BuildContext(
             recipe=step.recipe,
@@ -188,6 +180,21 @@ class StepRunner:
         licenses.mkdir(parents=True, exist_ok=True)
         for name in context.source.license_files:
             shutil.copyfile(context.source_dir / name, licenses / Path(name).name)
+
+
+def merge_outputs(outputs: list[Path], deps_root: Path) -> None:
+    """Merge step outputs into one tree, deps_root/deps/{include,lib,…}.
+
+    Hard links: merging costs no copying. Consumers must only read the merged tree.
+    """
+    for output in outputs:
+        shutil.copytree(
+            output / PREFIX.lstrip("/"),
+            deps_root / PREFIX.lstrip("/"),
+            copy_function=os.link,
+            dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns(STEP_FILE),
+        )
 
 
 def execute(

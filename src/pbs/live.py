@@ -10,15 +10,14 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from pbs.graph import Step, StepResult, StepRunner
+from pathlib import Path
 
 
 class LiveSteps:
     """Shows running steps on a terminal; elsewhere prints one line per start and finish."""
 
-    def __init__(self, console: Console, runner: StepRunner) -> None:
+    def __init__(self, console: Console) -> None:
         self._console = console
-        self._runner = runner
         self._running: dict[str, float] = {}
         self._lock = threading.Lock()
         self._live = Live(console=console, get_renderable=self._render, transient=True)
@@ -33,17 +32,17 @@ class LiveSteps:
     ) -> None:
         self._live.stop()
 
-    def started(self, step: Step) -> None:
+    def started(self, name: str, log: Path, cached: bool) -> None:
         with self._lock:
-            self._running[step.name] = time.monotonic()
-        if not self._console.is_terminal and not self._runner.is_cached(step):
-            self._console.print(f"building {step.name} (log: {self._runner.log(step)})")
+            self._running[name] = time.monotonic()
+        if not self._console.is_terminal and not cached:
+            self._console.print(f"building {name} (log: {log})")
 
-    def finished(self, result: StepResult) -> None:
+    def finished(self, name: str, cached: bool, seconds: float) -> None:
         with self._lock:
-            self._running.pop(result.step.name, None)
-        if not result.cached:
-            self._console.print(f"built {result.step.name} in {result.seconds:.1f} s")
+            self._running.pop(name, None)
+        if not cached:
+            self._console.print(f"built {name} in {seconds:.1f} s")
 
     def _render(self) -> Table:
         table = Table(show_header=False, box=None)

@@ -58,6 +58,7 @@ class Catalog:
     options: OptionsGrammar
     debian: DebianArchive
     toolchain: ToolchainSpec
+    excluded_modules: dict[str, str]  # extension module -> why pbs leaves it out
 
     # -- lookups of user input -------------------------------------------------------------
 
@@ -193,6 +194,9 @@ class Catalog:
                 found.append(f"target {target.triple} allows no run-time library")
             if target.libc == "glibc" and target.arch not in self.toolchain.glibc:
                 found.append(f"target {target.triple}: no glibc sysroot recipe for {target.arch}")
+        for part in (*self.options.bases, *self.options.prefixes, *self.options.suffixes):
+            if part not in self.options.configure:
+                found.append(f"options '{part}' has no configure arguments in options.toml")
         if self.options.default not in self.options.bases:
             found.append(f"default options '{self.options.default}' is not a base")
         return found
@@ -211,6 +215,7 @@ def load_catalog(directory: Path | None = None) -> Catalog:
         options = _read(root / "options.toml")["options"]
         debian = _read(root / "debian.toml")["debian"]
         toolchain = _read(root / "toolchain.toml")["toolchain"]
+        modules = _read(root / "modules.toml")["modules"]
         return Catalog(
             sources=tuple(_source(s) for s in sources),
             pythons=tuple(Python(version=_version(p["version"])) for p in pythons),
@@ -222,6 +227,9 @@ def load_catalog(directory: Path | None = None) -> Catalog:
                 components=tuple(debian["components"]),
                 keyring=debian["keyring"],
             ),
+            excluded_modules={
+                name: spec["reason"] for name, spec in modules.get("excluded", {}).items()
+            },
             toolchain=ToolchainSpec(
                 llvm_major=toolchain["llvm_major"],
                 debian_packages=tuple(toolchain["debian_packages"]),
@@ -308,4 +316,5 @@ def _options(raw: dict[str, Any]) -> OptionsGrammar:
             for name, spec in raw.get("prefixes", {}).items()
         },
         suffixes={name: tuple(spec["libc"]) for name, spec in raw.get("suffixes", {}).items()},
+        configure={name: tuple(args) for name, args in raw["configure"].items()},
     )

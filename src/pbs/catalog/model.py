@@ -109,6 +109,7 @@ class OptionsGrammar:
     default: str
     prefixes: dict[str, SpecifierSet]  # prefix -> Python versions that support it
     suffixes: dict[str, tuple[str, ...]]  # suffix -> libcs that support it
+    configure: dict[str, tuple[str, ...]]  # base, prefix or suffix -> CPython configure args
 
     def spellings(self) -> list[str]:
         """Every base, and the shape of the prefixed/suffixed forms, for error messages."""
@@ -116,6 +117,10 @@ class OptionsGrammar:
         forms += [f"{prefix}+<base>" for prefix in self.prefixes]
         forms += [f"<base>+{suffix}" for suffix in self.suffixes]
         return forms
+
+    def configure_args(self, options: BuildOptions) -> tuple[str, ...]:
+        parts = (*options.prefixes, options.base, *options.suffixes)
+        return tuple(arg for part in parts for arg in self.configure[part])
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pbs.recipes import (
+    bdb,
     bzip2,
     libedit,
     libffi,
@@ -37,6 +38,7 @@ RECIPES: dict[str, Recipe] = {
         libffi,
         mpdecimal,
         libuuid,
+        bdb,
         sqlite,
         ncurses,
         libedit,

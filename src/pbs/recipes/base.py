@@ -82,13 +82,15 @@ class BuildContext:
         )
 
     def configure(
-        self, *args: str, env: Mapping[str, str] | None = None, cwd: Path | None = None
+        self, *args: str, env: Mapping[str, str] | None = None, cwd: Path | None = None,
+        script: str = "./configure",
     ) -> None:
-        """Run an autoconf configure script for a static, position-independent library."""
+        """Run an autoconf configure script (`script`, relative to `cwd`) for a static,
+        position-independent library."""
         triple = f"{self.toolchain.target.arch}-pc-linux-gnu"
         self.run(
             [
-                "./configure",
+                script,
                 f"--prefix={PREFIX}",
                 f"--build={triple}",
                 f"--host={triple}",

@@ -1,0 +1,163 @@
+"""Configure, compile and install CPython against the static dependencies.
+
+Choices that shape the result (each measured or required, see ../shared/toolchain.md):
+- Every stdlib extension module is built into the core (configure's MODULE_BUILDTYPE=static),
+  except test-only modules, which stay shared objects in lib-dynload.
+- `--enable-shared` gives embedders a libpython.so, while the `python` executable links the
+  same objects statically (faster: no PLT indirection for the interpreter's own calls).
+- `-Wl,--exclude-libs,ALL`: symbols of the static dependencies (OpenSSL, SQLite, …) are not
+  exported from `python` or libpython, so they cannot clash with a library an extension loads.
+- The prefix is `/install`, installed with DESTDIR; the tree is made relocatable afterwards.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pbs.catalog import BuildOptions, Python
+from pbs.cpython.modules import (
+    ModuleTable,
+    module_states,
+    read_module_table,
+    shared_test_modules_setup,
+    unbuilt_modules,
+)
+from pbs.errors import PbsError
+from pbs.runner import CommandResult, run
+from pbs.toolchain import Toolchain
+
+INSTALL_PREFIX = "/install"
+# Where build paths are mapped in debug information and __FILE__ strings.
+NEUTRAL_BUILD_DIR = "/build"
+SOURCE_DATE_EPOCH = "0"
+
+
+class MissingModules(PbsError):
+    """configure cannot build modules the distribution must have."""
+
+
+@dataclass(kw_only=True)
+class CPythonBuild:
+    """One CPython compile: a writable unpacked source tree, the merged deps, a DESTDIR."""
+
+    python: Python
+    options: BuildOptions
+    configure_options: tuple[str, ...]  # from the catalog, for these build options
+    excluded_modules: frozenset[str]
+    toolchain: Toolchain
+    source_dir: Path
+    deps_prefix: Path  # the merged dependencies' /deps tree
+    work_root: Path  # a directory holding source_dir and deps_prefix: mapped away in debug info
+    destdir: Path
+    jobs: int
+    log: Path
+
+    @property
+    def install_dir(self) -> Path:
+        return self.destdir / INSTALL_PREFIX.lstrip("/")
+
+    def env(self) -> dict[str, str]:
+        deps = self.deps_prefix
+        pkgconfig = [deps / "lib" / "pkgconfig", deps / "share" / "pkgconfig"]
+        excluded = {f"py_cv_module_{name}": "n/a" for name in sorted(self.excluded_modules)}
+        return {
+            **self.toolchain.env(),
+            "CFLAGS": f"-ffile-prefix-map={self.work_root}={NEUTRAL_BUILD_DIR}",
+            "CPPFLAGS": f"-I{deps / 'include'} -I{deps / 'include' / 'ncursesw'}",
+            "LDFLAGS": f"-L{deps / 'lib'} -Wl,--exclude-libs,ALL",
+            # Static libraries built for glibc 2.17 need libpthread/libdl named explicitly.
+            "LIBS": "-lpthread -ldl -lm",
+            # --static: the dependencies' private libraries (Libs.private) are needed too.
+            "PKG_CONFIG": "pkg-config --static",
+            "PKG_CONFIG_LIBDIR": ":".join(str(p) for p in pkgconfig),
+            "PKG_CONFIG_PATH": "",
+            "PKG_CONFIG_SYSROOT_DIR": str(deps.parent),
+            "MODULE_BUILDTYPE": "static",
+            # py_compile writes hash-checked .pyc files when this is set: reproducible.
+            "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH,
+            **excluded,
+        }
+
+    def run(self, command: Sequence[str | Path], *, env: Mapping[str, str] | None = None,
+            cwd: Path | None = None) -> CommandResult:
+        return run(command, step=f"build cpython {self.python.version}", log=self.log,
+                   cwd=cwd or self.source_dir, env={**self.env(), **(env or {})})
+
+    # -- the stages, in order ----------------------------------------------------------------
+
+    def build(self) -> ModuleTable:
+        table = self.configure()
+        self.run(["make", f"-j{self.jobs}"])
+        self.run(["make", "install", f"DESTDIR={self.destdir}"])
+        return table
+
+    def configure(self) -> ModuleTable:
+        triple = f"{self.toolchain.target.arch}-pc-linux-gnu"
+        self.run([
+            "./configure",
+            f"--prefix={INSTALL_PREFIX}",
+            f"--build={triple}",
+            f"--host={triple}",
+            "--enable-shared",
+            "--enable-loadable-sqlite-extensions",
+            "--with-system-libmpdec",
+            "--with-readline=editline",
+            f"--with-openssl={self.deps_prefix}",
+            "--with-dbmliborder=bdb",
+            "--with-ensurepip=no",
+            *self.configure_options,
+        ])
+        table = read_module_table(self.source_dir)
+        unbuilt = unbuilt_modules(
+            table, module_states(self.source_dir / "Makefile"), set(self.excluded_modules)
+        )
+        if unbuilt:
+            raise MissingModules(
+                f"CPython {self.python.version} would be built without these extension modules: "
+                f"{', '.join(unbuilt)}; see {self.log}"
+            )
+        self._link_interpreter_statically()
+        (self.source_dir / "Modules" / "Setup.local").write_text(
+            shared_test_modules_setup(self.source_dir / "Modules" / "Setup.stdlib", table)
+        )
+        # Regenerate the Makefile from the edited Makefile.pre and the new Setup.local.
+        self.run(["make", "Makefile"])
+        return table
+
+    def _link_interpreter_statically(self) -> None:
+        """Make `python` (and the test embedder) link libpython's objects, not libpython.so.
+
+        The variables are edited in Makefile.pre, the template makesetup turns into the
+        Makefile, so the change survives the Makefile's regeneration.
+        """
+        makefile_pre = self.source_dir / "Makefile.pre"
+        text = makefile_pre.read_text()
+        replacements = {
+            "LINK_PYTHON_DEPS": "$(LIBRARY_DEPS) $(LIBRARY_OBJS)",
+            "LINK_PYTHON_OBJS": "$(LIBRARY_OBJS)",
+        }
+        for name, value in replacements.items():
+            text, count = re.subn(rf"^{name}=.*$", f"{name}={value}", text, flags=re.MULTILINE)
+            if count != 1:
+                raise PbsError(f"{makefile_pre} does not define {name} once; cannot link statically")
+        makefile_pre.write_text(text)
+
+    def make_variables(self, names: Sequence[str]) -> dict[str, str]:
+        """The expanded values of Makefile variables, as make itself computes them."""
+        rule = "pbs-print-variables: ; $(foreach v,$(PBS_VARIABLES),$(info $(v)=$($(v))))@:"
+        output = self.run(
+            ["make", "--no-print-directory", "-s", f"--eval={rule}", "pbs-print-variables",
+             f"PBS_VARIABLES={' '.join(names)}"]
+        ).output
+        values: dict[str, str] = {}
+        for line in output.splitlines():
+            name, sep, value = line.partition("=")
+            if sep and name in names:
+                values[name] = value.strip()
+        missing = [name for name in names if name not in values]
+        if missing:
+            raise PbsError(f"make did not report {', '.join(missing)}; see {self.log}")
+        return values

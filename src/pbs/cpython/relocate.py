@@ -1,0 +1,115 @@
+"""Make an installed CPython tree relocatable and free of build-machine paths.
+
+After `make install` the tree still describes the build: sysconfig data, the config Makefile,
+python-config and pkg-config files name the toolchain wrapper, the dependency tree and the
+source directory, and pip's scripts start with an absolute shebang. Here compilers become plain
+`cc`/`c++`/`ar` (so `pip install` of a C extension uses the system's compiler), flags that
+point into the build are dropped, and scripts find their interpreter next to themselves.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pbs.errors import PbsError
+
+# A script's interpreter found beside the script, whatever the install's location; the
+# second line is valid as shell and as Python, so the same file runs under both.
+TRAMPOLINE = """#!/bin/sh
+'''exec' "$(dirname -- "$(realpath -- "$0")")/{interpreter}" "$0" "$@"
+' '''
+"""
+_SHEBANG = re.compile(rb"^#!(\S*/)(python[0-9.]*t?)(\s.*)?$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rewrites:
+    """What names the build machine, and what each becomes."""
+
+    tools: dict[str, str]  # absolute tool path (or path prefix) -> plain name: cc, ar, llvm-
+    build_dirs: dict[str, str]  # build directory -> neutral placeholder (/deps, /build)
+
+    def text(self, value: str) -> str:
+        for tool, name in self.tools.items():
+            value = value.replace(tool, name)
+        for directory, placeholder in self.build_dirs.items():
+            # Search paths into the build are useless to a consumer: dropped, not renamed.
+            value = re.sub(
+                r"\s?-(?:I|L|ffile-prefix-map=|Wl,-rpath,)" + re.escape(directory) + r"[^\s'\"]*",
+                "",
+                value,
+            )
+            value = value.replace(directory, placeholder)
+        return value
+
+
+def relocate(install_dir: Path, rewrites: Rewrites) -> None:
+    """Rewrite every build description in `install_dir`, then insist no build path remains."""
+    for path in _build_descriptions(install_dir):
+        _rewrite_text_file(path, rewrites)
+    for pc in (install_dir / "lib" / "pkgconfig").glob("*.pc"):
+        _make_pkgconfig_relative(pc)
+    for script in (install_dir / "bin").iterdir():
+        _make_shebang_relative(script)
+    leftovers = files_containing(install_dir, [*rewrites.build_dirs, *rewrites.tools])
+    if leftovers:
+        shown = ", ".join(str(p.relative_to(install_dir)) for p in leftovers[:10])
+        raise PbsError(
+            f"{len(leftovers)} installed files still name a build directory: {shown}"
+        )
+
+
+def _build_descriptions(install_dir: Path) -> Iterable[Path]:
+    lib = install_dir / "lib"
+    yield from lib.glob("python3*/_sysconfigdata_*.py")
+    yield from lib.glob("python3*/_sysconfig_vars_*.json")
+    yield from lib.glob("python3*/build-details.json")
+    yield from lib.glob("python3*/config-*/Makefile")
+    yield from lib.glob("python3*/config-*/Setup*")
+    yield from lib.glob("python3*/config-*/python-config.py")
+    yield from lib.glob("pkgconfig/*.pc")
+    yield from (p for p in (install_dir / "bin").glob("python3*-config") if not p.is_symlink())
+
+
+def _rewrite_text_file(path: Path, rewrites: Rewrites) -> None:
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(rewrites.text(line) if line.strip() else line for line in lines))
+
+
+def _make_pkgconfig_relative(pc: Path) -> None:
+    """prefix=/install becomes a prefix found from the .pc file's own location."""
+    if pc.is_symlink():
+        return
+    text = pc.read_text()
+    text = re.sub(r"^prefix=.*$", "prefix=${pcfiledir}/../..", text, count=1, flags=re.MULTILINE)
+    pc.write_text(text)
+
+
+def _make_shebang_relative(script: Path) -> None:
+    if script.is_symlink() or not script.is_file():
+        return
+    with script.open("rb") as handle:
+        first = handle.readline()
+    match = _SHEBANG.match(first.rstrip(b"\n"))
+    if not match or match.group(3):
+        return
+    body = script.read_bytes()[len(first):]
+    interpreter = match.group(2).decode()
+    script.write_bytes(TRAMPOLINE.format(interpreter=shlex.quote(interpreter)).encode() + body)
+
+
+def files_containing(root: Path, needles: Iterable[str]) -> list[Path]:
+    """Regular files under `root` whose bytes contain any of `needles`."""
+    encoded = [needle.encode() for needle in needles if needle]
+    found = []
+    for path in sorted(root.rglob("*")):
+        if path.is_symlink() or not path.is_file():
+            continue
+        data = path.read_bytes()
+        if any(needle in data for needle in encoded):
+            found.append(path)
+    return found

@@ -1,0 +1,173 @@
+"""The CPython build as one cached step on top of the dependency steps.
+
+Its key hashes this package's code, the PYTHON.json writer, the CPython and pip files, the
+build options and their configure arguments, the deliberate module exclusions, the toolchain
+identity, the target and every dependency step's key. Its output is the finished `python/`
+tree of a full archive; packaging only archives it, so archives rebuilt from the cache are
+byte-identical.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pbs import metadata
+from pbs.cache import Cache, key_of
+from pbs.catalog import BuildOptions, Python, Target
+from pbs.cpython import assemble, build, modules, relocate
+from pbs.cpython.assemble import Dependency, Distribution, interpreter_facts
+from pbs.cpython.build import INSTALL_PREFIX, NEUTRAL_BUILD_DIR, SOURCE_DATE_EPOCH, CPythonBuild
+from pbs.cpython.relocate import Rewrites
+from pbs.extract import extract_archive, source_root
+from pbs.fetch import Fetched
+from pbs.graph import STEP_FILE, Step, StepRunner, merge_outputs
+from pbs.recipes.base import PREFIX
+from pbs.runner import run
+from pbs.toolchain import Toolchain
+
+CODE = (assemble, build, modules, relocate, metadata)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CPythonStep:
+    python: Python
+    options: BuildOptions
+    configure_options: tuple[str, ...]
+    excluded_modules: frozenset[str]
+    target: Target
+    source: Fetched
+    pip: Fetched
+    deps: tuple[Step, ...]
+    key: str
+
+    @property
+    def name(self) -> str:
+        return f"cpython-{self.python.version}-{self.options}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CPythonResult:
+    step: CPythonStep
+    cached: bool
+    seconds: float
+    output: Path  # the `python/` directory of the full archive
+    log: Path
+
+
+def plan_cpython(
+    *, python: Python, options: BuildOptions, configure_options: tuple[str, ...],
+    excluded_modules: frozenset[str], target: Target, source: Fetched, pip: Fetched,
+    deps: list[Step], toolchain: Toolchain,
+) -> CPythonStep:
+    key = key_of(
+        *(Path(inspect.getsourcefile(module) or "").read_text() for module in CODE),
+        Path(__file__).read_text(),
+        source.artifact.sha256,
+        pip.artifact.sha256,
+        str(options),
+        *configure_options,
+        *sorted(excluded_modules),
+        toolchain.identity,
+        target.triple,
+        *(dep.key for dep in deps),
+    )
+    return CPythonStep(
+        python=python, options=options, configure_options=configure_options,
+        excluded_modules=excluded_modules, target=target, source=source, pip=pip,
+        deps=tuple(deps), key=key,
+    )
+
+
+class CPythonRunner:
+    def __init__(self, cache: Cache, toolchain: Toolchain, deps: StepRunner, jobs: int) -> None:
+        self._cache = cache
+        self._toolchain = toolchain
+        self._deps = deps
+        self._jobs = jobs
+
+    def output(self, step: CPythonStep) -> Path:
+        return self._cache.root / "steps" / f"{step.name}-{step.key}"
+
+    def log(self, step: CPythonStep) -> Path:
+        return self._cache.logs / "steps" / f"{step.name}-{step.key}.log"
+
+    def is_cached(self, step: CPythonStep) -> bool:
+        return (self.output(step) / STEP_FILE).is_file()
+
+    def build(self, step: CPythonStep) -> CPythonResult:
+        started = time.monotonic()
+        final = self.output(step)
+        log = self.log(step)
+        with self._cache.lock(f"step-{step.key}"):
+            if not self.is_cached(step):
+                log.parent.mkdir(parents=True, exist_ok=True)
+                log.write_text(f"# {step.name} key {step.key}\n")
+                with self._cache.staging() as staging:
+                    out = staging / "out"
+                    self._build_into(step, staging, out / "python", log)
+                    (out / STEP_FILE).write_text(json.dumps(
+                        {"name": step.name, "key": step.key,
+                         "seconds": round(time.monotonic() - started, 1)}, indent=2))
+                    self._cache.publish(out, final)
+                return CPythonResult(step=step, cached=False, seconds=time.monotonic() - started,
+                                     output=final / "python", log=log)
+        return CPythonResult(step=step, cached=True, seconds=0.0, output=final / "python", log=log)
+
+    def _build_into(self, step: CPythonStep, staging: Path, root: Path, log: Path) -> None:
+        source_dir = source_root(extract_archive(step.source.path, staging / "src"))
+        deps_root = staging / "deps-root"
+        closure = {s.name: s for dep in step.deps for s in (*dep.closure(), dep)}
+        merge_outputs([self._deps.output(s) for s in closure.values()], deps_root)
+        deps_prefix = deps_root / PREFIX.lstrip("/")
+        cpython = CPythonBuild(
+            python=step.python, options=step.options, configure_options=step.configure_options,
+            excluded_modules=step.excluded_modules, toolchain=self._toolchain,
+            source_dir=source_dir, deps_prefix=deps_prefix, work_root=staging,
+            destdir=root, jobs=self._jobs, log=log,
+        )
+        table = cpython.build()
+        install = cpython.install_dir
+        python = install / "bin" / f"python{step.python.minor}"
+        self._install_pip(cpython, python, step.pip.path, install)
+        # Tcl/Tk find their script libraries at <exe>/../lib/tcl8.6 and tk8.6.
+        for library in sorted((deps_prefix / "lib").glob("t[ck]*")):
+            if library.is_dir():
+                shutil.copytree(library, install / "lib" / library.name, dirs_exist_ok=True)
+        tools = {str(self._toolchain.cc): "cc", str(self._toolchain.tool("ar")): "ar",
+                 f"{self._toolchain.llvm_bin}/": ""}
+        relocate.relocate(install, Rewrites(
+            tools=tools,
+            build_dirs={str(deps_prefix): PREFIX, str(source_dir): f"{NEUTRAL_BUILD_DIR}/cpython",
+                        str(staging): NEUTRAL_BUILD_DIR, str(self._cache.root): NEUTRAL_BUILD_DIR},
+        ))
+        facts = interpreter_facts(cpython, python)
+        dependencies = [
+            Dependency(
+                name=s.name,
+                source=s.fetched.source,
+                libraries={
+                    lib.name.removeprefix("lib").removesuffix(".a"): deps_prefix / "lib" / lib.name
+                    for lib in (self._deps.output(s) / PREFIX.lstrip("/") / "lib").glob("*.a")
+                },
+                license_dir=self._deps.output(s) / PREFIX.lstrip("/") / "share" / "licenses" / s.name,
+            )
+            for s in closure.values()
+        ]
+        Distribution(
+            build=cpython, table=table, target=step.target, options=step.options,
+            python_source=step.source.source, dependencies=dependencies, root=root,
+        ).assemble(facts)
+
+    def _install_pip(self, cpython: CPythonBuild, python: Path, wheel: Path, install: Path) -> None:
+        # pip runs from its own wheel to install itself: nothing from the network or the host.
+        cpython.run([python, wheel / "pip", "install", "--no-index", "--no-deps", "--no-compile",
+                     "--disable-pip-version-check", "--no-warn-script-location",
+                     "--root-user-action=ignore", wheel])
+        run([python, "-m", "compileall", "-q", "-j0", "-s", str(install), "-p", INSTALL_PREFIX,
+             *sorted(install.glob("lib/python3*/site-packages"))],
+            step="compile pip", log=cpython.log, env={"SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH})

@@ -1,0 +1,307 @@
+"""Staged distribution tree → full / install_only / install_only_stripped archives.
+
+Every archive is deterministic: the same tree gives the same bytes whatever the files'
+mtimes on disk, the order their directories were created in, or who owns them.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import secrets
+import shutil
+import stat
+import tarfile
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from fnmatch import fnmatch
+from pathlib import Path, PurePosixPath
+from typing import Literal, get_args
+
+import zstandard
+
+from pbs.errors import PbsError
+from pbs.runner import run
+
+Compression = Literal["zst", "gz"]
+
+# Level 10 compresses within ~1% of level 15 at several times its speed (measured on a
+# stdlib tree); a single thread because multithreaded zstd output can differ run to run.
+_ZSTD_LEVEL = 10
+_GZIP_LEVEL = 9
+_CHUNK_SIZE = 1 << 20
+_ELF_MAGIC = b"\x7fELF"
+SHA256SUMS = "SHA256SUMS"
+
+# Test suites left out of install_only, as paths under lib/python3.X/ (3.11 still keeps
+# tkinter's tests inside the package).
+_STDLIB_TEST_DIRS = (("test",), ("idlelib", "idle_test"), ("tkinter", "test"))
+_STATIC_LIBPYTHON = "libpython*.a"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArchiveNames:
+    """File names of one build's archives, in the grammar uv and pbs-installer parse."""
+
+    version: str
+    tag: str
+    triple: str
+    options: str  # the full options string, "freethreaded+" prefix included
+    freethreaded: bool
+
+    def __post_init__(self) -> None:
+        # The flag is redundant with the options string; a mismatch would mislabel archives.
+        if self.freethreaded != ("freethreaded" in self.options.split("+")):
+            raise PbsError(
+                f"archive names: options {self.options!r} disagree with "
+                f"freethreaded={self.freethreaded}"
+            )
+
+    def full(self) -> str:
+        return f"{self._stem()}-{self.options}-full.tar.zst"
+
+    def install_only(self) -> str:
+        return f"{self._stem()}{self._flavor_prefix()}-install_only.tar.gz"
+
+    def install_only_stripped(self) -> str:
+        return f"{self._stem()}{self._flavor_prefix()}-install_only_stripped.tar.gz"
+
+    def _stem(self) -> str:
+        return f"cpython-{self.version}+{self.tag}-{self.triple}"
+
+    def _flavor_prefix(self) -> str:
+        # install_only archives name no optimizations, but must still tell the ABIs apart.
+        return "-freethreaded" if self.freethreaded else ""
+
+
+def package(
+    dist_root: Path, out_dir: Path, names: ArchiveNames, *, mtime: int, strip: Path, log: Path
+) -> list[Path]:
+    """Write the full, install_only and install_only_stripped archives of `dist_root`.
+
+    `dist_root/python` holds PYTHON.json, install/, build/ and licenses/. `strip` is an
+    llvm-strip binary, run through the logged runner with `log`. `mtime` (normally
+    SOURCE_DATE_EPOCH) becomes every member's mtime. Everything is first written in a
+    staging directory inside `out_dir` and moved into place only once all three archives
+    exist, so a failure leaves no new archive behind. `dist_root` is never modified.
+    Returns the archives' paths in the order full, install_only, install_only_stripped.
+    """
+    python = dist_root / "python"
+    install = python / "install"
+    for required in (python / "PYTHON.json", install):
+        if not required.exists():
+            raise PbsError(f"cannot package {dist_root}: {required} is missing")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".package-") as tmp:
+        staging = Path(tmp)
+        # Strip first: it runs an external tool, the likeliest step to fail.
+        stripped = _strip_elf_files(install, staging / "stripped", strip=strip, log=log)
+        built = [
+            staging / name
+            for name in (names.full(), names.install_only(), names.install_only_stripped())
+        ]
+        write_tar(python, built[0], arcname_root="python", compression="zst", mtime=mtime)
+        for archive, replacements in ((built[1], {}), (built[2], stripped)):
+            write_tar(
+                install,
+                archive,
+                arcname_root="python",
+                compression="gz",
+                mtime=mtime,
+                exclude=excluded_from_install_only,
+                replacements=replacements,
+            )
+        published = [out_dir / archive.name for archive in built]
+        for archive, target in zip(built, published):
+            os.replace(archive, target)
+    return published
+
+
+def excluded_from_install_only(path: PurePosixPath) -> bool:
+    """Whether `path` (relative to install/) stays out of install_only: tests, libpython*.a."""
+    if fnmatch(path.name, _STATIC_LIBPYTHON):
+        return True
+    parts = path.parts
+    if len(parts) < 3 or parts[0] != "lib" or not parts[1].startswith("python"):
+        return False
+    return any(parts[2 : 2 + len(test)] == test for test in _STDLIB_TEST_DIRS)
+
+
+def write_tar(
+    entries_root: Path,
+    archive: Path,
+    *,
+    arcname_root: str,
+    compression: Compression,
+    mtime: int,
+    exclude: Callable[[PurePosixPath], bool] = lambda path: False,
+    replacements: Mapping[PurePosixPath, Path] | None = None,
+) -> None:
+    """Archive the tree `entries_root` as `archive`, its members under `arcname_root`.
+
+    Members come in path order, each directory before its contents; all get mtime
+    `mtime`, owner 0/0 with empty names, and their permission bits from disk. Symlinks
+    stay symlinks; hard links become regular files. `exclude` is asked about each path
+    relative to `entries_root`; an excluded directory drops its whole subtree.
+    `replacements` maps such relative paths of regular files to files whose bytes are
+    archived instead (the member keeps the original's mode). The archive is written
+    beside `archive` and renamed into place, so a failure leaves no partial file.
+    """
+    if compression not in get_args(Compression):
+        raise PbsError(f"cannot write {archive.name}: unknown compression {compression!r}")
+    if not entries_root.is_dir():
+        raise PbsError(f"cannot archive {entries_root}: not a directory")
+    replacements = replacements or {}
+    with _atomic_file(archive) as tmp_archive, _temporary_beside(archive, ".tar") as tmp_tar:
+        # The uncompressed tar goes to disk first so zstd can record the content size.
+        with tarfile.open(tmp_tar, "w", format=tarfile.PAX_FORMAT) as tar:
+            for relative in [PurePosixPath("."), *_walk(entries_root, exclude)]:
+                _add_member(
+                    tar,
+                    entries_root / relative,
+                    arcname=(PurePosixPath(arcname_root) / relative).as_posix(),
+                    mtime=mtime,
+                    content=replacements.get(relative),
+                )
+        _compress(tmp_tar, tmp_archive, compression)
+
+
+def write_sha256sums(out_dir: Path, archives: Sequence[Path]) -> Path:
+    """Record the archives' sha256 in `out_dir/SHA256SUMS`, in `sha256sum -c` format.
+
+    Lines of an existing file are kept for other files, so several builds into one
+    directory accumulate; a file named again gets its new digest. Lines are sorted by
+    file name and the file is replaced atomically.
+    """
+    sums_path = out_dir / SHA256SUMS
+    digests = _read_sha256sums(sums_path) if sums_path.exists() else {}
+    for archive in archives:
+        if archive.parent.resolve() != out_dir.resolve():
+            raise PbsError(f"{archive} is not in {out_dir}, so {SHA256SUMS} cannot name it")
+        digests[archive.name] = _sha256(archive)
+    with _atomic_file(sums_path) as tmp:
+        tmp.write_text("".join(f"{digests[name]}  {name}\n" for name in sorted(digests)))
+    return sums_path
+
+
+def _walk(root: Path, exclude: Callable[[PurePosixPath], bool]) -> Iterator[PurePosixPath]:
+    """Paths under `root`, relative to it, sorted, each directory before its contents."""
+
+    def visit(directory: Path, relative: PurePosixPath) -> Iterator[PurePosixPath]:
+        # Sorting the names, not trusting scandir, hides the order files were created in.
+        with os.scandir(directory) as scan:
+            entries = sorted(scan, key=lambda entry: entry.name)
+        for entry in entries:
+            child = relative / entry.name
+            if exclude(child):
+                continue
+            yield child
+            if entry.is_dir(follow_symlinks=False):
+                yield from visit(Path(entry.path), child)
+
+    return visit(root, PurePosixPath())
+
+
+def _add_member(
+    tar: tarfile.TarFile, path: Path, *, arcname: str, mtime: int, content: Path | None
+) -> None:
+    # TarInfo is built by hand: gettarinfo would record owners, real mtimes and hard links.
+    st = path.lstat()
+    info = tarfile.TarInfo(arcname)
+    info.mode = stat.S_IMODE(st.st_mode)
+    info.mtime = mtime
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    if stat.S_ISDIR(st.st_mode):
+        info.type = tarfile.DIRTYPE
+        tar.addfile(info)
+    elif stat.S_ISLNK(st.st_mode):
+        info.type = tarfile.SYMTYPE
+        info.linkname = os.readlink(path)
+        tar.addfile(info)
+    elif stat.S_ISREG(st.st_mode):
+        with (content or path).open("rb") as data:
+            info.size = os.fstat(data.fileno()).st_size
+            tar.addfile(info, data)
+    else:
+        raise PbsError(f"cannot archive {path}: not a file, directory or symlink")
+
+
+def _compress(source: Path, target: Path, compression: Compression) -> None:
+    with source.open("rb") as src, target.open("wb") as dst:
+        if compression == "zst":
+            compressor = zstandard.ZstdCompressor(
+                level=_ZSTD_LEVEL, threads=0, write_content_size=True
+            )
+            compressor.copy_stream(src, dst, size=source.stat().st_size)
+        else:
+            # No file name and a zero timestamp in the header: only the content counts.
+            with gzip.GzipFile(
+                filename="", mode="wb", fileobj=dst, compresslevel=_GZIP_LEVEL, mtime=0
+            ) as gz:
+                shutil.copyfileobj(src, gz, _CHUNK_SIZE)
+
+
+def _strip_elf_files(
+    install: Path, staging: Path, *, strip: Path, log: Path
+) -> dict[PurePosixPath, Path]:
+    """Stripped copies of the ELF files install_only ships, keyed by path under install/."""
+    staging.mkdir()
+    stripped: dict[PurePosixPath, Path] = {}
+    for index, relative in enumerate(_walk(install, excluded_from_install_only)):
+        path = install / relative
+        if path.is_symlink() or not path.is_file() or not _is_elf(path):
+            continue
+        # Numbered names keep the staging directory flat; the tree's layout lives in the keys.
+        output = staging / f"{index}-{relative.name}"
+        run(
+            [strip, "--strip-debug", "-o", output, path],
+            step=f"strip {relative}",
+            log=log,
+        )
+        stripped[relative] = output
+    return stripped
+
+
+def _is_elf(path: Path) -> bool:
+    with path.open("rb") as file:
+        return file.read(len(_ELF_MAGIC)) == _ELF_MAGIC
+
+
+def _read_sha256sums(path: Path) -> dict[str, str]:
+    digests: dict[str, str] = {}
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        digest, separator, name = line.partition("  ")
+        if not separator or len(digest) != 64 or not name:
+            raise PbsError(f"{path}:{number}: not a sha256sum line: {line!r}")
+        digests[name] = digest
+    return digests
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(_CHUNK_SIZE):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@contextmanager
+def _temporary_beside(target: Path, suffix: str) -> Iterator[Path]:
+    """A fresh path in `target`'s directory, removed on exit whatever happens."""
+    tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}{suffix}"
+    try:
+        yield tmp
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def _atomic_file(target: Path) -> Iterator[Path]:
+    """A temporary path that replaces `target` if the block succeeds (same filesystem)."""
+    with _temporary_beside(target, ".partial") as tmp:
+        yield tmp
+        os.replace(tmp, target)

@@ -1,0 +1,119 @@
+"""`pbs build` from request to archives: fetch, toolchain, dependencies, CPython, package."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from pbs.cache import Cache
+from pbs.catalog import BuildOptions, Catalog, Python, Target
+from pbs.cpython.step import CPythonResult, CPythonRunner, plan_cpython
+from pbs.errors import UsageError
+from pbs.fetch import Fetcher
+from pbs.graph import StepResult, StepRunner, execute, plan
+from pbs.package import ArchiveNames, package, write_sha256sums
+from pbs.recipes import RECIPES
+from pbs.toolchain import prepare_toolchain
+
+PIP_SOURCE = "pip"
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildRequest:
+    python: Python
+    target: Target
+    options: BuildOptions
+    jobs: int
+    out: Path
+    tag: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildReport:
+    deps: list[StepResult]
+    cpython: CPythonResult
+    archives: list[Path]
+    sha256sums: Path
+    seconds: float
+
+
+class Progress(Protocol):
+    """Told when each step starts and ends (a live view, or nothing)."""
+
+    def started(self, name: str, log: Path, cached: bool) -> None: ...
+
+    def finished(self, name: str, cached: bool, seconds: float) -> None: ...
+
+
+def default_tag() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y%m%d")
+
+
+def archive_mtime(tag: str) -> int:
+    """SOURCE_DATE_EPOCH if set; otherwise midnight UTC of a date tag; otherwise 0."""
+    if value := os.environ.get("SOURCE_DATE_EPOCH"):
+        if not value.isdigit():
+            raise UsageError(f"SOURCE_DATE_EPOCH must be a whole number of seconds, not '{value}'")
+        return int(value)
+    try:
+        day = datetime.datetime.strptime(tag, "%Y%m%d").replace(tzinfo=datetime.UTC)
+    except ValueError:
+        return 0
+    return int(day.timestamp())
+
+
+def run_build(
+    request: BuildRequest, catalog: Catalog, cache: Cache, fetcher: Fetcher,
+    progress: Progress,
+) -> BuildReport:
+    started = time.monotonic()
+    cache.sweep_staging()
+    toolchain = prepare_toolchain(catalog.toolchain, request.target, cache)
+    fetched = {
+        source.name: fetcher.fetch(source)
+        for source in catalog.sources_for(request.python, request.target)
+    }
+    recipes = {name: r for name, r in RECIPES.items() if r.source in fetched}
+    steps = plan(recipes, fetched, toolchain, request.target)
+    deps_runner = StepRunner(cache, toolchain, request.jobs)
+    cpython_runner = CPythonRunner(cache, toolchain, deps_runner, request.jobs)
+    deps = execute(
+        steps,
+        deps_runner,
+        parallel=request.jobs,
+        on_start=lambda s: progress.started(s.name, deps_runner.log(s), deps_runner.is_cached(s)),
+        on_done=lambda r: progress.finished(r.step.name, r.cached, r.seconds),
+    )
+    step = plan_cpython(
+        python=request.python,
+        options=request.options,
+        configure_options=catalog.options.configure_args(request.options),
+        excluded_modules=frozenset(catalog.excluded_modules),
+        target=request.target,
+        source=fetched[catalog.python_source(request.python).name],
+        pip=fetched[PIP_SOURCE],
+        deps=steps,
+        toolchain=toolchain,
+    )
+    progress.started(step.name, cpython_runner.log(step), cpython_runner.is_cached(step))
+    cpython = cpython_runner.build(step)
+    progress.finished(step.name, cpython.cached, cpython.seconds)
+    names = ArchiveNames(
+        version=str(request.python.version),
+        tag=request.tag,
+        triple=request.target.triple,
+        options=str(request.options),
+        freethreaded=request.options.freethreaded,
+    )
+    request.out.mkdir(parents=True, exist_ok=True)
+    archives = package(
+        cpython.output.parent, request.out, names, mtime=archive_mtime(request.tag),
+        strip=toolchain.tool("strip"), log=cpython.log.with_suffix(".package.log"),
+    )
+    sums = write_sha256sums(request.out, archives)
+    return BuildReport(deps=deps, cpython=cpython, archives=archives, sha256sums=sums,
+                       seconds=time.monotonic() - started)

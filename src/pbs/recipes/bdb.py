@@ -1,0 +1,35 @@
+from pbs.recipes.base import OPTIMIZE, BuildContext, Recipe
+
+# Berkeley DB's configure tests are pre-C99 programs (`main() {…}`, exit() undeclared); today's
+# clang rejects them, which silently turns off its atomics, its pthread mutexes and 64-bit
+# sequences. Demoting those two errors to warnings restores what older compilers detected.
+PRE_C99 = ("-Wno-error=implicit-int", "-Wno-error=implicit-function-declaration")
+
+
+def build(ctx: BuildContext) -> None:
+    # Berkeley DB builds out of tree, in build_unix/, with the configure script of dist/.
+    build_unix = ctx.source_dir / "build_unix"
+    ctx.configure(
+        # The ndbm API (dbm_open, dbm_fetch, …) is what CPython's _dbm calls.
+        "--enable-dbm",
+        # Only the C library: no C++, STL, Java, Tcl or SQL API, and no replication.
+        "--disable-cxx",
+        "--disable-stl",
+        "--disable-java",
+        "--disable-tcl",
+        "--disable-sql",
+        "--disable-replication",
+        script="../dist/configure",
+        cwd=build_unix,
+        env={"CFLAGS": " ".join((*OPTIMIZE, *PRE_C99))},
+    )
+    # libdb.a only: not the db_* utilities, and none of the HTML documentation `install` copies.
+    ctx.make("libdb.a", cwd=build_unix)
+    ctx.make_install("install_include", "install_lib", cwd=build_unix)
+    # Berkeley DB writes no pkg-config file; a static libdb needs pthreads (its mutexes).
+    ctx.write_pkgconfig(
+        "libdb", version=ctx.source.version, libs="-ldb -lpthread", description="Berkeley DB"
+    )
+
+
+RECIPE = Recipe(name="bdb", source="bdb", build=build)

@@ -1,0 +1,191 @@
+"""`pbs build` end to end: a real CPython 3.14 noopt build, its archives, and their use."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+import zstandard
+
+from pbs.metadata import schema_problems
+
+pytestmark = pytest.mark.slow
+
+TAG = "20260101"
+TRIPLE = "x86_64-unknown-linux-gnu"
+PREFIX = f"cpython-3.14.7+{TAG}-{TRIPLE}"
+ARCHIVES = (
+    f"{PREFIX}-noopt-full.tar.zst",
+    f"{PREFIX}-install_only.tar.gz",
+    f"{PREFIX}-install_only_stripped.tar.gz",
+)
+EXTENSION = r"""
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+static PyObject *twice(PyObject *self, PyObject *arg) {
+    return PyNumber_Multiply(arg, PyLong_FromLong(2));
+}
+static PyMethodDef methods[] = {{"twice", twice, METH_O, NULL}, {NULL}};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "tiny", NULL, -1, methods};
+PyMODINIT_FUNC PyInit_tiny(void) { return PyModule_Create(&module); }
+"""
+
+
+def pbs(*args: str | Path, cache: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pbs", "--cache-dir", str(cache), *map(str, args)],
+        capture_output=True, text=True, check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("build-cache")
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory, cache: Path) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    result = pbs("build", "--python", "3.14", "--options", "noopt", "--tag", TAG, "--out", out,
+                 "-j", str(os.cpu_count() or 1), cache=cache)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return out
+
+
+@pytest.fixture(scope="module")
+def python_dir(tmp_path_factory, dist: Path) -> Path:
+    """install_only extracted somewhere else than anything the build used."""
+    root = tmp_path_factory.mktemp("elsewhere") / "some where"
+    root.mkdir()
+    with tarfile.open(dist / ARCHIVES[1]) as archive:
+        archive.extractall(root, filter="tar")
+    return root / "python"
+
+
+@pytest.fixture(scope="module")
+def full(tmp_path_factory, dist: Path) -> Path:
+    root = tmp_path_factory.mktemp("full")
+    with zstandard.open(dist / ARCHIVES[0], "rb") as stream, tarfile.open(fileobj=stream, mode="r|") as archive:
+        archive.extractall(root, filter="tar")
+    return root / "python"
+
+
+def run(python: Path, *args: str, cwd: Path | None = None) -> str:
+    result = subprocess.run([str(python), *args], capture_output=True, text=True, cwd=cwd,
+                            env={"PATH": os.environ["PATH"]})
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def test_archives_and_checksums(dist: Path) -> None:
+    names = sorted(p.name for p in dist.iterdir())
+    assert names == sorted([*ARCHIVES, "SHA256SUMS"])
+    lines = (dist / "SHA256SUMS").read_text().splitlines()
+    for line in lines:
+        digest, name = line.split("  ")
+        assert hashlib.sha256((dist / name).read_bytes()).hexdigest() == digest
+    assert len(lines) == 3
+
+
+def test_every_extension_module_in_python_json_imports(python_dir: Path, full: Path) -> None:
+    doc = json.loads((full / "PYTHON.json").read_text())
+    names = sorted(doc["build_info"]["extensions"])
+    for expected in ("_ssl", "_hashlib", "_sqlite3", "_ctypes", "_lzma", "_bz2", "zlib", "readline",
+                     "_curses", "_curses_panel", "_dbm", "_uuid", "_decimal", "_tkinter", "_zstd"):
+        assert expected in names
+    script = "import importlib, sys\nfor n in sys.argv[1:]: importlib.import_module(n)\nprint('ok')"
+    assert run(python_dir / "bin" / "python3", "-c", script, *names) == "ok\n"
+    assert doc["build_info"]["extensions"]["_ssl"][0]["in_core"] is True
+
+
+def test_runs_from_anywhere_and_through_a_symlink(python_dir: Path, tmp_path: Path) -> None:
+    link = tmp_path / "py"
+    link.symlink_to(python_dir / "bin" / "python3")
+    for python in (python_dir / "bin" / "python3", link):
+        out = run(python, "-c", "import sys, ssl; print(sys.version); print(sys.prefix)", cwd=tmp_path)
+        version, prefix = out.splitlines()
+        assert version.startswith("3.14.7")
+        assert Path(prefix) == python_dir
+
+
+def test_tcl_finds_its_library(python_dir: Path) -> None:
+    out = run(python_dir / "bin" / "python3", "-c",
+              "import tkinter; t = tkinter.Tcl(); print(t.eval('info patchlevel'));"
+              " print(t.eval('info library')); print(t.eval('package require http'))")
+    patchlevel, library, http = out.splitlines()
+    assert patchlevel == "8.6.18"
+    assert Path(library).resolve().is_relative_to(python_dir.resolve())
+    assert http.startswith("2.")
+
+
+def _wheel(directory: Path) -> Path:
+    wheel = directory / "hello_pbs-1.0-py3-none-any.whl"
+    files = {
+        "hello_pbs.py": "GREETING = 'hello from a wheel'\n",
+        "hello_pbs-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: hello-pbs\nVersion: 1.0\n",
+        "hello_pbs-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+        archive.writestr("hello_pbs-1.0.dist-info/RECORD", "".join(f"{n},,\n" for n in files)
+                         + "hello_pbs-1.0.dist-info/RECORD,,\n")
+    return wheel
+
+
+def test_venv_and_pip_install_of_a_local_wheel(python_dir: Path, tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    run(python_dir / "bin" / "python3", "-m", "venv", str(venv))
+    run(venv / "bin" / "python", "-m", "pip", "install", "--no-index", str(_wheel(tmp_path)))
+    assert run(venv / "bin" / "python", "-c", "import hello_pbs; print(hello_pbs.GREETING)") == (
+        "hello from a wheel\n")
+    # pip's own script finds its interpreter through the relocatable shebang.
+    assert "pip" in run(python_dir / "bin" / "pip3", "--version")
+
+
+def test_c_extension_builds_with_the_system_compiler(python_dir: Path, tmp_path: Path) -> None:
+    python = python_dir / "bin" / "python3"
+    config = json.loads(run(python, "-c", "import json, sysconfig; print(json.dumps({k: sysconfig.get_config_var(k) for k in ('CC', 'CFLAGS', 'CCSHARED', 'LDSHARED', 'EXT_SUFFIX', 'INCLUDEPY', 'AR', 'CXX')}))"))
+    assert config["CC"].split()[0] == "cc" and config["CXX"].split()[0] == "c++"
+    assert config["AR"] == "ar"
+    (tmp_path / "tiny.c").write_text(EXTENSION)
+    subprocess.run(f"{config['CC']} {config['CFLAGS']} {config['CCSHARED']} -I'{config['INCLUDEPY']}' "
+                   f"-c tiny.c -o tiny.o", shell=True, cwd=tmp_path, check=True)
+    subprocess.run(f"{config['LDSHARED']} tiny.o -o tiny{config['EXT_SUFFIX']}", shell=True,
+                   cwd=tmp_path, check=True)
+    assert run(python, "-c", "import tiny; print(tiny.twice(21))", cwd=tmp_path) == "42\n"
+
+
+def test_no_file_names_the_build_machine(python_dir: Path, full: Path, cache: Path) -> None:
+    needles = [str(cache).encode(), b"/toolchains/", b"deps-root"]
+    for root in (python_dir, full):
+        offenders = [
+            p for p in root.rglob("*")
+            if p.is_file() and not p.is_symlink() and any(n in p.read_bytes() for n in needles)
+        ]
+        assert offenders == []
+
+
+def test_python_json_is_valid_and_names_only_existing_paths(full: Path) -> None:
+    data = json.loads((full / "PYTHON.json").read_text())
+    assert schema_problems(data, root=full) == []
+    assert data["version"] == "8"
+    assert data["python_version"] == "3.14.7"
+    assert data["target_triple"] == TRIPLE
+    assert (full / "licenses").is_dir() and len(list((full / "licenses").iterdir())) > 10
+
+
+def test_a_second_build_gives_byte_identical_archives(dist: Path, cache: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    result = pbs("build", "--python", "3.14", "--options", "noopt", "--tag", TAG, "--out", again,
+                 cache=cache)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in (*ARCHIVES, "SHA256SUMS"):
+        assert (again / name).read_bytes() == (dist / name).read_bytes(), name

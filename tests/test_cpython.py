@@ -1,0 +1,173 @@
+"""Unit tests of the CPython layer on small real inputs: module tables, relocation."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pbs.cpython.modules import (
+    module_states,
+    read_module_table,
+    shared_test_modules_setup,
+    unbuilt_modules,
+)
+from pbs.cpython.relocate import Rewrites, files_containing, relocate
+from pbs.errors import PbsError
+
+SETUP_BOOTSTRAP = """\
+# Built-in modules required to get a functioning interpreter.
+*static*
+posix posixmodule.c
+_io _io/_iomodule.c _io/iobase.c
+"""
+SETUP_STDLIB = """\
+# -*- makefile -*-
+*@MODULE_BUILDTYPE@*
+@MODULE_ARRAY_TRUE@array arraymodule.c
+@MODULE__SSL_TRUE@_ssl _ssl.c
+@MODULE__GDBM_TRUE@_gdbm _gdbmmodule.c
+@MODULE__SCPROXY_TRUE@_scproxy _scproxy.c
+
+# Test modules
+@MODULE__TESTCAPI_TRUE@_testcapi _testcapimodule.c
+*shared*
+@MODULE_XXLIMITED_TRUE@xxlimited xxlimited.c
+
+# for performance
+*static*
+@MODULE__ASYNCIO_TRUE@_asyncio _asynciomodule.c
+"""
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    modules = tmp_path / "Modules"
+    modules.mkdir()
+    (modules / "Setup.bootstrap.in").write_text(SETUP_BOOTSTRAP)
+    (modules / "Setup.stdlib.in").write_text(SETUP_STDLIB)
+    return tmp_path
+
+
+def test_module_table_reads_both_tables_and_the_test_section(source: Path) -> None:
+    table = read_module_table(source)
+    assert table.bootstrap == ("posix", "_io")
+    assert table.stdlib == ("array", "_ssl", "_gdbm", "_scproxy", "_testcapi", "xxlimited", "_asyncio")
+    # The test section ends at a later *static* marker: _asyncio is not a test module.
+    assert table.test == ("_testcapi", "xxlimited")
+
+
+def test_unbuilt_modules_names_each_missing_module_with_its_state(source: Path) -> None:
+    table = read_module_table(source)
+    makefile = source / "Makefile"
+    makefile.write_text(
+        "MODULE_ARRAY_STATE=yes\nMODULE__SSL_STATE=missing\nMODULE__GDBM_STATE=disabled\n"
+        "MODULE__SCPROXY_STATE=n/a\nMODULE__TESTCAPI_STATE=yes\nMODULE_XXLIMITED_STATE=yes\n"
+        "MODULE__ASYNCIO_STATE=yes\n"
+    )
+    states = module_states(makefile)
+    assert states["_SSL"] == "missing"
+    assert unbuilt_modules(table, states, excluded=set()) == ["_ssl (missing)", "_gdbm (disabled)"]
+    # A deliberate exclusion is not a failure; n/a modules are never expected.
+    assert unbuilt_modules(table, states, excluded={"_gdbm"}) == ["_ssl (missing)"]
+
+
+def test_setup_local_keeps_test_modules_shared(source: Path) -> None:
+    table = read_module_table(source)
+    generated = source / "Modules" / "Setup.stdlib"
+    generated.write_text(SETUP_STDLIB.replace("@MODULE__TESTCAPI_TRUE@", "").replace(
+        "@MODULE_XXLIMITED_TRUE@", "").replace("@MODULE_ARRAY_TRUE@", ""))
+    text = shared_test_modules_setup(generated, table)
+    assert text.splitlines() == ["*shared*", "_testcapi _testcapimodule.c", "xxlimited xxlimited.c"]
+
+
+def test_missing_test_heading_is_an_error(source: Path) -> None:
+    (source / "Modules" / "Setup.stdlib.in").write_text("*static*\narray arraymodule.c\n")
+    with pytest.raises(PbsError, match="Test modules"):
+        read_module_table(source)
+
+
+REWRITES = Rewrites(
+    tools={"/cache/toolchains/abc/bin/x86_64-unknown-linux-gnu-clang": "cc",
+           "/usr/lib/llvm-22/bin/llvm-ar": "ar", "/usr/lib/llvm-22/bin/": ""},
+    build_dirs={"/cache/tmp/w1/deps-root/deps": "/deps", "/cache/tmp/w1/src/Python-3.14.7":
+                "/build/cpython", "/cache/tmp/w1": "/build"},
+)
+
+
+def test_rewrites_make_sysconfig_values_plain() -> None:
+    text = REWRITES.text(
+        " 'CC': '/cache/toolchains/abc/bin/x86_64-unknown-linux-gnu-clang',"
+        " 'CPPFLAGS': '-I. -I/cache/tmp/w1/deps-root/deps/include -I./Include',"
+        " 'LDFLAGS': '-L/cache/tmp/w1/deps-root/deps/lib -Wl,--exclude-libs,ALL',"
+        " 'AR': '/usr/lib/llvm-22/bin/llvm-ar', 'PROFDATA': '/usr/lib/llvm-22/bin/llvm-profdata',"
+        " 'abs_srcdir': '/cache/tmp/w1/src/Python-3.14.7',"
+    )
+    assert "'CC': 'cc'" in text
+    assert "'CPPFLAGS': '-I. -I./Include'" in text
+    assert "'LDFLAGS': ' -Wl,--exclude-libs,ALL'" in text
+    assert "'AR': 'ar'" in text and "'PROFDATA': 'llvm-profdata'" in text
+    assert "'abs_srcdir': '/build/cpython'" in text
+    assert "/cache" not in text
+
+
+def _install_tree(root: Path) -> Path:
+    install = root / "install"
+    (install / "bin").mkdir(parents=True)
+    (install / "lib" / "pkgconfig").mkdir(parents=True)
+    stdlib = install / "lib" / "python3.14"
+    stdlib.mkdir()
+    (stdlib / "_sysconfigdata__linux_x86_64-linux-gnu.py").write_text(
+        "build_time_vars = {'CC': '/cache/toolchains/abc/bin/x86_64-unknown-linux-gnu-clang',\n"
+        " 'srcdir': '/cache/tmp/w1/src/Python-3.14.7'}\n"
+    )
+    (install / "lib" / "pkgconfig" / "python-3.14.pc").write_text(
+        "prefix=/install\nexec_prefix=${prefix}\nlibdir=${exec_prefix}/lib\n"
+        "Name: Python\nVersion: 3.14\nLibs: -L${libdir}\n"
+    )
+    python = install / "bin" / "python3.14"
+    python.symlink_to("/bin/sh")
+    script = install / "bin" / "pip"
+    script.write_text(f"#!{install}/bin/python3.14\nimport sys\nprint('from pip', sys.argv[1:])\n")
+    script.chmod(0o755)
+    return install
+
+
+def test_relocate_rewrites_descriptions_pkgconfig_and_shebangs(tmp_path: Path) -> None:
+    install = _install_tree(tmp_path)
+    relocate(install, REWRITES)
+    data = (install / "lib" / "python3.14" / "_sysconfigdata__linux_x86_64-linux-gnu.py").read_text()
+    assert "'CC': 'cc'" in data and "/cache" not in data
+    assert (install / "lib" / "pkgconfig" / "python-3.14.pc").read_text().startswith(
+        "prefix=${pcfiledir}/../..\n")
+    assert (install / "bin" / "pip").read_text().startswith("#!/bin/sh\n")
+
+
+def test_relocated_script_runs_its_neighbouring_interpreter_from_anywhere(tmp_path: Path) -> None:
+    install = _install_tree(tmp_path / "a")
+    # A real interpreter beside the script: this test's own Python.
+    (install / "bin" / "python3.14").unlink()
+    (install / "bin" / "python3.14").symlink_to(os.path.realpath(subprocess.sys.executable))
+    relocate(install, REWRITES)
+    moved = tmp_path / "elsewhere"
+    install.rename(moved)
+    link = tmp_path / "pip-link"
+    link.symlink_to(moved / "bin" / "pip")
+    for command in (moved / "bin" / "pip", link):
+        result = subprocess.run([str(command), "x"], capture_output=True, text=True, check=True)
+        assert result.stdout == "from pip ['x']\n"
+
+
+def test_relocate_refuses_a_tree_that_still_names_the_build(tmp_path: Path) -> None:
+    install = _install_tree(tmp_path)
+    (install / "lib" / "python3.14" / "stray.txt").write_text("built in /cache/tmp/w1/src\n")
+    with pytest.raises(PbsError, match="stray.txt"):
+        relocate(install, REWRITES)
+
+
+def test_files_containing_finds_binary_matches(tmp_path: Path) -> None:
+    (tmp_path / "a.bin").write_bytes(b"\x7fELF\x00/cache/tmp/w1\x00")
+    (tmp_path / "b.txt").write_text("clean")
+    assert files_containing(tmp_path, ["/cache/tmp/w1"]) == [tmp_path / "a.bin"]

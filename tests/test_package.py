@@ -1,0 +1,428 @@
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import tarfile
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
+
+import pytest
+import zstandard
+from elftools.elf.elffile import ELFFile
+
+from pbs.errors import CommandFailed, PbsError
+from pbs.package import ArchiveNames, package, write_sha256sums, write_tar
+
+SOURCE_DATE_EPOCH = 1_700_000_000
+LLVM_STRIP = Path("/usr/lib/llvm-22/bin/llvm-strip")
+CC = shutil.which("cc")
+
+NAMES = ArchiveNames(
+    version="3.14.7",
+    tag="20261121",
+    triple="x86_64-unknown-linux-gnu",
+    options="pgo+lto",
+    freethreaded=False,
+)
+
+needs_toolchain = pytest.mark.skipif(
+    CC is None or not LLVM_STRIP.exists(), reason="needs cc and llvm-strip"
+)
+
+C_PROGRAM = """
+#include <stdio.h>
+struct point { int x, y; };
+int distance(struct point a, struct point b) { return (a.x - b.x) + (a.y - b.y); }
+int main(void) { struct point a = {1, 2}, b = {3, 4}; printf("%d\\n", distance(a, b)); return 0; }
+"""
+
+
+@pytest.fixture(scope="session")
+def elf_binaries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A tiny executable and shared object, both with debug info."""
+    if CC is None:
+        pytest.skip("needs cc")
+    work = tmp_path_factory.mktemp("elf")
+    source = work / "hello.c"
+    source.write_text(C_PROGRAM)
+    executable, shared = work / "hello", work / "_hello.so"
+    subprocess.run([CC, "-g", "-O0", "-o", executable, source], check=True)
+    subprocess.run([CC, "-g", "-shared", "-fPIC", "-o", shared, source], check=True)
+    return {"executable": executable, "shared": shared}
+
+
+# The staged tree, as (path under dist_root/python, content, mode). Content None marks a
+# directory, a "->" prefix a symlink, a Path a file to copy.
+TREE: list[tuple[str, str | Path | None, int]] = [
+    ("PYTHON.json", '{"version": "8"}\n', 0o644),
+    ("licenses/LICENSE.cpython.txt", "PSF\n", 0o644),
+    ("build/core/main.o", "object\n", 0o644),
+    ("build/lib/libz.a", "!<arch>\n", 0o644),
+    ("install/bin/python3", "->python3.14", 0o777),
+    ("install/include/python3.14/Python.h", "/* header */\n", 0o644),
+    ("install/lib/python3.14/os.py", "import sys\n", 0o644),
+    ("install/lib/python3.14/idlelib/__init__.py", "", 0o644),
+    ("install/lib/python3.14/idlelib/idle_test/test_config.py", "pass\n", 0o644),
+    ("install/lib/python3.14/test/__init__.py", "", 0o644),
+    ("install/lib/python3.14/test/test_os.py", "pass\n", 0o644),
+    ("install/lib/python3.14/test/data", None, 0o755),
+    ("install/lib/python3.14/unittest/__init__.py", "", 0o644),
+    ("install/lib/python3.14/config-3.14-x86_64-linux-gnu/Makefile", "CC=cc\n", 0o644),
+    ("install/lib/python3.14/config-3.14-x86_64-linux-gnu/libpython3.14.a", "!<arch>\n", 0o644),
+    ("install/lib/python3.14/site-packages", None, 0o755),
+    ("install/share/man/man1/python3.14.1", ".TH\n", 0o644),
+]
+
+
+def make_dist(
+    root: Path,
+    elf_binaries: dict[str, Path],
+    *,
+    reverse: bool = False,
+    stamp: int = 1_000_000_000,
+) -> Path:
+    """Stage a small distribution tree; `reverse` and `stamp` vary only disk details."""
+    python = root / "python"
+    entries = list(TREE)
+    entries.append(("install/bin/python3.14", elf_binaries["executable"], 0o755))
+    so = "install/lib/python3.14/lib-dynload/_hello.cpython-314-x86_64-linux-gnu.so"
+    entries.append((so, elf_binaries["shared"], 0o755))
+    for relative, content, mode in reversed(entries) if reverse else entries:
+        path = python / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if content is None:
+            path.mkdir(exist_ok=True)
+        elif isinstance(content, Path):
+            shutil.copyfile(content, path)
+        elif content.startswith("->"):
+            path.symlink_to(content[2:])
+            continue
+        else:
+            path.write_text(content)
+        path.chmod(mode)
+    for path in [python, *python.rglob("*")]:
+        os.utime(path, (stamp, stamp), follow_symlinks=False)
+        stamp += 7
+    return root
+
+
+def read_tar(archive: Path) -> list[tarfile.TarInfo]:
+    with open_tar(archive) as tar:
+        return tar.getmembers()
+
+
+def member_bytes(archive: Path, name: str) -> bytes:
+    with open_tar(archive) as tar:
+        extracted = tar.extractfile(name)
+        assert extracted is not None
+        return extracted.read()
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def open_tar(archive: Path) -> tarfile.TarFile:
+    data = archive.read_bytes()
+    if archive.name.endswith(".zst"):
+        data = zstandard.ZstdDecompressor().decompress(data)
+    else:
+        data = gzip.decompress(data)
+    return tarfile.open(fileobj=io.BytesIO(data))
+
+
+@pytest.fixture
+def dist(tmp_path: Path, elf_binaries: dict[str, Path]) -> Path:
+    return make_dist(tmp_path / "dist-root", elf_binaries)
+
+
+@pytest.fixture
+def packaged(dist: Path, tmp_path: Path) -> list[Path]:
+    if not LLVM_STRIP.exists():
+        pytest.skip("needs llvm-strip")
+    return package(
+        dist,
+        tmp_path / "out",
+        NAMES,
+        mtime=SOURCE_DATE_EPOCH,
+        strip=LLVM_STRIP,
+        log=tmp_path / "logs" / "package.log",
+    )
+
+
+# --- names ---------------------------------------------------------------------------
+
+
+def test_archive_names() -> None:
+    assert NAMES.full() == "cpython-3.14.7+20261121-x86_64-unknown-linux-gnu-pgo+lto-full.tar.zst"
+    assert NAMES.install_only() == (
+        "cpython-3.14.7+20261121-x86_64-unknown-linux-gnu-install_only.tar.gz"
+    )
+    assert NAMES.install_only_stripped() == (
+        "cpython-3.14.7+20261121-x86_64-unknown-linux-gnu-install_only_stripped.tar.gz"
+    )
+
+
+def test_freethreaded_archive_names() -> None:
+    names = ArchiveNames(
+        version="3.14.7",
+        tag="20261121",
+        triple="x86_64-unknown-linux-gnu",
+        options="freethreaded+pgo+lto",
+        freethreaded=True,
+    )
+    prefix = "cpython-3.14.7+20261121-x86_64-unknown-linux-gnu"
+    assert names.full() == f"{prefix}-freethreaded+pgo+lto-full.tar.zst"
+    assert names.install_only() == f"{prefix}-freethreaded-install_only.tar.gz"
+    assert names.install_only_stripped() == f"{prefix}-freethreaded-install_only_stripped.tar.gz"
+
+
+def test_freethreaded_flag_must_agree_with_options() -> None:
+    with pytest.raises(PbsError, match="disagree"):
+        ArchiveNames(version="3.14.7", tag="t", triple="x", options="noopt", freethreaded=True)
+
+
+# --- package ---------------------------------------------------------------------------
+
+
+@needs_toolchain
+def test_package_writes_the_three_archives(packaged: list[Path], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert [p.name for p in packaged] == [
+        NAMES.full(),
+        NAMES.install_only(),
+        NAMES.install_only_stripped(),
+    ]
+    # Nothing but the archives: no staging directory or temporary file stays behind.
+    assert sorted(os.listdir(out)) == sorted(p.name for p in packaged)
+
+
+@needs_toolchain
+def test_full_archive_holds_the_whole_tree(packaged: list[Path]) -> None:
+    names = [m.name for m in read_tar(packaged[0])]
+    assert names[0] == "python"
+    for expected in (
+        "python/PYTHON.json",
+        "python/build/core/main.o",
+        "python/licenses/LICENSE.cpython.txt",
+        "python/install/bin/python3.14",
+        "python/install/lib/python3.14/test/test_os.py",
+        "python/install/lib/python3.14/config-3.14-x86_64-linux-gnu/libpython3.14.a",
+    ):
+        assert expected in names
+
+
+@needs_toolchain
+def test_install_only_moves_install_up_and_drops_tests_and_static_libpython(
+    packaged: list[Path],
+) -> None:
+    for archive in packaged[1:]:
+        names = [m.name for m in read_tar(archive)]
+        assert all(name == "python" or name.startswith("python/") for name in names)
+        assert "python/bin/python3.14" in names
+        assert "python/lib/python3.14/os.py" in names
+        assert "python/lib/python3.14/idlelib/__init__.py" in names
+        assert "python/lib/python3.14/unittest/__init__.py" in names
+        assert "python/lib/python3.14/config-3.14-x86_64-linux-gnu/Makefile" in names
+        assert "python/lib/python3.14/site-packages" in names
+        assert not any("/test" in name.removeprefix("python/lib/python3.14") for name in names)
+        assert not any("idle_test" in name or name.endswith(".a") for name in names)
+        assert not any(name.startswith(("python/install", "python/build")) for name in names)
+        assert "python/PYTHON.json" not in names
+
+
+@needs_toolchain
+def test_members_are_sorted_owned_by_root_and_dated_source_date_epoch(
+    packaged: list[Path],
+) -> None:
+    for archive in packaged:
+        members = read_tar(archive)
+        paths = [PurePosixPath(m.name).parts for m in members]
+        assert paths == sorted(paths)
+        for member in members:
+            assert (member.uid, member.gid, member.uname, member.gname) == (0, 0, "", "")
+            assert member.mtime == SOURCE_DATE_EPOCH
+            assert member.type in (tarfile.DIRTYPE, tarfile.REGTYPE, tarfile.SYMTYPE)
+
+
+@needs_toolchain
+def test_modes_and_symlinks_are_kept(packaged: list[Path]) -> None:
+    members = {m.name: m for m in read_tar(packaged[1])}
+    link = members["python/bin/python3"]
+    assert link.issym() and link.linkname == "python3.14"
+    assert members["python/bin/python3.14"].mode == 0o755
+    assert members["python/lib/python3.14/os.py"].mode == 0o644
+    assert members["python/lib/python3.14/site-packages"].isdir()
+
+
+@needs_toolchain
+def test_compression_headers_are_fixed(packaged: list[Path]) -> None:
+    full = packaged[0].read_bytes()
+    tar_size = len(zstandard.ZstdDecompressor().decompress(full))
+    assert zstandard.frame_content_size(full) == tar_size
+    header = packaged[1].read_bytes()[:10]
+    assert header[:3] == b"\x1f\x8b\x08"
+    assert header[3] & 0x08 == 0  # no FNAME field
+    assert header[4:8] == b"\0\0\0\0"  # mtime 0
+
+
+@needs_toolchain
+def test_package_is_byte_identical_whatever_the_disk_order_and_mtimes(
+    tmp_path: Path, elf_binaries: dict[str, Path]
+) -> None:
+    first = make_dist(tmp_path / "a", elf_binaries)
+    second = make_dist(tmp_path / "b", elf_binaries, reverse=True, stamp=1_600_000_000)
+    runs = [
+        package(
+            root,
+            tmp_path / out,
+            NAMES,
+            mtime=SOURCE_DATE_EPOCH,
+            strip=LLVM_STRIP,
+            log=tmp_path / "log",
+        )
+        for root, out in ((first, "out1"), (first, "out2"), (second, "out3"))
+    ]
+    digests = [[sha256(archive) for archive in archives] for archives in runs]
+    assert digests[0] == digests[1] == digests[2]
+
+
+@needs_toolchain
+def test_stripped_archive_has_no_debug_info(
+    packaged: list[Path], dist: Path, elf_binaries: dict[str, Path]
+) -> None:
+    so = "lib/python3.14/lib-dynload/_hello.cpython-314-x86_64-linux-gnu.so"
+    for relative, original in (("bin/python3.14", "executable"), (so, "shared")):
+        # Stripping worked on copies: the staged tree is untouched.
+        staged = dist / "python/install" / relative
+        assert staged.read_bytes() == elf_binaries[original].read_bytes()
+        member = f"python/{relative}"
+        unstripped = member_bytes(packaged[1], member)
+        stripped = member_bytes(packaged[2], member)
+        assert len(stripped) < len(unstripped)
+        assert ELFFile(io.BytesIO(unstripped)).get_section_by_name(".debug_info") is not None
+        assert ELFFile(io.BytesIO(stripped)).get_section_by_name(".debug_info") is None
+    modes = {m.name: m.mode for m in read_tar(packaged[2])}
+    assert modes["python/bin/python3.14"] == 0o755
+    assert member_bytes(packaged[2], "python/lib/python3.14/os.py") == b"import sys\n"
+
+
+def test_failed_strip_leaves_no_archive(dist: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with pytest.raises(CommandFailed, match="cannot run"):
+        package(
+            dist,
+            out,
+            NAMES,
+            mtime=SOURCE_DATE_EPOCH,
+            strip=tmp_path / "no-such-strip",
+            log=tmp_path / "log",
+        )
+    assert os.listdir(out) == []
+
+
+def test_missing_python_json_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "dist/python/install").mkdir(parents=True)
+    with pytest.raises(PbsError, match="PYTHON.json is missing"):
+        package(
+            tmp_path / "dist",
+            tmp_path / "out",
+            NAMES,
+            mtime=0,
+            strip=LLVM_STRIP,
+            log=tmp_path / "log",
+        )
+
+
+# --- write_tar -------------------------------------------------------------------------
+
+
+def test_hard_links_become_regular_files(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "a").write_text("same bytes\n")
+    os.link(tree / "a", tree / "b")
+    archive = tmp_path / "t.tar.gz"
+    write_tar(tree, archive, arcname_root="root", compression="gz", mtime=5)
+    members = {m.name: m for m in read_tar(archive)}
+    assert members["root/b"].isreg() and members["root/b"].size == len("same bytes\n")
+    assert member_bytes(archive, "root/b") == b"same bytes\n"
+
+
+def test_excluded_directory_drops_its_subtree(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    (tree / "keep").mkdir(parents=True)
+    (tree / "drop/deep").mkdir(parents=True)
+    (tree / "keep/f").write_text("x")
+    (tree / "drop/deep/f").write_text("x")
+    archive = tmp_path / "t.tar.zst"
+    exclude: Callable[[PurePosixPath], bool] = lambda p: p == PurePosixPath("drop")
+    write_tar(tree, archive, arcname_root="r", compression="zst", mtime=5, exclude=exclude)
+    assert [m.name for m in read_tar(archive)] == ["r", "r/keep", "r/keep/f"]
+
+
+def test_unarchivable_member_leaves_nothing_behind(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "file").write_text("x")
+    os.mkfifo(tree / "pipe")
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(PbsError, match="not a file, directory or symlink"):
+        write_tar(tree, out / "t.tar.gz", arcname_root="r", compression="gz", mtime=0)
+    assert os.listdir(out) == []
+
+
+def test_unknown_compression_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(PbsError, match="unknown compression"):
+        write_tar(
+            tmp_path,
+            tmp_path / "t.tar.xz",
+            arcname_root="r",
+            compression="xz",  # type: ignore[arg-type]
+            mtime=0,
+        )
+
+
+# --- SHA256SUMS ------------------------------------------------------------------------
+
+
+def test_sha256sums_are_written_sorted_and_merged(tmp_path: Path) -> None:
+    b, a = tmp_path / "b.tar.gz", tmp_path / "a.tar.zst"
+    b.write_bytes(b"bee")
+    a.write_bytes(b"ay")
+    sums = write_sha256sums(tmp_path, [b, a])
+    assert sums == tmp_path / "SHA256SUMS"
+    assert sums.read_text() == f"{sha256(a)}  a.tar.zst\n{sha256(b)}  b.tar.gz\n"
+
+    # A second build: rebuilds a.tar.zst and adds c.tar.gz; b's line stays.
+    a.write_bytes(b"ay again")
+    c = tmp_path / "c.tar.gz"
+    c.write_bytes(b"sea")
+    write_sha256sums(tmp_path, [c, a])
+    assert sums.read_text() == (
+        f"{sha256(a)}  a.tar.zst\n{sha256(b)}  b.tar.gz\n{sha256(c)}  c.tar.gz\n"
+    )
+    assert sorted(os.listdir(tmp_path)) == ["SHA256SUMS", "a.tar.zst", "b.tar.gz", "c.tar.gz"]
+    if shutil.which("sha256sum"):
+        subprocess.run(["sha256sum", "--check", "--quiet", "SHA256SUMS"], cwd=tmp_path, check=True)
+
+
+def test_malformed_sha256sums_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "SHA256SUMS").write_text("not a digest line\n")
+    archive = tmp_path / "x.tar.gz"
+    archive.write_bytes(b"x")
+    with pytest.raises(PbsError, match="not a sha256sum line"):
+        write_sha256sums(tmp_path, [archive])
+
+
+def test_sha256sums_only_names_files_in_its_directory(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere.tar.gz"
+    elsewhere.write_bytes(b"x")
+    (tmp_path / "out").mkdir()
+    with pytest.raises(PbsError, match="is not in"):
+        write_sha256sums(tmp_path / "out", [elsewhere])
