@@ -33,7 +33,8 @@ def test_every_python_has_its_source_and_full_library_set(catalog: Catalog) -> N
         assert names[0] == "cpython"
         assert catalog.sources_for(python, target)[0].version == str(python.version)
         for library in ("openssl", "sqlite", "libffi", "zlib", "bzip2", "xz", "ncurses",
-                        "libedit", "libuuid", "mpdecimal", "tcl", "tk", "libX11", "pip"):
+                        "libedit", "libuuid", "mpdecimal", "bdb", "tcl", "tk", "libX11",
+                        "pip"):
             assert library in names, (python.version, library)
         assert ("zstd" in names) == (python.version >= Version("3.14"))
 

@@ -44,7 +44,11 @@ PROBE = r"""
 #include <uuid/uuid.h>
 #include <zlib.h>
 #include <zstd.h>
-int main(void) {
+#include <fcntl.h>
+/* Berkeley DB as CPython's _dbm uses it: its ndbm API. Last, as it defines macros like fetch(). */
+#define DB_DBM_HSEARCH 1
+#include <db.h>
+int main(int argc, char **argv) {
     ffi_cif cif;
     uuid_t id;
     char text[37];
@@ -68,9 +72,17 @@ int main(void) {
     ok = ok && Tcl_Eval(interp, "expr {6 * 7}") == TCL_OK
         && strcmp(Tcl_GetStringResult(interp), "42") == 0;
     ok = ok && XInitThreads() && (void *)Tk_MainEx != NULL;
-    printf("%s %s %s %s %s %s %s %d\n", zlibVersion(), lzma_version_string(),
+    DBM *dbm = argc == 2 ? dbm_open(argv[1], O_RDWR | O_CREAT, 0600) : NULL;
+    datum key = {.dptr = "key", .dsize = 3}, value = {.dptr = "value", .dsize = 5}, found = {0};
+    if (dbm != NULL && dbm_store(dbm, key, value, DBM_REPLACE) == 0) found = dbm_fetch(dbm, key);
+    ok = ok && found.dsize == 5 && memcmp(found.dptr, "value", 5) == 0;
+    if (dbm != NULL) dbm_close(dbm);
+    int db_major, db_minor, db_patch;
+    db_version(&db_major, &db_minor, &db_patch);
+    printf("%s %s %s %s %s %s %d.%d.%d %s %d\n", zlibVersion(), lzma_version_string(),
            ZSTD_versionString(), mpd_version(), sqlite3_libversion(),
-           OpenSSL_version(OPENSSL_VERSION_STRING), BZ2_bzlibVersion(), ok);
+           OpenSSL_version(OPENSSL_VERSION_STRING), db_major, db_minor, db_patch,
+           BZ2_bzlibVersion(), ok);
     return 0;
 }
 """
@@ -120,18 +132,20 @@ def test_static_libraries_link_into_a_program_at_the_glibc_floor(built: Built, t
         [built.toolchain.cc, *flags, source, "-o", program,
          "-lz", "-lbz2", "-llzma", "-lzstd", "-lffi", "-lmpdec", "-lsqlite3", "-luuid",
          "-ledit", "-lncursesw", "-lssl", "-lcrypto", "-ltk8.6", "-ltcl8.6", "-lX11", "-lxcb",
-         "-lXau",
+         "-lXau", "-ldb",
          "-lm", "-lpthread", "-ldl"],
         check=True,
     )
-    output = subprocess.run([program], capture_output=True, text=True, check=True).stdout
+    output = subprocess.run([program, tmp_path / "probe-dbm"], capture_output=True, text=True,
+                            check=True).stdout
     versions = {s.name: s.fetched.source.version for s in built.steps()}
     # bzip2 reports "1.0.8, 13-Jul-2019": its version, then its release date.
-    names = ("zlib", "xz", "zstd", "mpdecimal", "sqlite", "openssl", "bzip2")
+    names = ("zlib", "xz", "zstd", "mpdecimal", "sqlite", "openssl", "bdb", "bzip2")
     assert output.startswith(" ".join(versions[name] for name in names) + ", ")
     # libffi prepared a call, libuuid made a UUID, sqlite has the expected features,
     # libedit kept a history line, ncurses reported itself, OpenSSL made a TLS context and
-    # a SHA3 digest, Tcl evaluated an expression, Xlib initialised, Tk linked.
+    # a SHA3 digest, Tcl evaluated an expression, Xlib initialised, Tk linked, Berkeley DB
+    # stored and fetched a record through the ndbm API.
     assert output.rstrip().endswith(" 1")
     assert max_glibc_version(program) <= Version(built.catalog.target(None).libc_floor)
     assert set(needed_libraries(program)) <= set(built.catalog.target(None).allowed_libraries)

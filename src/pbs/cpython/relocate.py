@@ -47,20 +47,41 @@ class Rewrites:
         return value
 
 
-def relocate(install_dir: Path, rewrites: Rewrites) -> None:
-    """Rewrite every build description in `install_dir`, then insist no build path remains."""
+def relocate(install_dir: Path, rewrites: Rewrites) -> list[Path]:
+    """Rewrite every build description in `install_dir`, then insist no build path remains.
+
+    Returns the rewritten Python modules: their stale bytecode is removed, and the caller
+    compiles them again with the interpreter.
+    """
+    modules = []
     for path in _build_descriptions(install_dir):
         _rewrite_text_file(path, rewrites)
+        if path.suffix == ".py":
+            for stale in path.parent.glob(f"__pycache__/{path.stem}.*.pyc"):
+                stale.unlink()
+            modules.append(path)
     for pc in (install_dir / "lib" / "pkgconfig").glob("*.pc"):
         _make_pkgconfig_relative(pc)
     for script in (install_dir / "bin").iterdir():
         _make_shebang_relative(script)
-    leftovers = files_containing(install_dir, [*rewrites.build_dirs, *rewrites.tools])
+    needles = [*rewrites.build_dirs, *rewrites.tools]
+    leftovers = files_containing(install_dir, needles)
     if leftovers:
         shown = ", ".join(str(p.relative_to(install_dir)) for p in leftovers[:10])
         raise PbsError(
-            f"{len(leftovers)} installed files still name a build directory: {shown}"
+            f"{len(leftovers)} installed files still name a build directory: {shown}; "
+            f"in {leftovers[0].name}: {_context(leftovers[0], needles)}"
         )
+    return modules
+
+
+def _context(path: Path, needles: Iterable[str]) -> str:
+    data = path.read_bytes()
+    for needle in needles:
+        at = data.find(needle.encode())
+        if at >= 0:
+            return repr(data[max(0, at - 60): at + len(needle) + 60])
+    return ""
 
 
 def _build_descriptions(install_dir: Path) -> Iterable[Path]:

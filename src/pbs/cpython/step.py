@@ -140,11 +140,12 @@ class CPythonRunner:
                 shutil.copytree(library, install / "lib" / library.name, dirs_exist_ok=True)
         tools = {str(self._toolchain.cc): "cc", str(self._toolchain.tool("ar")): "ar",
                  f"{self._toolchain.llvm_bin}/": ""}
-        relocate.relocate(install, Rewrites(
+        rewritten = relocate.relocate(install, Rewrites(
             tools=tools,
             build_dirs={str(deps_prefix): PREFIX, str(source_dir): f"{NEUTRAL_BUILD_DIR}/cpython",
                         str(staging): NEUTRAL_BUILD_DIR, str(self._cache.root): NEUTRAL_BUILD_DIR},
         ))
+        self._compile(cpython, python, install, rewritten)
         facts = interpreter_facts(cpython, python)
         dependencies = [
             Dependency(
@@ -168,6 +169,12 @@ class CPythonRunner:
         cpython.run([python, wheel / "pip", "install", "--no-index", "--no-deps", "--no-compile",
                      "--disable-pip-version-check", "--no-warn-script-location",
                      "--root-user-action=ignore", wheel])
-        run([python, "-m", "compileall", "-q", "-j0", "-s", str(install), "-p", INSTALL_PREFIX,
-             *sorted(install.glob("lib/python3*/site-packages"))],
-            step="compile pip", log=cpython.log, env={"SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH})
+        self._compile(cpython, python, install, sorted(install.glob("lib/python3*/site-packages")))
+
+    @staticmethod
+    def _compile(cpython: CPythonBuild, python: Path, install: Path, paths: list[Path]) -> None:
+        """Bytecode as `make install` writes it: every optimization level, hash-checked
+        (SOURCE_DATE_EPOCH), naming the files by their /install path."""
+        run([python, "-m", "compileall", "-q", "-j0", "-o", "0", "-o", "1", "-o", "2",
+             "-s", str(install), "-p", INSTALL_PREFIX, *paths],
+            step="compile bytecode", log=cpython.log, env={"SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH})

@@ -23,9 +23,10 @@ def build(ctx: BuildContext) -> None:
         cwd=build_unix,
         env={"CFLAGS": " ".join((*OPTIMIZE, *PRE_C99))},
     )
-    # libdb.a only: not the db_* utilities, and none of the HTML documentation `install` copies.
+    # Only libdb.a and db.h: `make install` adds the db_* utilities, the HTML documentation,
+    # the C++ header and a second copy of the archive (libdb-5.3.a).
     ctx.make("libdb.a", cwd=build_unix)
-    ctx.make_install("install_include", "install_lib", cwd=build_unix)
+    ctx.install_files({"include": ["build_unix/db.h"], "lib": ["build_unix/libdb.a"]})
     # Berkeley DB writes no pkg-config file; a static libdb needs pthreads (its mutexes).
     ctx.write_pkgconfig(
         "libdb", version=ctx.source.version, libs="-ldb -lpthread", description="Berkeley DB"

@@ -1,4 +1,4 @@
-from pbs.recipes.base import PREFIX, BuildContext, Recipe
+from pbs.recipes.base import OPTIMIZE, PREFIX, BuildContext, Recipe
 
 
 def build(ctx: BuildContext) -> None:
@@ -19,6 +19,14 @@ def build(ctx: BuildContext) -> None:
             "enable-ec_nistp_64_gcc_128",
         ]
     )
+    # OpenSSL_version(OPENSSL_CFLAGS) reports the compile command, which names the toolchain
+    # and build directories; the distribution must not. Generated ahead with plain words,
+    # the header is newer than its inputs and make keeps it.
+    flags = ctx.run(
+        ["perl", "util/mkbuildinf.pl", "clang " + " ".join(OPTIMIZE),
+         f"linux-{ctx.toolchain.target.arch}"]
+    ).output
+    (ctx.source_dir / "crypto" / "buildinf.h").write_text(flags)
     ctx.make("build_libs")
     ctx.make_install("install_dev")
 
