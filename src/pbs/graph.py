@@ -155,6 +155,7 @@ class StepRunner:
             source_dir=source_root(unpacked),
             destdir=out,
             deps_root=deps_root,
+            work_root=staging,
             jobs=self._jobs,
             log=log,
         )

@@ -26,12 +26,11 @@ from pbs.cpython.modules import (
     unbuilt_modules,
 )
 from pbs.errors import PbsError
+from pbs.recipes.base import prefix_maps
 from pbs.runner import CommandResult, run
 from pbs.toolchain import Toolchain
 
 INSTALL_PREFIX = "/install"
-# Where build paths are mapped in debug information and __FILE__ strings.
-NEUTRAL_BUILD_DIR = "/build"
 SOURCE_DATE_EPOCH = "0"
 
 
@@ -65,7 +64,7 @@ class CPythonBuild:
         excluded = {f"py_cv_module_{name}": "n/a" for name in sorted(self.excluded_modules)}
         return {
             **self.toolchain.env(),
-            "CFLAGS": f"-ffile-prefix-map={self.work_root}={NEUTRAL_BUILD_DIR}",
+            "CFLAGS": " ".join(prefix_maps(self.toolchain, self.work_root)),
             "CPPFLAGS": f"-I{deps / 'include'} -I{deps / 'include' / 'ncursesw'}",
             "LDFLAGS": f"-L{deps / 'lib'} -Wl,--exclude-libs,ALL",
             # Static libraries built for glibc 2.17 need libpthread/libdl named explicitly.

@@ -21,12 +21,12 @@ from pbs.cache import Cache, key_of
 from pbs.catalog import BuildOptions, Python, Target
 from pbs.cpython import assemble, build, modules, relocate
 from pbs.cpython.assemble import Dependency, Distribution, interpreter_facts
-from pbs.cpython.build import INSTALL_PREFIX, NEUTRAL_BUILD_DIR, SOURCE_DATE_EPOCH, CPythonBuild
+from pbs.cpython.build import INSTALL_PREFIX, SOURCE_DATE_EPOCH, CPythonBuild
 from pbs.cpython.relocate import Rewrites
 from pbs.extract import extract_archive, source_root
 from pbs.fetch import Fetched
 from pbs.graph import STEP_FILE, Step, StepRunner, merge_outputs
-from pbs.recipes.base import PREFIX
+from pbs.recipes.base import NEUTRAL_BUILD_DIR, PREFIX
 from pbs.runner import run
 from pbs.toolchain import Toolchain
 

@@ -16,6 +16,19 @@ from pbs.toolchain import Toolchain
 # pkg-config files and headers name no build-machine path; consumers set a pkg-config sysroot.
 PREFIX = "/deps"
 OPTIMIZE = ("-O2", "-fPIC")
+# What build-machine directories become in __FILE__ strings and debug information.
+NEUTRAL_BUILD_DIR = "/build"
+NEUTRAL_TOOLCHAIN_DIR = "/toolchain"
+
+
+def prefix_maps(toolchain: Toolchain, work_root: Path) -> tuple[str, ...]:
+    """Compiler flags that keep build-machine paths out of __FILE__ and debug information."""
+    return (
+        f"-ffile-prefix-map={work_root}={NEUTRAL_BUILD_DIR}",
+        f"-ffile-prefix-map={toolchain.root}={NEUTRAL_TOOLCHAIN_DIR}",
+        # The compiler's own headers (stddef.h, …) live beside LLVM's binaries.
+        f"-ffile-prefix-map={toolchain.llvm_bin.parent}={NEUTRAL_TOOLCHAIN_DIR}/llvm",
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,6 +51,7 @@ class BuildContext:
     source_dir: Path  # the unpacked source root, writable
     destdir: Path  # install with DESTDIR=destdir; files land in destdir/deps/…
     deps_root: Path  # every dependency's output merged: deps_root/deps/{include,lib}
+    work_root: Path  # the staging directory holding all of the above
     jobs: int
     log: Path
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -57,7 +71,7 @@ class BuildContext:
         pkgconfig = [lib / "pkgconfig", self.deps_prefix / "share" / "pkgconfig"]
         return {
             **self.toolchain.env(),
-            "CFLAGS": " ".join(OPTIMIZE),
+            "CFLAGS": self.cflags(),
             "CPPFLAGS": f"-I{include}",
             "LDFLAGS": f"-L{lib}",
             # Only the dependencies' .pc files, never the host's, with their /deps prefix
@@ -68,6 +82,10 @@ class BuildContext:
             "SOURCE_DATE_EPOCH": "0",
             **self.extra_env,
         }
+
+    def cflags(self, *extra: str) -> str:
+        """OPTIMIZE, `extra`, and the mapping of build paths out of the objects."""
+        return " ".join((*OPTIMIZE, *extra, *prefix_maps(self.toolchain, self.work_root)))
 
     def run(
         self, command: Sequence[str | Path], *, cwd: Path | None = None,

@@ -1,4 +1,4 @@
-from pbs.recipes.base import OPTIMIZE, BuildContext, Recipe
+from pbs.recipes.base import BuildContext, Recipe
 
 # Berkeley DB's configure tests are pre-C99 programs (`main() {…}`, exit() undeclared); today's
 # clang rejects them, which silently turns off its atomics, its pthread mutexes and 64-bit
@@ -21,7 +21,7 @@ def build(ctx: BuildContext) -> None:
         "--disable-replication",
         script="../dist/configure",
         cwd=build_unix,
-        env={"CFLAGS": " ".join((*OPTIMIZE, *PRE_C99))},
+        env={"CFLAGS": ctx.cflags(*PRE_C99)},
     )
     # Only libdb.a and db.h: `make install` adds the db_* utilities, the HTML documentation,
     # the C++ header and a second copy of the archive (libdb-5.3.a).

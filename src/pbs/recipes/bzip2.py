@@ -1,4 +1,4 @@
-from pbs.recipes.base import OPTIMIZE, BuildContext, Recipe
+from pbs.recipes.base import BuildContext, Recipe
 
 
 def build(ctx: BuildContext) -> None:
@@ -9,7 +9,7 @@ def build(ctx: BuildContext) -> None:
         f"CC={env['CC']}",
         f"AR={env['AR']}",
         f"RANLIB={env['RANLIB']}",
-        f"CFLAGS={' '.join(OPTIMIZE)} -D_FILE_OFFSET_BITS=64",
+        f"CFLAGS={ctx.cflags('-D_FILE_OFFSET_BITS=64')}",
     )
     ctx.install_files({"include": ["bzlib.h"], "lib": ["libbz2.a"]})
     ctx.write_pkgconfig("bzip2", version=ctx.source.version, libs="-lbz2", description="bzip2 compression")

@@ -1,4 +1,4 @@
-from pbs.recipes.base import OPTIMIZE, BuildContext, Recipe
+from pbs.recipes.base import BuildContext, Recipe
 
 # What CPython users expect of sqlite3: full-text search, JSON (built in), R*Tree and Geopoly,
 # SQL math functions, column metadata, and loadable extensions (on unless omitted).
@@ -23,7 +23,7 @@ def build(ctx: BuildContext) -> None:
         "--disable-tcl",
         "--disable-readline",
         "--disable-editline",
-        env={"CFLAGS": " ".join((*OPTIMIZE, *FEATURES))},
+        env={"CFLAGS": ctx.cflags(*FEATURES)},
     )
     ctx.make("libsqlite3.a")
     ctx.make_install("install-headers", "install-lib", "install-pc")
