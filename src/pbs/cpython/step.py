@@ -169,6 +169,14 @@ class CPythonRunner:
         cpython.run([python, wheel / "pip", "install", "--no-index", "--no-deps", "--no-compile",
                      "--disable-pip-version-check", "--no-warn-script-location",
                      "--root-user-action=ignore", wheel])
+        # PEP 610's record of where the wheel came from names the cache: not for users.
+        for record in install.glob("lib/python3*/site-packages/pip-*.dist-info/direct_url.json"):
+            record.unlink()
+            listing = record.parent / "RECORD"
+            listing.write_text("".join(
+                line for line in listing.read_text().splitlines(keepends=True)
+                if not line.startswith(f"{record.parent.name}/direct_url.json,")
+            ))
         self._compile(cpython, python, install, sorted(install.glob("lib/python3*/site-packages")))
 
     @staticmethod
