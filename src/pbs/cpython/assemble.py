@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pbs.catalog import BuildOptions, Source, Target
-from pbs.cpython.build import CPythonBuild
+from pbs.cpython.build import INSTALL_PREFIX, CPythonBuild
 from pbs.cpython.modules import ModuleTable
 from pbs.elf import max_glibc_version
 from pbs.metadata import (
@@ -131,7 +131,7 @@ class Distribution:
         llvm_major = self.build.toolchain.llvm_bin.parent.name.removeprefix("llvm-")
         core_links, _ = self._links(f"{variables['LIBS']} {variables['SYSLIBS']}", libraries)
         install = self.root / "install"
-        libpl = "install" + variables["LIBPL"]
+        libpl = "install" + variables["LIBPL"].removeprefix(INSTALL_PREFIX)
         static_lib = f"{libpl}/{variables['LIBRARY']}"
         exe = f"install/bin/python{facts['major_minor']}{facts['abiflags']}"
         (build / "run_tests.py").write_text(RUN_TESTS.format(exe=exe))
@@ -150,7 +150,7 @@ class Distribution:
             python_implementation_version=tuple(facts["impl_version"]),
             python_version=facts["version"],
             python_major_minor_version=facts["major_minor"],
-            python_paths={k: "install" + v.removeprefix("/install") for k, v in facts["paths"].items()},
+            python_paths={k: "install" + v.removeprefix(INSTALL_PREFIX) for k, v in facts["paths"].items()},
             python_paths_abstract=facts["paths_abstract"],
             python_config_vars=facts["config_vars"],
             python_exe=exe,
@@ -238,7 +238,7 @@ class Distribution:
 
 
 def facts_path(facts: dict, name: str) -> str:
-    return "install" + facts["paths"][name].removeprefix("/install")
+    return "install" + facts["paths"][name].removeprefix(INSTALL_PREFIX)
 
 
 def _enabled_setup_lines(source_dir: Path) -> dict[str, tuple[list[str], bool]]:
@@ -277,5 +277,5 @@ def _test_packages(stdlib: Path) -> list[str]:
 
 
 def interpreter_facts(build: CPythonBuild, python: Path) -> dict:
-    output = build.run([python, "-E", "-s", "-c", FACTS_SCRIPT, "/install"]).output
+    output = build.run([python, "-E", "-s", "-c", FACTS_SCRIPT, INSTALL_PREFIX]).output
     return json.loads(output.strip().splitlines()[-1])
