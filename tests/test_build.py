@@ -78,7 +78,7 @@ def full(tmp_path_factory, dist: Path) -> Path:
 
 
 def run(python: Path, *args: str, cwd: Path | None = None) -> str:
-    result = subprocess.run([str(python), *args], capture_output=True, text=True, cwd=cwd,
+    result = subprocess.run([str(python), *args], capture_output=True, text=True, cwd=cwd, check=False,
                             env={"PATH": os.environ["PATH"]})
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from types import TracebackType
 
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
-
-from pathlib import Path
 
 
 class LiveSteps:
