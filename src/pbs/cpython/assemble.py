@@ -45,7 +45,9 @@ print(json.dumps({
     "soabi": sysconfig.get_config_var("SOABI"),
     "paths": paths,
     "paths_abstract": sysconfig.get_paths(expand=False),
-    "config_vars": {k: str(v) for k, v in sysconfig.get_config_vars().items()},
+    # Values computed from where this interpreter runs now (prefix, srcdir, …) name the
+    # staging tree; they are stated for the install prefix instead.
+    "config_vars": {k: str(v).replace(sys.prefix, base) for k, v in sysconfig.get_config_vars().items()},
     "magic": importlib.util.MAGIC_NUMBER.hex(),
     "suffixes": {
         "bytecode": [".pyc"], "debug_bytecode": list(m.DEBUG_BYTECODE_SUFFIXES),
