@@ -1,0 +1,1 @@
+"""CPython itself: its module tables, configure/make, relocation, the distribution tree."""
