@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 import zstandard
 
+from pbs.catalog import load_catalog
 from pbs.metadata import schema_problems
 
 pytestmark = pytest.mark.slow
@@ -148,6 +150,35 @@ def test_venv_and_pip_install_of_a_local_wheel(python_dir: Path, tmp_path: Path)
         "hello from a wheel\n")
     # pip's own script finds its interpreter through the relocatable shebang.
     assert "pip" in run(python_dir / "bin" / "pip3", "--version")
+
+
+HOST_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+CA_SCRIPT = ("import ssl; print(ssl.get_default_verify_paths().openssl_cafile);"
+             " print(ssl.create_default_context().cert_store_stats()['x509_ca'])")
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not HOST_BUNDLE.is_file() or not shutil.which("unshare"),
+                    reason="needs root (a private mount namespace and chroot) and the host's CA bundle")
+@pytest.mark.parametrize("bundle", load_catalog().target(TRIPLE).ca_bundles)
+def test_ssl_finds_the_ca_bundle_of_each_distribution_layout(
+    python_dir: Path, tmp_path: Path, bundle: str
+) -> None:
+    # A root that has the host's /usr but an /etc holding nothing but this layout's bundle.
+    root = tmp_path / "root"
+    (root / "usr").mkdir(parents=True)
+    (root / "python").mkdir()
+    for name in ("bin", "lib", "lib64"):
+        (root / name).symlink_to(f"usr/{name}")
+    (root / bundle.lstrip("/")).parent.mkdir(parents=True)
+    shutil.copy(HOST_BUNDLE, root / bundle.lstrip("/"))
+    script = (f"mount --bind /usr '{root}/usr' && mount --bind '{python_dir}' '{root}/python' && "
+              f"exec chroot '{root}' /python/bin/python3 -c \"{CA_SCRIPT}\"")
+    result = subprocess.run(["unshare", "--mount", "sh", "-c", script], capture_output=True, text=True,
+                            check=False, env={"PATH": os.environ["PATH"]})
+    assert result.returncode == 0, result.stderr[-3000:]
+    cafile, certificates = result.stdout.split()
+    assert cafile == bundle
+    assert int(certificates) > 100
 
 
 def test_c_extension_builds_with_the_system_compiler(python_dir: Path, tmp_path: Path) -> None:

@@ -85,7 +85,7 @@ def plan(
             Path(__file__).read_text(),
             source_file.artifact.sha256,
             toolchain.identity,
-            target.triple,
+            repr(target),
             *(dep.key for dep in deps),
         )
         steps[name] = Step(recipe=recipe, fetched=source_file, key=key, deps=deps)

@@ -192,6 +192,8 @@ class Catalog:
         for target in self.targets:
             if not target.allowed_libraries:
                 found.append(f"target {target.triple} allows no run-time library")
+            if any(not bundle.startswith("/") for bundle in target.ca_bundles):
+                found.append(f"target {target.triple}: a CA bundle path is not absolute")
             if target.libc == "glibc" and target.arch not in self.toolchain.glibc:
                 found.append(f"target {target.triple}: no glibc sysroot recipe for {target.arch}")
         for part in (*self.options.bases, *self.options.prefixes, *self.options.suffixes):
@@ -304,6 +306,7 @@ def _target(raw: dict[str, Any]) -> Target:
         libc=raw["libc"],
         libc_floor=raw["libc_floor"],
         allowed_libraries=tuple(raw["allowed_libraries"]),
+        ca_bundles=tuple(raw["ca_bundles"]),
     )
 
 

@@ -99,6 +99,7 @@ class Target:
     libc: str
     libc_floor: str
     allowed_libraries: tuple[str, ...]
+    ca_bundles: tuple[str, ...]  # system CA bundle files, tried in order at run time
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,7 +1,39 @@
+import json
+
+from pbs.errors import PbsError
 from pbs.recipes.base import OPTIMIZE, PREFIX, BuildContext, Recipe
+
+# The line of X509_get_default_cert_file() that answers with the one compiled-in bundle.
+_FIXED_CERT_FILE = "    return X509_CERT_FILE;\n#endif\n}"
+
+
+def probe_ca_bundles(x509_def: str, bundles: tuple[str, ...]) -> str:
+    """x509_def.c, changed so that the default CA file is the first bundle present at run time.
+
+    Distributions keep their bundle in different places (RHEL has no /etc/ssl/cert.pem), and
+    one binary must verify certificates on all of them.
+    """
+    if x509_def.count(_FIXED_CERT_FILE) != 1:
+        raise PbsError("openssl: crypto/x509/x509_def.c has no single X509_CERT_FILE return to change")
+    candidates = "".join(f"        {json.dumps(bundle)},\n" for bundle in bundles)
+    probe = (
+        "#include <unistd.h>\n\n"
+        "static const char *pbs_present_ca_bundle(void)\n{\n"
+        f"    static const char *const bundles[] = {{\n{candidates}        NULL\n    }};\n"
+        "    const char *const *bundle;\n\n"
+        "    for (bundle = bundles; *bundle != NULL; bundle++)\n"
+        "        if (access(*bundle, R_OK) == 0)\n"
+        "            return *bundle;\n"
+        "    return X509_CERT_FILE;\n}\n\n"
+    )
+    changed = x509_def.replace(_FIXED_CERT_FILE, "    return pbs_present_ca_bundle();\n#endif\n}")
+    anchor = "const char *X509_get_default_cert_file(void)"
+    return changed.replace(anchor, probe + anchor, 1)
 
 
 def build(ctx: BuildContext) -> None:
+    x509_def = ctx.source_dir / "crypto" / "x509" / "x509_def.c"
+    x509_def.write_text(probe_ca_bundles(x509_def.read_text(), ctx.toolchain.target.ca_bundles))
     # OpenSSL has its own Perl Configure. Only the libraries and headers are wanted; the
     # configuration directory is the usual system one, where distributions keep certificates.
     ctx.run(
