@@ -32,6 +32,9 @@ from pbs.toolchain import Toolchain
 
 INSTALL_PREFIX = "/install"
 SOURCE_DATE_EPOCH = "0"
+# Every ELF file of the distribution: relocations resolved at load and then read-only, and a
+# stack that is never executable, whatever an object file asks for.
+HARDENING_LDFLAGS = ("-Wl,-z,relro", "-Wl,-z,now", "-Wl,-z,noexecstack")
 
 
 class MissingModules(PbsError):
@@ -66,7 +69,7 @@ class CPythonBuild:
             **self.toolchain.env(),
             "CFLAGS": " ".join(prefix_maps(self.toolchain, self.work_root)),
             "CPPFLAGS": f"-I{deps / 'include'} -I{deps / 'include' / 'ncursesw'}",
-            "LDFLAGS": f"-L{deps / 'lib'} -Wl,--exclude-libs,ALL",
+            "LDFLAGS": " ".join((f"-L{deps / 'lib'}", "-Wl,--exclude-libs,ALL", *HARDENING_LDFLAGS)),
             # Static libraries built for glibc 2.17 need libpthread/libdl named explicitly.
             "LIBS": "-lpthread -ldl -lm",
             # --static: the dependencies' private libraries (Libs.private) are needed too.
