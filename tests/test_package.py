@@ -325,6 +325,22 @@ def test_failed_strip_leaves_no_archive(dist: Path, tmp_path: Path) -> None:
     assert os.listdir(out) == []
 
 
+@needs_toolchain
+def test_a_failed_check_of_the_staged_archives_publishes_nothing(dist: Path, tmp_path: Path) -> None:
+    seen: list[str] = []
+
+    def refuse(staged: list[Path]) -> None:
+        seen.extend(archive.name for archive in staged if archive.is_file())
+        raise PbsError("the archives failed their checks")
+
+    out = tmp_path / "out"
+    with pytest.raises(PbsError, match="failed their checks"):
+        package(dist, out, NAMES, mtime=SOURCE_DATE_EPOCH, strip=LLVM_STRIP,
+                log=tmp_path / "log", check=refuse)
+    assert seen == [NAMES.full(), NAMES.install_only(), NAMES.install_only_stripped()]
+    assert list(out.iterdir()) == []
+
+
 def test_missing_python_json_is_reported(tmp_path: Path) -> None:
     (tmp_path / "dist/python/install").mkdir(parents=True)
     with pytest.raises(PbsError, match="PYTHON.json is missing"):

@@ -78,7 +78,8 @@ class ArchiveNames:
 
 
 def package(
-    dist_root: Path, out_dir: Path, names: ArchiveNames, *, mtime: int, strip: Path, log: Path
+    dist_root: Path, out_dir: Path, names: ArchiveNames, *, mtime: int, strip: Path, log: Path,
+    check: Callable[[list[Path]], None] | None = None,
 ) -> list[Path]:
     """Write the full, install_only and install_only_stripped archives of `dist_root`.
 
@@ -87,6 +88,8 @@ def package(
     SOURCE_DATE_EPOCH) becomes every member's mtime. Everything is first written in a
     staging directory inside `out_dir` and moved into place only once all three archives
     exist, so a failure leaves no new archive behind. `dist_root` is never modified.
+    `check`, if given, is called with the staged archives before they are moved; whatever it
+    raises stops the publication too.
     Returns the archives' paths in the order full, install_only, install_only_stripped.
     """
     python = dist_root / "python"
@@ -114,6 +117,8 @@ def package(
                 exclude=excluded_from_install_only,
                 replacements=replacements,
             )
+        if check is not None:
+            check(built)
         published = [out_dir / archive.name for archive in built]
         for archive, target in zip(built, published):
             os.replace(archive, target)
