@@ -25,6 +25,7 @@ from pbs.catalog.model import (
     OptionsGrammar,
     PyPILocation,
     Python,
+    RegrtestPlan,
     Source,
     Target,
     ToolchainSpec,
@@ -39,6 +40,7 @@ __all__ = [
     "DebianLocation",
     "PyPILocation",
     "Python",
+    "RegrtestPlan",
     "Source",
     "Target",
     "ToolchainSpec",
@@ -59,6 +61,7 @@ class Catalog:
     debian: DebianArchive
     toolchain: ToolchainSpec
     excluded_modules: dict[str, str]  # extension module -> why pbs leaves it out
+    regrtest: RegrtestPlan
 
     # -- lookups of user input -------------------------------------------------------------
 
@@ -199,9 +202,26 @@ class Catalog:
         for part in (*self.options.bases, *self.options.prefixes, *self.options.suffixes):
             if part not in self.options.configure:
                 found.append(f"options '{part}' has no configure arguments in options.toml")
+        found += _regrtest_problems(self.regrtest)
         if self.options.default not in self.options.bases:
             found.append(f"default options '{self.options.default}' is not a base")
         return found
+
+
+def _regrtest_problems(plan: RegrtestPlan) -> list[str]:
+    found = []
+    for name in (*plan.selection, *plan.skip_files):
+        if not re.fullmatch(r"test_\w+", name):
+            found.append(f"regrtest: '{name}' is not a test file name (test_...)")
+    for name in plan.skip_files:
+        if name in plan.selection:
+            found.append(f"regrtest: {name} is both selected and skipped")
+    for name, reason in (*plan.skip_files.items(), *plan.skip_tests.items()):
+        if not reason.strip():
+            found.append(f"regrtest: skip of {name} gives no reason")
+    if len(set(plan.selection)) != len(plan.selection):
+        found.append("regrtest: a test file is selected twice")
+    return found
 
 
 # -- loading ---------------------------------------------------------------------------------
@@ -218,6 +238,7 @@ def load_catalog(directory: Path | None = None) -> Catalog:
         debian = _read(root / "debian.toml")["debian"]
         toolchain = _read(root / "toolchain.toml")["toolchain"]
         modules = _read(root / "modules.toml")["modules"]
+        regrtest = _read(root / "regrtest.toml")["regrtest"]
         return Catalog(
             sources=tuple(_source(s) for s in sources),
             pythons=tuple(Python(version=_version(p["version"])) for p in pythons),
@@ -232,6 +253,12 @@ def load_catalog(directory: Path | None = None) -> Catalog:
             excluded_modules={
                 name: spec["reason"] for name, spec in modules.get("excluded", {}).items()
             },
+            regrtest=RegrtestPlan(
+                selection=tuple(regrtest["selection"]),
+                resources=tuple(regrtest["resources"]),
+                skip_files=dict(regrtest.get("skip_files", {})),
+                skip_tests=dict(regrtest.get("skip_tests", {})),
+            ),
             toolchain=ToolchainSpec(
                 llvm_major=toolchain["llvm_major"],
                 debian_packages=tuple(toolchain["debian_packages"]),

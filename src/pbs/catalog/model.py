@@ -103,6 +103,16 @@ class Target:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RegrtestPlan:
+    """Which of CPython's own regression tests `pbs test` runs on a full archive."""
+
+    selection: tuple[str, ...]  # test files that exercise the bundled libraries
+    resources: tuple[str, ...]  # regrtest -u resources, in order ("all", "-network", ...)
+    skip_files: dict[str, str]  # test file -> why it cannot pass here (regrtest -x)
+    skip_tests: dict[str, str]  # test method or class name -> why (regrtest -i)
+
+
+@dataclass(frozen=True, kw_only=True)
 class OptionsGrammar:
     """What may be written in --options: `[prefix+]base[+suffix]`."""
 

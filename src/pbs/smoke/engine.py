@@ -1,0 +1,65 @@
+"""`pbs test ARCHIVE`: unpack a built archive somewhere new and put its interpreter to work."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from pbs.catalog import load_catalog
+from pbs.smoke import building, gui, library, regrtest, relocation, terminal, tls
+from pbs.smoke.expected import expected_modules
+from pbs.smoke.result import CheckResult
+from pbs.smoke.tree import unpack
+
+
+def test_archive(
+    archive: Path,
+    *,
+    full_regrtest: bool = False,
+    log: Path,
+    work_dir: Path | None = None,
+) -> list[CheckResult]:
+    """Run every check on `archive` (a .tar.gz install_only or .tar.zst full archive).
+
+    The archive is unpacked into a new directory whose path holds a space, so nothing can
+    depend on the build's own paths or on unquoted ones. With `work_dir` that directory is
+    kept there for inspection; otherwise it is a temporary one, removed afterwards.
+    Raises PbsError when the archive is not a readable pbs archive.
+    """
+    if work_dir is not None:
+        work_dir.mkdir(parents=True, exist_ok=True)
+        return _run(
+            archive,
+            Path(tempfile.mkdtemp(prefix="pbs test ", dir=work_dir)),
+            full_regrtest,
+            log,
+        )
+    with tempfile.TemporaryDirectory(prefix="pbs test ") as scratch:
+        return _run(archive, Path(scratch), full_regrtest, log)
+
+
+def _run(archive: Path, scratch: Path, full_regrtest: bool, log: Path) -> list[CheckResult]:
+    catalog = load_catalog()
+    tree = unpack(archive, scratch / "archive root", log)
+    modules = expected_modules(tree.config_dir, catalog.excluded_modules)
+    # The allowed libraries of the archive's own target (its Makefile names the triple).
+    target = catalog.target(None)
+    return [
+        library.imports(tree, modules),
+        tls.ssl_handshake(tree),
+        library.ssl_system_store(tree),
+        library.sqlite3(tree),
+        library.ctypes(tree),
+        library.compression(tree),
+        library.hashlib(tree),
+        library.uuid(tree),
+        library.decimal(tree),
+        terminal.curses_pty(tree),
+        terminal.repl_pty(tree),
+        gui.tkinter_xvfb(tree),
+        building.venv_pip(tree),
+        building.c_extension(tree),
+        relocation.relocation(tree),
+        relocation.chroot(tree, modules, target.allowed_libraries),
+        regrtest.check(tree, catalog.regrtest, full=full_regrtest),
+    ]

@@ -1,0 +1,128 @@
+"""The tree runs from wherever it is put: moved, through a symlink, and alone in a chroot."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+
+from pbs.smoke.result import CheckResult, failed, passed, skipped, tail
+from pbs.smoke.tree import SCRIPTS, InstallTree, host_tool
+
+# The kernel maps it into every process; there is no file to copy.
+_VDSO = "linux-vdso.so.1"
+
+
+def relocation(tree: InstallTree) -> CheckResult:
+    """Move the tree to another directory, run it there and through a symlink, move it back."""
+    name = "relocation"
+    moved = tree.work / "moved tree" / "python"
+    moved.parent.mkdir()
+    link = tree.work / "elsewhere" / "python3"
+    link.parent.mkdir()
+    link.symlink_to(moved / "bin" / "python3")
+    os.rename(tree.prefix, moved)
+    try:
+        for python in (moved / "bin" / "python3", link):
+            result = tree.script("prefix", step=name, python=python)
+            if result.returncode != 0:
+                return failed(name, f"{python} fails after the move:\n{tail(result.output)}")
+            prefix = result.output.strip().splitlines()[-2]
+            if os.path.realpath(prefix) != os.path.realpath(moved):
+                return failed(name, f"run as {python}: sys.prefix is {prefix}, not {moved}")
+    finally:
+        os.rename(moved, tree.prefix)
+    return passed(name, "moved, and through a symlink: sys.prefix follows the tree")
+
+
+def chroot(
+    tree: InstallTree, modules: list[str], allowed_libraries: tuple[str, ...]
+) -> CheckResult:
+    """Import every expected module in a root that holds only the tree and the allowed libraries.
+
+    Proves that nothing else on the build machine (a library, a data file) is needed.
+    """
+    name = "chroot"
+    if os.geteuid() != 0:
+        return skipped(name, "needs root")
+    if host_tool("chroot") is None:
+        return skipped(name, "no chroot on PATH")
+    root = tree.work / "chroot root"
+    problem = _populate(tree, root, allowed_libraries)
+    if problem:
+        return failed(name, problem)
+    shutil.copy(SCRIPTS / "check_imports.py", root / "check_imports.py")
+    command = [
+        "chroot",
+        root,
+        "/python/bin/python3",
+        "-I",
+        "/check_imports.py",
+        *modules,
+    ]
+    result = tree.run(command, step=name)
+    if result.returncode != 0:
+        return failed(name, f"exit code {result.returncode}:\n{tail(result.output)}")
+    copied = len(allowed_libraries) - (_VDSO in allowed_libraries)
+    return passed(
+        name,
+        f"{result.output.strip().splitlines()[-1]} with only {copied} glibc libraries",
+    )
+
+
+def _populate(tree: InstallTree, root: Path, allowed_libraries: tuple[str, ...]) -> str | None:
+    """Lay out the root (a problem's description, or None); the tree is hard-linked, not copied."""
+    machine, loader = _machine_and_loader(tree.python)
+    wanted = [lib for lib in allowed_libraries if lib != _VDSO]
+    host_copies = _host_libraries(tree, machine, set(wanted))
+    missing = [lib for lib in wanted if lib not in host_copies]
+    if missing:
+        return f"the host has no {machine} copy of {', '.join(missing)} (ldconfig -p)"
+    # Each library where the host's loader keeps it, and the loader at the path the
+    # executable names (PT_INTERP); copy2 follows symlinks, so these are the real files.
+    placements = {host_copies[lib]: host_copies[lib] for lib in wanted}
+    placements[Path(loader)] = host_copies[Path(loader).name]
+    for place, source in placements.items():
+        target = root / place.relative_to("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+    shutil.copytree(tree.prefix, root / "python", symlinks=True, copy_function=os.link)
+    return None
+
+
+def _machine_and_loader(executable: Path) -> tuple[str, str]:
+    with executable.open("rb") as handle:
+        elf = ELFFile(handle)
+        interpreters = [
+            s.get_interp_name() for s in elf.iter_segments() if s["p_type"] == "PT_INTERP"
+        ]
+        return str(elf["e_machine"]), interpreters[0]
+
+
+def _host_libraries(tree: InstallTree, machine: str, wanted: set[str]) -> dict[str, Path]:
+    """Library name -> the host's file, as `ldconfig -p` lists them, for `machine` only
+    (a multilib host also lists 32-bit copies)."""
+    result = tree.run(["ldconfig", "-p"], step="chroot")
+    found: dict[str, Path] = {}
+    for line in result.output.splitlines():
+        name, arrow, path = line.strip().partition(" => ")
+        soname = name.split(" (")[0]
+        if (
+            arrow
+            and soname in wanted
+            and soname not in found
+            and _machine_of(Path(path)) == machine
+        ):
+            found[soname] = Path(path)
+    return found
+
+
+def _machine_of(path: Path) -> str | None:
+    try:
+        with path.open("rb") as handle:
+            return str(ELFFile(handle)["e_machine"])
+    except (OSError, ELFError):
+        return None

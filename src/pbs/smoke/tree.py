@@ -1,0 +1,114 @@
+"""An extracted archive's install tree, and running its interpreter with a clean environment."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pbs.errors import PbsError
+from pbs.extract import extract_archive
+from pbs.runner import CommandResult, run
+
+SCRIPTS = Path(__file__).parent / "scripts"
+
+
+@dataclass(frozen=True, kw_only=True)
+class InstallTree:
+    """The `install/` tree of an extracted archive, with the scratch space its checks use."""
+
+    prefix: Path  # holds bin/python3, lib/python3.X
+    minor: tuple[int, int]  # (3, 14)
+    work: Path  # scratch directory for files the checks write
+    log: Path
+
+    @property
+    def python(self) -> Path:
+        return self.prefix / "bin" / "python3"
+
+    @property
+    def stdlib(self) -> Path:
+        return self.prefix / "lib" / f"python{self.minor[0]}.{self.minor[1]}"
+
+    @property
+    def home(self) -> Path:
+        return self.work / "home"
+
+    @property
+    def config_dir(self) -> Path:
+        found = sorted(self.stdlib.glob("config-*"))
+        if not found:
+            raise PbsError(f"the archive has no {self.stdlib.name}/config-* directory")
+        return found[0]
+
+    def run(
+        self,
+        command: Sequence[str | Path],
+        *,
+        step: str,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> CommandResult:
+        """Run `command` with PATH and `env` as its whole environment (`env -i`): the host's
+        PYTHONPATH, PYTHONHOME, SSL_CERT_FILE and the like must not help the archive pass."""
+        # A private HOME: nothing from the user's dotfiles (pip.conf, .inputrc) takes part.
+        full = {
+            "PATH": os.environ.get("PATH", os.defpath),
+            "HOME": str(self.home),
+            **(env or {}),
+        }
+        assignments = [f"{key}={value}" for key, value in full.items()]
+        return run(
+            ["env", "-i", *assignments, *command],
+            step=f"test {step}",
+            log=self.log,
+            cwd=cwd or self.work,
+            check=False,
+        )
+
+    def script(
+        self,
+        name: str,
+        *args: str | Path,
+        step: str,
+        env: Mapping[str, str] | None = None,
+        python: Path | None = None,
+    ) -> CommandResult:
+        """Run scripts/<name>.py with the archive's interpreter (isolated mode: no user site)."""
+        return self.run(
+            [python or self.python, "-I", SCRIPTS / f"{name}.py", *args],
+            step=step,
+            env=env,
+        )
+
+
+def unpack(archive: Path, dest: Path, log: Path) -> InstallTree:
+    """Extract `archive` into `dest` (a new directory) and find its install tree.
+
+    Full archives hold the tree at python/install/, install_only ones at python/.
+    """
+    if not archive.is_file():
+        raise PbsError(f"no archive at {archive}")
+    extract_archive(archive, dest)
+    for prefix in (dest / "python" / "install", dest / "python"):
+        if (prefix / "bin" / "python3").exists():
+            break
+    else:
+        raise PbsError(
+            f"{archive.name} is not a pbs archive: it has neither python/install/bin/python3 "
+            "nor python/bin/python3"
+        )
+    stdlibs = [p for p in (prefix / "lib").glob("python3.*") if (p / "os.py").is_file()]
+    if len(stdlibs) != 1:
+        raise PbsError(f"{archive.name}: expected one standard library in {prefix / 'lib'}")
+    minor = int(stdlibs[0].name.removeprefix("python3."))
+    work = dest / "scratch"
+    (work / "home").mkdir(parents=True)
+    return InstallTree(prefix=prefix, minor=(3, minor), work=work, log=log)
+
+
+def host_tool(name: str) -> str | None:
+    """A host program the checks need (openssl, cc, Xvfb, chroot), looked up on PATH."""
+    return shutil.which(name)
