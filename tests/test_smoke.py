@@ -1,0 +1,280 @@
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from pbs.catalog import Catalog, RegrtestPlan
+from pbs.catalog import _regrtest_problems as regrtest_problems
+from pbs.errors import PbsError
+from pbs.smoke import CheckResult, render
+from pbs.smoke import test_archive as run_checks  # not collected as a test by pytest
+from pbs.smoke.building import write_wheel
+from pbs.smoke.expected import expected_modules
+from pbs.smoke.regrtest import command, parse_summary
+from pbs.smoke.tree import SCRIPTS, unpack
+
+# The closing lines of real regrtest runs of the 3.14.7 noopt build (pbs's selection).
+FAILED_RUN = """\
+0:00:40 load avg: 4.58 [19/19/1] test_ssl passed (40.9 sec)
+
+== Tests result: FAILURE ==
+
+1 test failed:
+    test_readline
+
+18 tests OK.
+
+Total duration: 40.9 sec
+Total tests: run=3,063 skipped=216
+Total test files: run=19/19 failed=1
+Result: FAILURE
+"""
+PASSED_RUN = """\
+== Tests result: SUCCESS ==
+
+All 21 tests OK.
+
+Total duration: 43.6 sec
+Total tests: run=4,477 (filtered) skipped=328
+Total test files: run=21/21 (filtered)
+Result: SUCCESS
+"""
+
+
+# -- regrtest ----------------------------------------------------------------------------------
+
+
+def test_parse_summary_of_a_failed_run() -> None:
+    summary = parse_summary(FAILED_RUN)
+    assert summary is not None
+    assert summary.result == "FAILURE"
+    assert summary.tests == {"run": 3063, "skipped": 216}
+    assert summary.files == {"run": 19, "failed": 1}
+    assert summary.failed_files == ("test_readline",)
+    assert summary.describe().startswith("run=3063 passed=2847 failed=0 skipped=216")
+
+
+def test_parse_summary_of_a_passed_run_with_colours() -> None:
+    coloured = PASSED_RUN.replace("skipped=328", "\x1b[33mskipped=328\x1b[0m")
+    summary = parse_summary(coloured)
+    assert summary is not None
+    assert summary.result == "SUCCESS"
+    assert summary.tests == {"run": 4477, "skipped": 328}
+    assert summary.failed_files == ()
+
+
+def test_parse_summary_without_summary() -> None:
+    assert parse_summary("Traceback (most recent call last):\n  ...\n") is None
+
+
+PLAN = RegrtestPlan(
+    selection=("test_ssl", "test_zstd"),
+    resources=("all", "-network"),
+    skip_files={"test_broken": "needs a network"},
+    skip_tests={"test_limited_history": "libedit bug"},
+)
+
+
+def test_command_keeps_only_the_selected_files_the_version_has() -> None:
+    args = command(PLAN, {"test_ssl", "test_sqlite3"}, full=False)
+    assert args[:2] == ["-m", "test"]
+    assert args[args.index("-u") + 1] == "all,-network"
+    assert args[args.index("-i") + 1] == "test_limited_history"
+    assert args[-1] == "test_ssl"
+    assert "test_zstd" not in args
+
+
+def test_full_command_excludes_the_skipped_files() -> None:
+    args = command(PLAN, {"test_ssl"}, full=True)
+    assert args[-2:] == ["-x", "test_broken"]
+    assert "test_ssl" not in args
+
+
+def test_catalogued_regrtest_plan_is_sound(catalog: Catalog) -> None:
+    plan = catalog.regrtest
+    assert "test_ssl" in plan.selection and "all" in plan.resources
+    assert regrtest_problems(plan) == []
+
+
+def test_regrtest_plan_problems_are_found() -> None:
+    bad = RegrtestPlan(
+        selection=("test_ssl", "test_ssl", "ssl"),
+        resources=("all",),
+        skip_files={"test_ssl": " "},
+        skip_tests={"test_x": ""},
+    )
+    problems = regrtest_problems(bad)
+    assert "regrtest: 'ssl' is not a test file name (test_...)" in problems
+    assert "regrtest: test_ssl is both selected and skipped" in problems
+    assert "regrtest: skip of test_ssl gives no reason" in problems
+    assert "regrtest: skip of test_x gives no reason" in problems
+    assert "regrtest: a test file is selected twice" in problems
+
+
+# -- expected modules ----------------------------------------------------------------------
+
+
+def test_expected_modules_from_config_dir(tmp_path: Path) -> None:
+    (tmp_path / "Setup.bootstrap").write_text(
+        "# -*- makefile -*-\n*static*\nposix posixmodule.c\n_io _io/_iomodule.c _io/iobase.c\n"
+    )
+    (tmp_path / "Setup.stdlib").write_text(
+        "# dbm/gdbm\n"
+        "# gdbm module needs -lgdbm\n"
+        "#_gdbm _gdbmmodule.c\n"
+        "*static*\n"
+        "_ssl _ssl.c\n"
+        "#_scproxy _scproxy.c\n"
+        "#_uuid _uuidmodule.c\n"
+        "xxlimited_35 xxlimited_35.c\n"
+    )
+    (tmp_path / "Makefile").write_text(
+        "MODULE__IO_STATE=yes\n"
+        "MODULE_TIME_STATE=yes\n"  # no Setup line: the Makefile's name, lower-cased
+        "MODULE__SSL_STATE=yes\n"
+        "MODULE__GDBM_STATE=n/a\n"
+        "MODULE__SCPROXY_STATE=n/a\n"
+        "MODULE__UUID_STATE=missing\n"  # commented out by configure, still expected
+        "MODULE_XXLIMITED_35_STATE=yes\n"
+    )
+    assert expected_modules(tmp_path, {"_ssl": "deliberately left out"}) == [
+        "_io",
+        "_uuid",
+        "posix",
+        "time",
+        "xxlimited_35",
+    ]
+
+
+def test_expected_modules_without_config_files(tmp_path: Path) -> None:
+    (tmp_path / "Makefile").write_text("")
+    with pytest.raises(PbsError, match="has no Setup.bootstrap, Setup.stdlib"):
+        expected_modules(tmp_path, {})
+
+
+# -- archives and reporting ----------------------------------------------------------------
+
+
+def test_unpack_refuses_an_archive_without_python(tmp_path: Path) -> None:
+    archive = tmp_path / "cpython-3.14.7-install_only.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        info = tarfile.TarInfo("python/README")
+        tar.addfile(info, io.BytesIO(b""))
+    with pytest.raises(PbsError, match="not a pbs archive"):
+        unpack(archive, tmp_path / "out x", tmp_path / "log")
+
+
+def test_test_archive_of_a_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(PbsError, match="no archive at"):
+        run_checks(tmp_path / "nothing.tar.gz", log=tmp_path / "log", work_dir=tmp_path)
+
+
+def test_render_counts_outcomes() -> None:
+    results = [
+        CheckResult("imports", "passed", "103 modules"),
+        CheckResult("chroot", "skipped", "needs root"),
+        CheckResult("ssl-system-store", "failed", "no CA certificate loaded"),
+        CheckResult("sqlite3", "passed", "fts5"),
+    ]
+    console = Console(file=io.StringIO(), width=200)
+    console.print(render(results))
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "2 passed, 1 failed, 1 skipped" in text
+    assert "ssl-system-store" in text and "no CA certificate loaded" in text
+
+
+def test_wheel_record_matches_its_files(tmp_path: Path) -> None:
+    wheel = write_wheel(tmp_path)
+    with zipfile.ZipFile(wheel) as archive:
+        record = archive.read("pbs_smoke_wheel-1.0.dist-info/RECORD").decode().splitlines()
+        for line in record:
+            name, digest, size = line.split(",")
+            if not digest:
+                continue
+            data = archive.read(name)
+            expected = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+            assert digest == f"sha256={expected.decode()}" and int(size) == len(data)
+        assert set(archive.namelist()) == {line.split(",")[0] for line in record}
+
+
+# -- the pty driver (run here by the host Python) ------------------------------------------
+
+
+def _pty_session(
+    steps: list[list[str]], program: str, timeout: float
+) -> subprocess.CompletedProcess:
+    spec = {
+        "argv": [sys.executable, "-c", program],
+        "env": {"PATH": os.environ.get("PATH", "")},
+        "steps": steps,
+        "timeout": timeout,
+    }
+    return subprocess.run(
+        [sys.executable, SCRIPTS / "pty_session.py", json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_pty_session_types_and_reads() -> None:
+    program = "import sys; print(sys.stdin.isatty(), input('name? ').upper())"
+    done = _pty_session(
+        [["expect", "name? "], ["send", "pbs\r"], ["expect", "True PBS"]], program, 20
+    )
+    assert done.returncode == 0, done.stdout
+
+
+def test_pty_session_gives_up_at_the_deadline() -> None:
+    done = _pty_session([["expect", "never printed"]], "import time; time.sleep(30)", 1)
+    assert done.returncode == 3
+    assert "never saw 'never printed'" in done.stdout
+
+
+# -- end to end, on a real archive ---------------------------------------------------------
+
+
+@pytest.fixture
+def install_only_archive() -> Path:
+    """A real built archive: the one named by PBS_TEST_ARCHIVE."""
+    path = os.environ.get("PBS_TEST_ARCHIVE")
+    if not path:
+        pytest.skip("PBS_TEST_ARCHIVE is not set to a built pbs archive")
+    return Path(path)
+
+
+@pytest.mark.slow
+def test_real_archive_passes_every_check(install_only_archive: Path, tmp_path: Path) -> None:
+    results = run_checks(install_only_archive, log=tmp_path / "test.log")
+    failures = [f"{r.name}: {r.detail}" for r in results if r.outcome == "failed"]
+    assert failures == [], "\n".join(failures)
+    assert {r.name for r in results} >= {"imports", "ssl-handshake", "repl-pty", "chroot"}
+
+
+@pytest.mark.slow
+def test_missing_module_fails_the_imports_check(install_only_archive: Path, tmp_path: Path) -> None:
+    tree = tmp_path / "unpacked"
+    unpack(install_only_archive, tree, tmp_path / "unpack.log")
+    (site_packages,) = tree.glob("python/**/lib/python3.*/site-packages")
+    # The module is there, but importing it fails, as it would had the build lost it.
+    (site_packages / "sitecustomize.py").write_text('import sys\nsys.modules["_ssl"] = None\n')
+    broken = tmp_path / "broken-install_only.tar.gz"
+    with tarfile.open(broken, "w:gz", compresslevel=1) as tar:
+        tar.add(tree / "python", arcname="python")
+
+    results = {r.name: r for r in run_checks(broken, log=tmp_path / "test.log")}
+
+    assert results["imports"].outcome == "failed"
+    assert "_ssl" in results["imports"].detail
