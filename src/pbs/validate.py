@@ -1,0 +1,305 @@
+"""Checks of a built archive, made by reading its files: nothing it contains is ever run.
+
+Every ELF executable or shared object (object files are skipped) must load on the target's
+oldest C library with only the target's system libraries or libraries shipped beside it
+("needed", "glibc"), be hardened ("stack", "relro", "bind-now", "textrel"), and, for the
+interpreter and libpython, export CPython's symbols and nothing of its bundled dependencies
+("exports", "builtin-init"). No file may name a build-machine path ("build-path"). A full
+archive's PYTHON.json must follow its schema and name only files that exist ("python-json")
+and agree with the extension modules shipped ("extensions").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from elftools.common.exceptions import ELFError
+from packaging.version import Version
+
+from pbs.catalog import Target
+from pbs.elf import ElfFacts, elf_kind, read_elf
+from pbs.extract import extract_archive
+from pbs.metadata import FILE_NAME, schema_problems
+
+_LINKED_KINDS = ("ET_EXEC", "ET_DYN")
+
+# The interpreter: bin/ sits in python/install/ in full archives, in python/ in install_only ones.
+_INTERPRETER = re.compile(r"python/(install/)?bin/python3[^/]*")
+_LIBPYTHON = re.compile(r"libpython3[^/]*\.so(\.[^/]*)?")
+# libpython3.so, the stable-ABI shim, only forwards to this one: it defines nothing itself.
+_VERSIONED_LIBPYTHON = re.compile(r"libpython3\.\d+\w*\.so(\.[^/]*)?")
+
+_CPYTHON_SYMBOL = re.compile(r"_?(Py|PY_)")
+# Defined by the C runtime's start files and the linker in every executable or shared object.
+_LINKER_SYMBOLS = frozenset(
+    {
+        "_init",
+        "_fini",
+        "_start",
+        "_edata",
+        "_end",
+        "__bss_start",
+        "_IO_stdin_used",
+        "__data_start",
+        "data_start",
+        "main",
+        "__dso_handle",
+        "__libc_csu_init",
+        "__libc_csu_fini",
+        "_dl_relocate_static_pie",
+        "__TMC_END__",
+    }
+)
+_EMBEDDING_API = "Py_Initialize"
+
+# Only PyInit_ functions: config.c also declares PyMarshal_Init and _PyWarnings_Init, which
+# the core calls itself; they are internal functions, not a module init an embedder names.
+_CONFIG_C_INIT = re.compile(r"^extern PyObject\* (PyInit_\w+)\(void\);", re.MULTILINE)
+
+_ORIGINS = ("$ORIGIN", "${ORIGIN}")
+_PYTHON_JSON = f"python/{FILE_NAME}"
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with one file of an archive."""
+
+    file: str  # path inside the archive, e.g. python/install/bin/python3.14
+    check: str  # which check failed, e.g. "glibc"
+    value: str  # what it found, e.g. "GLIBC_2.34 > 2.17"
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.check}: {self.value}"
+
+
+@dataclass(frozen=True)
+class Report:
+    files_checked: int
+    elf_files_checked: int
+    problems: tuple[Problem, ...]  # sorted, without duplicates
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def validate_archive(archive: Path, target: Target, forbidden_paths: Sequence[str]) -> Report:
+    """Unpack `archive` (.tar.zst or .tar.gz) in a temporary directory and validate it.
+
+    Raises PbsError (UnsafeArchive for hostile members) if the archive cannot be read.
+    """
+    with tempfile.TemporaryDirectory(prefix="pbs-validate-") as tmp:
+        root = extract_archive(archive, Path(tmp) / "archive")
+        return validate_tree(root, target, forbidden_paths)
+
+
+def validate_tree(root: Path, target: Target, forbidden_paths: Sequence[str]) -> Report:
+    """Validate an unpacked archive; `root` is the directory that holds `python/`."""
+    python_dir = root / "python"
+    document, problems = _load_python_json(python_dir)
+    required_exports = {_EMBEDDING_API, *_builtin_init_functions(python_dir, document)}
+    # An empty needle would be found in every file.
+    needles = tuple(path.encode() for path in forbidden_paths if path)
+    files = list(_regular_files(root))
+    elf_files = 0
+    for path in files:
+        rel = path.relative_to(root).as_posix()
+        problems += _build_path_problems(path, rel, needles)
+        try:
+            if elf_kind(path) not in _LINKED_KINDS:
+                continue
+            facts = read_elf(path)
+        except ELFError as exc:
+            problems.append(Problem(rel, "elf", f"malformed ELF file: {exc}"))
+            continue
+        elf_files += 1
+        problems += _elf_problems(root, path, rel, facts, target, required_exports)
+    if document is not None:
+        problems += _extension_problems(python_dir, document)
+    return Report(
+        files_checked=len(files),
+        elf_files_checked=elf_files,
+        problems=tuple(sorted(set(problems))),
+    )
+
+
+def render(report: Report) -> list[str]:
+    """The lines `pbs validate` prints: each problem, then a summary."""
+    count = len(report.problems)
+    summary = (
+        f"checked {report.files_checked} files ({report.elf_files_checked} ELF): "
+        f"{count} problem{'' if count == 1 else 's'}"
+    )
+    return [str(problem) for problem in report.problems] + [summary]
+
+
+def _regular_files(root: Path) -> Iterator[Path]:
+    """Every regular file below `root`; symlinks are not followed (their targets are checked)."""
+    for directory, _, names in os.walk(root):
+        for name in names:
+            path = Path(directory, name)
+            if path.is_file() and not path.is_symlink():
+                yield path
+
+
+def _build_path_problems(path: Path, rel: str, needles: tuple[bytes, ...]) -> list[Problem]:
+    if not needles:
+        return []
+    data = path.read_bytes()
+    return [Problem(rel, "build-path", needle.decode()) for needle in needles if needle in data]
+
+
+# -- ELF files ---------------------------------------------------------------------------
+
+
+def _elf_problems(
+    root: Path,
+    path: Path,
+    rel: str,
+    facts: ElfFacts,
+    target: Target,
+    required_exports: set[str],
+) -> list[Problem]:
+    problems = [
+        Problem(rel, "needed", soname)
+        for soname in facts.needed
+        if soname not in target.allowed_libraries
+        and not _shipped_and_reachable(root, path, soname, facts.search_path)
+    ]
+    floor = Version(target.libc_floor)
+    if target.libc == "glibc" and facts.max_glibc is not None and facts.max_glibc > floor:
+        problems.append(Problem(rel, "glibc", f"GLIBC_{facts.max_glibc} > {target.libc_floor}"))
+    problems += _hardening_problems(rel, facts)
+
+    interpreter = _INTERPRETER.fullmatch(rel) is not None
+    if interpreter or _LIBPYTHON.fullmatch(path.name):
+        problems += [
+            Problem(rel, "exports", symbol)
+            for symbol in facts.exported
+            if not _CPYTHON_SYMBOL.match(symbol) and symbol not in _LINKER_SYMBOLS
+        ]
+    if interpreter or _VERSIONED_LIBPYTHON.fullmatch(path.name):
+        problems += [
+            Problem(rel, "builtin-init", name) for name in required_exports - facts.exported
+        ]
+    return problems
+
+
+def _hardening_problems(rel: str, facts: ElfFacts) -> list[Problem]:
+    problems = []
+    if "PT_GNU_STACK" not in facts.segments:
+        # Without the header the kernel and ld.so assume the stack must be executable.
+        problems.append(Problem(rel, "stack", "no PT_GNU_STACK"))
+    elif facts.executable_stack:
+        problems.append(Problem(rel, "stack", "PT_GNU_STACK is executable"))
+    # RELRO, lazy binding and text relocations are properties of dynamic linking.
+    if "PT_DYNAMIC" in facts.segments:
+        if "PT_GNU_RELRO" not in facts.segments:
+            problems.append(Problem(rel, "relro", "no PT_GNU_RELRO"))
+        if not facts.bind_now:
+            problems.append(Problem(rel, "bind-now", "no BIND_NOW"))
+        if facts.textrel:
+            problems.append(Problem(rel, "textrel", "TEXTREL"))
+    return problems
+
+
+def _shipped_and_reachable(root: Path, path: Path, soname: str, search_path: Sequence[str]) -> bool:
+    """Whether ld.so would find `soname` inside the archive via a $ORIGIN search entry.
+
+    Entries that are not $ORIGIN-relative point at the build or the user's machine, and
+    never count: what they find is not part of the archive.
+    """
+    real_root = os.path.realpath(root)
+    for entry in search_path:
+        for origin in _ORIGINS:
+            if entry == origin or entry.startswith(origin + "/"):
+                candidate = path.parent / entry[len(origin) :].lstrip("/") / soname
+                real = Path(os.path.realpath(candidate))
+                if real.is_file() and real.is_relative_to(real_root):
+                    return True
+    return False
+
+
+# -- PYTHON.json and built-in modules -----------------------------------------------------
+
+
+def _load_python_json(python_dir: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """The parsed PYTHON.json (None if absent or unusable) and its schema problems."""
+    path = python_dir / FILE_NAME
+    if not path.is_file():
+        return None, []
+    try:
+        data = json.loads(path.read_bytes())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return None, [Problem(_PYTHON_JSON, "python-json", f"not valid JSON: {exc}")]
+    problems = [
+        Problem(_PYTHON_JSON, "python-json", message)
+        for message in schema_problems(data, root=python_dir)
+    ]
+    return (data if isinstance(data, dict) else None), problems
+
+
+def _variants(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(location, variant) of every extension variant; malformed parts are skipped here
+    because schema_problems reports them."""
+    info = document.get("build_info")
+    extensions = info.get("extensions") if isinstance(info, dict) else None
+    if not isinstance(extensions, dict):
+        return
+    for name, variants in extensions.items():
+        if isinstance(variants, list):
+            for i, variant in enumerate(variants):
+                if isinstance(variant, dict):
+                    yield f"build_info.extensions.{name}[{i}]", variant
+
+
+def _builtin_init_functions(python_dir: Path, document: dict[str, Any] | None) -> set[str]:
+    """The init functions of the modules compiled into the interpreter.
+
+    PYTHON.json says which they are; install_only archives have none, so the inittab
+    source that python-config ships (config-3.X-<platform>/config.c) is read instead.
+    """
+    if document is not None:
+        return {
+            variant["init_fn"]
+            for _, variant in _variants(document)
+            if variant.get("in_core") is True
+            and isinstance(variant.get("init_fn"), str)
+            and variant["init_fn"] != "NULL"  # the format's spelling of "no init function"
+        }
+    functions: set[str] = set()
+    for prefix in ("install/", ""):
+        for config_c in python_dir.glob(f"{prefix}lib/python3.*/config-3.*/config.c"):
+            functions.update(_CONFIG_C_INIT.findall(config_c.read_text(errors="replace")))
+    return functions
+
+
+def _extension_problems(python_dir: Path, document: dict[str, Any]) -> list[Problem]:
+    """Shared extension modules and PYTHON.json must name each other.
+
+    That a named shared_lib exists is a python-json problem already (schema_problems checks
+    every path), and in-core init functions are builtin-init's: neither is reported twice.
+    """
+    problems = []
+    named = set()
+    for where, variant in _variants(document):
+        shared_lib = variant.get("shared_lib")
+        if isinstance(shared_lib, str):
+            named.add(shared_lib)
+        elif variant.get("in_core") is False:
+            message = f"{where}: not in core and names no shared_lib"
+            problems.append(Problem(_PYTHON_JSON, "extensions", message))
+    for module in python_dir.glob("install/lib/python3.*/lib-dynload/*.so"):
+        rel = module.relative_to(python_dir).as_posix()
+        if rel not in named:
+            problems.append(
+                Problem(f"python/{rel}", "extensions", "not named by PYTHON.json's extensions")
+            )
+    return problems

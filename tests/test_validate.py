@@ -1,0 +1,397 @@
+"""The archive validator on small trees and archives whose ELF files the host's gcc builds."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import platform
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+import zstandard
+from test_metadata import make_data, materialise
+
+from pbs.catalog import Catalog, Target
+from pbs.errors import PbsError
+from pbs.validate import Problem, Report, render, validate_archive, validate_tree
+
+GCC = shutil.which("gcc")
+needs_gcc = pytest.mark.skipif(GCC is None, reason="needs the host's gcc")
+
+# Every good binary gets these, so that each bad one fails only the check it is made for.
+HARDENED = ("-Wl,-z,relro,-z,now",)
+LIB = "python/install/lib"
+DYNLOAD = "python/install/lib/python3.14/lib-dynload"
+EXE = "python/install/bin/python3.14"
+NEEDLE = "/build/pbs-xyzzy"
+
+PLAIN = "int answer(void) { return 42; }\n"
+INTERPRETER = """
+int Py_Initialize(void) { return 0; }
+int PyInit__io(void) { return 0; }
+int main(void) { return Py_Initialize(); }
+"""
+
+
+@pytest.fixture(scope="module")
+def floor_target(catalog: Catalog) -> Target:
+    """The catalogued host target: glibc 2.17 floor."""
+    return catalog.target(None)
+
+
+@pytest.fixture(scope="module")
+def host_target(floor_target: Target) -> Target:
+    """The same target with the host's glibc as the floor.
+
+    Executables linked by the host's gcc need __libc_start_main@GLIBC_2.34 (glibc >= 2.34
+    moved it), so only the glibc test itself holds them to 2.17.
+    """
+    libc, version = platform.libc_ver()
+    if libc != "glibc":
+        pytest.skip("needs a glibc host")
+    return dataclasses.replace(floor_target, libc_floor=version)
+
+
+def cc(out: Path, source: str, *flags: str) -> Path:
+    """Compile and link C `source` (given on stdin, so no source file lands in the tree)."""
+    assert GCC is not None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [GCC, "-x", "c", "-", "-o", str(out), *flags],
+        input=source,
+        text=True,
+        check=True,
+        capture_output=True,
+    )
+    return out
+
+
+def shared(out: Path, source: str = PLAIN, *flags: str) -> Path:
+    return cc(out, source, "-shared", "-fPIC", *flags)
+
+
+def found(report: Report) -> set[tuple[str, str, str]]:
+    return {(p.file, p.check, p.value) for p in report.problems}
+
+
+def checks(report: Report) -> set[str]:
+    return {p.check for p in report.problems}
+
+
+# -- ELF checks ----------------------------------------------------------------------------
+
+
+@needs_gcc
+def test_hardened_shared_library_passes(tmp_path: Path, floor_target: Target) -> None:
+    shared(tmp_path / LIB / "libgood.so", PLAIN, *HARDENED)
+    report = validate_tree(tmp_path, floor_target, [NEEDLE])
+    assert report == Report(files_checked=1, elf_files_checked=1, problems=())
+    assert report.ok
+
+
+@needs_gcc
+def test_glibc_newer_than_the_floor(tmp_path: Path, floor_target: Target, host_target: Target):
+    # reallocarray's only version is GLIBC_2.26.
+    source = "#include <stdlib.h>\nvoid *grow(void *p) { return reallocarray(p, 4, 8); }\n"
+    shared(tmp_path / LIB / "libgrow.so", source, *HARDENED)
+    assert found(validate_tree(tmp_path, floor_target, [])) == {
+        (f"{LIB}/libgrow.so", "glibc", "GLIBC_2.26 > 2.17")
+    }
+    assert validate_tree(tmp_path, host_target, []).ok
+
+
+@needs_gcc
+def test_needed_library_must_be_allowed_or_shipped_and_reachable(
+    tmp_path: Path, host_target: Target
+) -> None:
+    outside = shared(tmp_path / "elsewhere" / "libextra.so", PLAIN, *HARDENED)
+    user = "int answer(void);\nint twice(void) { return 2 * answer(); }\n"
+    link = ("-L", str(outside.parent), "-lextra", *HARDENED)
+    root = tmp_path / "tree"
+    module = f"{DYNLOAD}/user.so"
+
+    # Not shipped at all.
+    shared(root / module, user, *link)
+    assert found(validate_tree(root, host_target, [])) == {(module, "needed", "libextra.so")}
+
+    # Shipped, but the module has no $ORIGIN search path that leads to it.
+    shutil.copy(outside, root / LIB / "libextra.so")
+    assert found(validate_tree(root, host_target, [])) == {(module, "needed", "libextra.so")}
+
+    # Shipped and reached through $ORIGIN.
+    shared(root / module, user, *link, "-Wl,-rpath,$ORIGIN/../..")
+    assert validate_tree(root, host_target, []).ok
+
+    # A search path outside the archive does not count, even where the library exists.
+    shared(root / module, user, *link, f"-Wl,-rpath,{outside.parent}")
+    assert found(validate_tree(root, host_target, [])) == {(module, "needed", "libextra.so")}
+
+
+@needs_gcc
+def test_allowed_system_library(tmp_path: Path, host_target: Target) -> None:
+    source = "#include <math.h>\ndouble wave(double x) { return cos(x); }\n"
+    shared(tmp_path / LIB / "libwave.so", source, "-lm", *HARDENED)
+    cc(tmp_path / EXE, INTERPRETER, "-rdynamic", "-Wl,--no-as-needed", "-lm", *HARDENED)
+    assert validate_tree(tmp_path, host_target, []).ok
+
+
+@needs_gcc
+@pytest.mark.parametrize(
+    ("flags", "check", "value"),
+    [
+        (("-Wl,-z,relro,-z,now,-z,execstack",), "stack", "PT_GNU_STACK is executable"),
+        (("-Wl,-z,relro,-z,lazy",), "bind-now", "no BIND_NOW"),
+        (("-Wl,-z,norelro,-z,now",), "relro", "no PT_GNU_RELRO"),
+    ],
+)
+def test_hardening(
+    tmp_path: Path, host_target: Target, flags: tuple[str, ...], check: str, value: str
+) -> None:
+    shared(tmp_path / LIB / "libweak.so", PLAIN, *flags)
+    assert found(validate_tree(tmp_path, host_target, [])) == {(f"{LIB}/libweak.so", check, value)}
+
+
+@needs_gcc
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="x86_64 assembly")
+def test_text_relocation(tmp_path: Path, host_target: Target) -> None:
+    # An absolute address in code needs the loader to patch .text.
+    source = """
+long var;
+long get(void) { long r; __asm__("movabs $var, %0" : "=r"(r)); return r; }
+"""
+    shared(tmp_path / LIB / "libtext.so", source, *HARDENED, "-Wl,-z,notext")
+    assert found(validate_tree(tmp_path, host_target, [])) == {
+        (f"{LIB}/libtext.so", "textrel", "TEXTREL")
+    }
+
+
+@needs_gcc
+def test_interpreter_exports_only_cpython_symbols(tmp_path: Path, host_target: Target) -> None:
+    source = INTERPRETER + "int SSL_new(void) { return 1; }\nint deflate(void) { return 2; }\n"
+    cc(tmp_path / EXE, source, "-rdynamic", *HARDENED)
+    # A library exporting the same is fine: only the interpreter and libpython are held to it.
+    shared(tmp_path / LIB / "libother.so", source, *HARDENED)
+    assert found(validate_tree(tmp_path, host_target, [])) == {
+        (EXE, "exports", "SSL_new"),
+        (EXE, "exports", "deflate"),
+    }
+
+
+@needs_gcc
+def test_libpython_exports_and_embedding_api(tmp_path: Path, host_target: Target) -> None:
+    libpython = f"{LIB}/libpython3.14.so.1.0"
+    shared(tmp_path / libpython, "int sqlite3_open(void) { return 0; }\n", *HARDENED)
+    # libpython3.so only forwards to libpython3.14: it need not define the API itself.
+    shared(tmp_path / LIB / "libpython3.so", "", *HARDENED)
+    assert found(validate_tree(tmp_path, host_target, [])) == {
+        (libpython, "exports", "sqlite3_open"),
+        (libpython, "builtin-init", "Py_Initialize"),
+    }
+
+
+@needs_gcc
+def test_builtin_init_functions_from_config_c(tmp_path: Path, host_target: Target) -> None:
+    """install_only archives: python/ is the prefix and config.c names the built-in modules."""
+    config = tmp_path / "python/lib/python3.14/config-3.14-x86_64-linux-gnu/config.c"
+    config.parent.mkdir(parents=True)
+    config.write_text(
+        "extern PyObject* PyInit__io(void);\n"
+        "extern PyObject* PyInit_spam(void);\n"
+        "extern PyObject* _PyWarnings_Init(void);\n"
+    )
+    cc(tmp_path / "python/bin/python3.14", INTERPRETER, "-rdynamic", *HARDENED)
+    assert found(validate_tree(tmp_path, host_target, [])) == {
+        ("python/bin/python3.14", "builtin-init", "PyInit_spam")
+    }
+
+
+@needs_gcc
+def test_object_files_are_not_elf_checked_but_are_scanned(
+    tmp_path: Path, host_target: Target
+) -> None:
+    obj = "python/build/core/Python/pylifecycle.o"
+    cc(tmp_path / obj, f'const char *where = "{NEEDLE}/Python";\n', "-c")
+    report = validate_tree(tmp_path, host_target, [NEEDLE])
+    assert found(report) == {(obj, "build-path", NEEDLE)}
+    assert (report.files_checked, report.elf_files_checked) == (1, 0)
+
+
+def test_malformed_elf_is_reported(tmp_path: Path, host_target: Target) -> None:
+    broken = tmp_path / LIB / "libbroken.so"
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(b"\x7fELF\x02\x01\x01" + b"\x00" * 9)
+    assert checks(validate_tree(tmp_path, host_target, [])) == {"elf"}
+
+
+# -- build paths ---------------------------------------------------------------------------
+
+
+def test_build_path_in_any_file(tmp_path: Path, host_target: Target) -> None:
+    config = tmp_path / "python/install/lib/python3.14/_sysconfigdata.py"
+    config.parent.mkdir(parents=True)
+    config.write_text(f"CC = 'cc -I{NEEDLE}/include -I/tmp/other/include'\n")
+    (config.parent / "data.bin").write_bytes(b"\x00\xff" + NEEDLE.encode() + b"\x00")
+    (config.parent / "clean.py").write_text("print('hi')\n")
+    report = validate_tree(tmp_path, host_target, [NEEDLE, "/tmp/other", "/nowhere", ""])
+    assert found(report) == {
+        ("python/install/lib/python3.14/_sysconfigdata.py", "build-path", NEEDLE),
+        ("python/install/lib/python3.14/_sysconfigdata.py", "build-path", "/tmp/other"),
+        ("python/install/lib/python3.14/data.bin", "build-path", NEEDLE),
+    }
+    assert report.files_checked == 3
+
+
+def test_symlinks_are_not_files(tmp_path: Path, host_target: Target) -> None:
+    bin_dir = tmp_path / "python/install/bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "pydoc3.14").write_text("#!/bin/sh\n")
+    (bin_dir / "pydoc3").symlink_to("pydoc3.14")
+    (bin_dir / "python3").symlink_to(NEEDLE)  # dangling, and not read
+    assert validate_tree(tmp_path, host_target, [NEEDLE]).files_checked == 1
+
+
+# -- PYTHON.json ---------------------------------------------------------------------------
+
+
+def full_tree(root: Path, *, skip: set[str] = frozenset()) -> dict:
+    """A full-archive tree: PYTHON.json and every file it names (empty, except as replaced)."""
+    data = make_data()
+    # Every module the sample does not build in must be shipped as a shared library.
+    data["build_info"]["extensions"]["_ssl"][0]["shared_lib"] = (
+        "install/lib/python3.14/lib-dynload/_ssl.cpython-314-x86_64-linux-gnu.so"
+    )
+    write_json(root, data, skip=skip)
+    return data
+
+
+def write_json(root: Path, data: dict, *, skip: set[str] = frozenset()) -> None:
+    python = root / "python"
+    materialise(python, data, skip=skip)
+    (python / "PYTHON.json").write_text(json.dumps(data))
+
+
+def test_full_tree_passes(tmp_path: Path, host_target: Target) -> None:
+    full_tree(tmp_path)
+    assert validate_tree(tmp_path, host_target, [NEEDLE]).ok
+
+
+def test_python_json_naming_a_missing_file(tmp_path: Path, host_target: Target) -> None:
+    full_tree(tmp_path, skip={"build/Modules/_ssl.o"})
+    problems = validate_tree(tmp_path, host_target, []).problems
+    assert [(p.file, p.check) for p in problems] == [("python/PYTHON.json", "python-json")]
+    assert "build_info.extensions._ssl[0].objs[0]: 'build/Modules/_ssl.o'" in problems[0].value
+
+
+def test_python_json_schema_and_syntax(tmp_path: Path, host_target: Target) -> None:
+    data = full_tree(tmp_path)
+    del data["python_tag"]
+    write_json(tmp_path, data)
+    assert {(p.check, p.value) for p in validate_tree(tmp_path, host_target, []).problems} == {
+        ("python-json", "python_tag: missing required key")
+    }
+    (tmp_path / "python/PYTHON.json").write_text("{")
+    assert checks(validate_tree(tmp_path, host_target, [])) == {"python-json"}
+
+
+def test_extensions_must_match_the_shipped_modules(tmp_path: Path, host_target: Target) -> None:
+    data = full_tree(tmp_path)
+    stray = "python/install/lib/python3.14/lib-dynload/_stray.cpython-314-x86_64-linux-gnu.so"
+    (tmp_path / stray).write_bytes(b"")
+    del data["build_info"]["extensions"]["_ssl"][0]["shared_lib"]
+    write_json(tmp_path, data)
+    assert found(validate_tree(tmp_path, host_target, [])) == {
+        (stray, "extensions", "not named by PYTHON.json's extensions"),
+        (
+            "python/install/lib/python3.14/lib-dynload/_ssl.cpython-314-x86_64-linux-gnu.so",
+            "extensions",
+            "not named by PYTHON.json's extensions",
+        ),
+        (
+            "python/PYTHON.json",
+            "extensions",
+            "build_info.extensions._ssl[0]: not in core and names no shared_lib",
+        ),
+    }
+
+
+@needs_gcc
+def test_built_in_modules_from_python_json(tmp_path: Path, host_target: Target) -> None:
+    data = full_tree(tmp_path)
+    data["build_info"]["extensions"]["_json"] = [
+        {**data["build_info"]["extensions"]["_io"][0], "init_fn": "PyInit__json"}
+    ]
+    write_json(tmp_path, data)
+    cc(tmp_path / EXE, INTERPRETER, "-rdynamic", *HARDENED)
+    assert found(validate_tree(tmp_path, host_target, [])) == {
+        (EXE, "builtin-init", "PyInit__json")
+    }
+
+
+# -- archives and output ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_tree(tmp_path: Path) -> Path:
+    root = tmp_path / "tree"
+    notes = root / "python/install/lib/notes.txt"
+    notes.parent.mkdir(parents=True)
+    notes.write_text(f"built in {NEEDLE}\n")
+    if GCC is not None:
+        shared(root / LIB / "libgood.so", PLAIN, *HARDENED)
+        (root / LIB / "libgood.so.1").symlink_to("libgood.so")
+    return root
+
+
+def tar_bytes(root: Path) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        tar.add(root / "python", arcname="python")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("suffix", [".tar.gz", ".tar.zst"])
+def test_validate_archive(
+    small_tree: Path, tmp_path: Path, host_target: Target, suffix: str
+) -> None:
+    archive = tmp_path / f"cpython-3.14.7-x86_64-unknown-linux-gnu-install_only{suffix}"
+    data = tar_bytes(small_tree)
+    if suffix == ".tar.gz":
+        with tarfile.open(archive, "w:gz") as tar:
+            tar.add(small_tree / "python", arcname="python")
+    else:
+        archive.write_bytes(zstandard.ZstdCompressor().compress(data))
+    report = validate_archive(archive, host_target, [NEEDLE])
+    assert report == validate_tree(small_tree, host_target, [NEEDLE])
+    assert found(report) == {("python/install/lib/notes.txt", "build-path", NEEDLE)}
+
+    archive.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
+    with pytest.raises(PbsError, match="cannot read archive"):
+        validate_archive(archive, host_target, [NEEDLE])
+
+
+def test_unknown_archive_type(tmp_path: Path, host_target: Target) -> None:
+    archive = tmp_path / "python.zip"
+    archive.write_bytes(b"PK\x03\x04")
+    with pytest.raises(PbsError, match="unsupported archive type"):
+        validate_archive(archive, host_target, [])
+
+
+def test_problems_sort_and_render() -> None:
+    problems = (
+        Problem("python/lib/b.so", "glibc", "GLIBC_2.34 > 2.17"),
+        Problem("python/lib/a.so", "needed", "libz.so.1"),
+    )
+    assert str(problems[1]) == "python/lib/a.so: needed: libz.so.1"
+    assert min(problems) == problems[1]
+    report = Report(files_checked=4321, elf_files_checked=57, problems=tuple(sorted(problems)))
+    assert not report.ok
+    assert render(report) == [
+        "python/lib/a.so: needed: libz.so.1",
+        "python/lib/b.so: glibc: GLIBC_2.34 > 2.17",
+        "checked 4321 files (57 ELF): 2 problems",
+    ]
+    assert render(Report(3, 0, ())) == ["checked 3 files (0 ELF): 0 problems"]
