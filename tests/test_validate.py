@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import os
 import platform
 import shutil
 import subprocess
@@ -50,7 +51,11 @@ def host_target(floor_target: Target) -> Target:
     Executables linked by the host's gcc need __libc_start_main@GLIBC_2.34 (glibc >= 2.34
     moved it), so only the glibc test itself holds them to 2.17.
     """
-    libc, version = platform.libc_ver()
+    # Not platform.libc_ver(): it reports the newest version Python's own binary references.
+    try:
+        libc, _, version = (os.confstr("CS_GNU_LIBC_VERSION") or "").partition(" ")
+    except (ValueError, OSError):  # not a glibc system
+        libc = version = ""
     if libc != "glibc":
         pytest.skip("needs a glibc host")
     return dataclasses.replace(floor_target, libc_floor=version)
