@@ -42,8 +42,9 @@ def _run(archive: Path, scratch: Path, full_regrtest: bool, log: Path) -> list[C
     catalog = load_catalog()
     tree = unpack(archive, scratch / "archive root", log)
     modules = expected_modules(tree.config_dir, catalog.excluded_modules)
-    # The allowed libraries of the archive's own target (its Makefile names the triple).
-    target = catalog.target(None)
+    # The archive's name carries its target triple (`cpython-<ver>+<tag>-<triple>-...`).
+    named = [t for t in catalog.targets if f"-{t.triple}-" in archive.name]
+    target = named[0] if named else catalog.target(None)
     return [
         library.imports(tree, modules),
         tls.ssl_handshake(tree),
