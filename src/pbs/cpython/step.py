@@ -26,7 +26,7 @@ from pbs.cpython.relocate import Rewrites
 from pbs.extract import extract_archive, source_root
 from pbs.fetch import Fetched
 from pbs.graph import STEP_FILE, Step, StepRunner, merge_outputs
-from pbs.recipes.base import NEUTRAL_BUILD_DIR, PREFIX
+from pbs.recipes.base import NEUTRAL_BUILD_DIR, NEUTRAL_TOOLCHAIN_DIR, PREFIX
 from pbs.runner import run
 from pbs.toolchain import Toolchain
 
@@ -143,7 +143,9 @@ class CPythonRunner:
         rewritten = relocate.relocate(install, Rewrites(
             tools=tools,
             build_dirs={str(deps_prefix): PREFIX, str(source_dir): f"{NEUTRAL_BUILD_DIR}/cpython",
-                        str(staging): NEUTRAL_BUILD_DIR, str(self._cache.root): NEUTRAL_BUILD_DIR},
+                        str(staging): NEUTRAL_BUILD_DIR, str(self._cache.root): NEUTRAL_BUILD_DIR,
+                        # The compiler's own headers: only -ffile-prefix-map flags name it.
+                        str(self._toolchain.llvm_bin.parent): f"{NEUTRAL_TOOLCHAIN_DIR}/llvm"},
         ))
         self._compile(cpython, python, install, rewritten)
         facts = interpreter_facts(cpython, python)
