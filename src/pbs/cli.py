@@ -22,7 +22,11 @@ from pbs.graph import StepRunner, execute, plan
 from pbs.live import LiveSteps
 from pbs.pipeline import BuildRequest, default_tag, run_build
 from pbs.recipes import RECIPES
+from pbs.smoke import render as render_tests
+from pbs.smoke import test_archive
 from pbs.toolchain import prepare_toolchain
+from pbs.validate import render as render_validation
+from pbs.validate import validate_archive
 
 SOURCE_DIR_ENV = "PBS_SOURCE_DIR"
 LS_SECTIONS = ("pythons", "targets", "options", "sources")
@@ -73,8 +77,40 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=Path("dist"), help="directory for the archives (default: dist)"
     )
     build.add_argument("--tag", help="release tag in the archive names (default: today, YYYYMMDD)")
+    build.add_argument(
+        "--no-test", action="store_true",
+        help="publish after validation alone, without running `pbs test` on the full archive",
+    )
     _add_source_dir(build)
     build.set_defaults(handler=_build)
+
+    validate = commands.add_parser(
+        "validate", help="check archives without running them: libraries, glibc, symbols, "
+        "hardening, build paths, PYTHON.json",
+    )
+    validate.add_argument("archives", nargs="+", type=Path, metavar="ARCHIVE")
+    validate.add_argument(
+        "--target", help="target triple to check against (default: the one in the archive's name)"
+    )
+    validate.add_argument(
+        "--forbid", action="append", default=[], metavar="PATH",
+        help="a build-machine path no file may contain (repeatable; the cache directory always is)",
+    )
+    validate.set_defaults(handler=_validate)
+
+    test = commands.add_parser(
+        "test", help="unpack an archive somewhere new and put its Python to work"
+    )
+    test.add_argument("archive", type=Path, metavar="ARCHIVE")
+    test.add_argument(
+        "--full", action="store_true",
+        help="run CPython's whole regression test suite instead of the catalog's selection",
+    )
+    test.add_argument(
+        "--keep", type=Path, metavar="DIR",
+        help="unpack into a new directory under DIR and keep it (default: a temporary directory)",
+    )
+    test.set_defaults(handler=_test)
 
     fetch = commands.add_parser(
         "fetch", help="download and verify the sources a build needs into the cache"
@@ -148,7 +184,7 @@ def _build(args: argparse.Namespace, catalog: Catalog, out: Console, err: Consol
     if not tag.isalnum():
         raise UsageError(f"--tag must be letters and digits only, not '{tag}'")
     request = BuildRequest(python=python, target=target, options=options, jobs=args.jobs,
-                           out=args.out, tag=tag)
+                           out=args.out, tag=tag, run_tests=not args.no_test)
     cache = Cache(args.cache_dir or default_cache_root())
     err.print(f"building CPython {python} for {target.triple} with {options}")
     with LiveSteps(err) as live:
@@ -166,8 +202,39 @@ def _build(args: argparse.Namespace, catalog: Catalog, out: Console, err: Consol
     for archive in report.archives:
         table.add_row(archive.name, _size(archive.stat().st_size))
     out.print(table)
+    for name, validation in report.verification.validations.items():
+        out.print(f"validate {name}: {render_validation(validation)[-1]}")
+    if report.verification.tests:
+        out.print(render_tests(report.verification.tests))
     out.print(f"{report.sha256sums}; done in {report.seconds:.1f} s")
     return 0
+
+
+# -- validate / test -------------------------------------------------------------------------
+
+
+def _validate(args: argparse.Namespace, catalog: Catalog, out: Console, err: Console) -> int:
+    forbidden = [str((args.cache_dir or default_cache_root()).resolve()), *args.forbid]
+    failed = 0
+    for archive in args.archives:
+        target = catalog.target(args.target) if args.target else catalog.target_of_archive(archive)
+        report = validate_archive(archive, target, forbidden)
+        out.print(f"{archive.name}:")
+        for line in render_validation(report):
+            out.print(f"  {line}", markup=False)
+        failed += not report.ok
+    return 1 if failed else 0
+
+
+def _test(args: argparse.Namespace, catalog: Catalog, out: Console, err: Console) -> int:
+    cache = Cache(args.cache_dir or default_cache_root())
+    log = cache.root / "logs" / "test" / f"{args.archive.name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.unlink(missing_ok=True)
+    err.print(f"testing {args.archive} (log: {log})")
+    results = test_archive(args.archive, full_regrtest=args.full, log=log, work_dir=args.keep)
+    out.print(render_tests(results))
+    return 1 if any(result.outcome == "failed" for result in results) else 0
 
 
 # -- fetch -----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from pbs.graph import StepResult, StepRunner, execute, plan
 from pbs.package import ArchiveNames, package, write_sha256sums
 from pbs.recipes import RECIPES
 from pbs.toolchain import prepare_toolchain
+from pbs.verify import Verification, reject_failures, test_staged, validate_staged
 
 PIP_SOURCE = "pip"
 
@@ -30,6 +31,7 @@ class BuildRequest:
     jobs: int
     out: Path
     tag: str
+    run_tests: bool = True  # `pbs test` of the full archive before publishing
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,6 +40,7 @@ class BuildReport:
     cpython: CPythonResult
     archives: list[Path]
     sha256sums: Path
+    verification: Verification
     seconds: float
 
 
@@ -110,10 +113,32 @@ def run_build(
         freethreaded=request.options.freethreaded,
     )
     request.out.mkdir(parents=True, exist_ok=True)
+    checks_log = cpython.log.with_suffix(".checks.log")
+    checks_log.unlink(missing_ok=True)
+    # What names the build machine: the cache holds the staging trees, sources and toolchain;
+    # LLVM lives beside it.
+    forbidden = [str(cache.root.resolve()), str(toolchain.llvm_bin.parent)]
+    verified: list[Verification] = []
+
+    def verify(staged: list[Path]) -> None:
+        clock = time.monotonic()
+        progress.started("validate", checks_log, False)
+        validations = validate_staged(staged, target=request.target, forbidden_paths=forbidden,
+                                      log=checks_log)
+        progress.finished("validate", False, time.monotonic() - clock)
+        tests = ()
+        if request.run_tests:
+            clock = time.monotonic()
+            progress.started("test", checks_log, False)
+            tests = test_staged(staged, log=checks_log)
+            progress.finished("test", False, time.monotonic() - clock)
+        verified.append(Verification(validations=validations, tests=tests))
+        reject_failures(verified[0], checks_log)
+
     archives = package(
         cpython.output.parent, request.out, names, mtime=archive_mtime(request.tag),
-        strip=toolchain.tool("strip"), log=cpython.log.with_suffix(".package.log"),
+        strip=toolchain.tool("strip"), log=cpython.log.with_suffix(".package.log"), check=verify,
     )
     sums = write_sha256sums(request.out, archives)
     return BuildReport(deps=deps, cpython=cpython, archives=archives, sha256sums=sums,
-                       seconds=time.monotonic() - started)
+                       verification=verified[0], seconds=time.monotonic() - started)

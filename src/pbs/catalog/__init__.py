@@ -87,6 +87,17 @@ class Catalog:
         valid = ", ".join(t.triple for t in self.targets)
         raise UsageError(f"unknown target '{triple}'; valid targets: {valid}")
 
+    def target_of_archive(self, archive: Path) -> Target:
+        """The target whose triple an archive's name carries (`cpython-V+TAG-TRIPLE-…`)."""
+        named = [t for t in self.targets if f"-{t.triple}-" in archive.name]
+        if not named:
+            valid = ", ".join(t.triple for t in self.targets)
+            raise UsageError(
+                f"cannot tell the target of {archive.name} from its name; "
+                f"pass --target (valid targets: {valid})"
+            )
+        return named[0]
+
     def parse_options(self, text: str | None, python: Python, target: Target) -> BuildOptions:
         """Parse `[prefix+]base[+suffix]` and check the python and target support it."""
         text = self.options.default if text is None else text

@@ -42,9 +42,7 @@ def _run(archive: Path, scratch: Path, full_regrtest: bool, log: Path) -> list[C
     catalog = load_catalog()
     tree = unpack(archive, scratch / "archive root", log)
     modules = expected_modules(tree.config_dir, catalog.excluded_modules)
-    # The archive's name carries its target triple (`cpython-<ver>+<tag>-<triple>-...`).
-    named = [t for t in catalog.targets if f"-{t.triple}-" in archive.name]
-    target = named[0] if named else catalog.target(None)
+    target = catalog.target_of_archive(archive)
     return [
         library.imports(tree, modules),
         tls.ssl_handshake(tree),
