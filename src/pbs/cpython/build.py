@@ -130,7 +130,8 @@ class CPythonBuild:
         return table
 
     def _link_interpreter_statically(self) -> None:
-        """Make `python` (and the test embedder) link libpython's objects, not libpython.so.
+        """Make `python` (and the test embedder) link libpython's objects, not libpython.so;
+        give libpython3.so a run path to the libpython it forwards to.
 
         The variables are edited in Makefile.pre, the template makesetup turns into the
         Makefile, so the change survives the Makefile's regeneration.
@@ -145,6 +146,12 @@ class CPythonBuild:
             text, count = re.subn(rf"^{name}=.*$", f"{name}={value}", text, flags=re.MULTILINE)
             if count != 1:
                 raise PbsError(f"{makefile_pre} does not define {name} once; cannot link statically")
+        # libpython3.so (the stable ABI's name) needs libpython3.X.so beside it: found there
+        # wherever the tree is, through $ORIGIN.
+        text, count = re.subn(r"^(libpython3\.so:.*\n\t.* -Wl,-h\$@) ", r"\1 '-Wl,-rpath,$$ORIGIN' ",
+                              text, flags=re.MULTILINE)
+        if count != 1:
+            raise PbsError(f"{makefile_pre} has no single libpython3.so rule to give a run path")
         makefile_pre.write_text(text)
 
     def make_variables(self, names: Sequence[str]) -> dict[str, str]:
