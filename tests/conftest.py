@@ -1,6 +1,10 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -31,3 +35,38 @@ def cache_entries(cache: Cache) -> list[Path]:
     return [p for p in cache.root.glob("sources/**/*") if p.is_file()] + [
         p for p in cache.root.glob("tmp/*")
     ]
+
+
+# The one real end-to-end build the slow tests share: CPython 3.14 noopt in a fresh cache.
+E2E_TAG = "20260101"
+E2E_PREFIX = f"cpython-3.14.7+{E2E_TAG}-x86_64-unknown-linux-gnu"
+E2E_ARCHIVES = (
+    f"{E2E_PREFIX}-noopt-full.tar.zst",
+    f"{E2E_PREFIX}-install_only.tar.gz",
+    f"{E2E_PREFIX}-install_only_stripped.tar.gz",
+)
+
+
+@dataclass(frozen=True)
+class E2EBuild:
+    cache: Path
+    dist: Path
+    output: str  # what `pbs build` printed
+
+
+def pbs(*args: str | Path, cache: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pbs", "--cache-dir", str(cache), *map(str, args)],
+        capture_output=True, text=True, check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def e2e_build(tmp_path_factory: pytest.TempPathFactory) -> E2EBuild:
+    """`pbs build --python 3.14 --options noopt`, which also validates and tests its archives."""
+    cache = tmp_path_factory.mktemp("build-cache")
+    dist = tmp_path_factory.mktemp("dist")
+    result = pbs("build", "--python", "3.14", "--options", "noopt", "--tag", E2E_TAG, "--out", dist,
+                 "-j", str(os.cpu_count() or 1), cache=cache)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return E2EBuild(cache=cache, dist=dist, output=result.stdout)

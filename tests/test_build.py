@@ -7,27 +7,22 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tarfile
 import zipfile
 from pathlib import Path
 
 import pytest
 import zstandard
+from conftest import E2E_ARCHIVES, E2E_TAG, E2EBuild, pbs
 
 from pbs.catalog import load_catalog
 from pbs.metadata import schema_problems
 
 pytestmark = pytest.mark.slow
 
-TAG = "20260101"
+TAG = E2E_TAG
 TRIPLE = "x86_64-unknown-linux-gnu"
-PREFIX = f"cpython-3.14.7+{TAG}-{TRIPLE}"
-ARCHIVES = (
-    f"{PREFIX}-noopt-full.tar.zst",
-    f"{PREFIX}-install_only.tar.gz",
-    f"{PREFIX}-install_only_stripped.tar.gz",
-)
+ARCHIVES = E2E_ARCHIVES
 EXTENSION = r"""
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -40,25 +35,14 @@ PyMODINIT_FUNC PyInit_tiny(void) { return PyModule_Create(&module); }
 """
 
 
-def pbs(*args: str | Path, cache: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pbs", "--cache-dir", str(cache), *map(str, args)],
-        capture_output=True, text=True, check=False,
-    )
+@pytest.fixture(scope="module")
+def cache(e2e_build: E2EBuild) -> Path:
+    return e2e_build.cache
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("build-cache")
-
-
-@pytest.fixture(scope="module")
-def dist(tmp_path_factory, cache: Path) -> Path:
-    out = tmp_path_factory.mktemp("dist")
-    result = pbs("build", "--python", "3.14", "--options", "noopt", "--tag", TAG, "--out", out,
-                 "-j", str(os.cpu_count() or 1), cache=cache)
-    assert result.returncode == 0, result.stderr[-4000:]
-    return out
+def dist(e2e_build: E2EBuild) -> Path:
+    return e2e_build.dist
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +68,17 @@ def run(python: Path, *args: str, cwd: Path | None = None) -> str:
                             env={"PATH": os.environ["PATH"]})
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
+
+
+def test_the_build_validated_and_tested_its_archives(e2e_build: E2EBuild) -> None:
+    lines = e2e_build.output.splitlines()
+    for name in ARCHIVES:
+        (summary,) = [line for line in lines if line.startswith(f"validate {name}: checked ")]
+        assert summary.endswith(": 0 problems")
+    # The checks table's caption counts the outcomes: none failed, and regrtest ran.
+    assert any(line.strip().startswith("0 failed") or ", 0 failed" in line for line in lines)
+    (regrtest,) = [line for line in lines if "regrtest" in line]
+    assert "passed" in regrtest
 
 
 def test_archives_and_checksums(dist: Path) -> None:
@@ -217,8 +212,9 @@ def test_python_json_is_valid_and_names_only_existing_paths(full: Path) -> None:
 
 def test_a_second_build_gives_byte_identical_archives(dist: Path, cache: Path, tmp_path: Path) -> None:
     again = tmp_path / "again"
+    # The archives were validated and tested when first built; this is about their bytes.
     result = pbs("build", "--python", "3.14", "--options", "noopt", "--tag", TAG, "--out", again,
-                 cache=cache)
+                 "--no-test", cache=cache)
     assert result.returncode == 0, result.stderr[-3000:]
     for name in (*ARCHIVES, "SHA256SUMS"):
         assert (again / name).read_bytes() == (dist / name).read_bytes(), name

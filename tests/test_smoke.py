@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import E2E_ARCHIVES, E2EBuild
 from rich.console import Console
 
 from pbs.catalog import Catalog, RegrtestPlan
@@ -247,12 +248,9 @@ def test_pty_session_gives_up_at_the_deadline() -> None:
 
 
 @pytest.fixture
-def install_only_archive() -> Path:
-    """A real built archive: the one named by PBS_TEST_ARCHIVE."""
-    path = os.environ.get("PBS_TEST_ARCHIVE")
-    if not path:
-        pytest.skip("PBS_TEST_ARCHIVE is not set to a built pbs archive")
-    return Path(path)
+def install_only_archive(e2e_build: E2EBuild) -> Path:
+    """The install_only archive of the shared end-to-end build."""
+    return e2e_build.dist / E2E_ARCHIVES[1]
 
 
 @pytest.mark.slow
@@ -270,7 +268,7 @@ def test_missing_module_fails_the_imports_check(install_only_archive: Path, tmp_
     (site_packages,) = tree.glob("python/**/lib/python3.*/site-packages")
     # The module is there, but importing it fails, as it would had the build lost it.
     (site_packages / "sitecustomize.py").write_text('import sys\nsys.modules["_ssl"] = None\n')
-    broken = tmp_path / "broken-install_only.tar.gz"
+    broken = tmp_path / install_only_archive.name
     with tarfile.open(broken, "w:gz", compresslevel=1) as tar:
         tar.add(tree / "python", arcname="python")
 
