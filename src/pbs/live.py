@@ -35,18 +35,18 @@ class LiveSteps:
         with self._lock:
             self._running[name] = time.monotonic()
         if not self._console.is_terminal and not cached:
-            self._console.print(f"building {name} (log: {log})")
+            self._console.print(f"started {name} (log: {log})")
 
     def finished(self, name: str, cached: bool, seconds: float) -> None:
         with self._lock:
             self._running.pop(name, None)
         if not cached:
-            self._console.print(f"built {name} in {seconds:.1f} s")
+            self._console.print(f"finished {name} in {seconds:.1f} s")
 
     def _render(self) -> Table:
         table = Table(show_header=False, box=None)
         now = time.monotonic()
         with self._lock:
             for name, since in self._running.items():
-                table.add_row("[cyan]building[/]", name, f"{now - since:.0f} s")
+                table.add_row("[cyan]running[/]", name, f"{now - since:.0f} s")
         return table
