@@ -20,17 +20,13 @@ class InstallTree:
     """The `install/` tree of an extracted archive, with the scratch space its checks use."""
 
     prefix: Path  # holds bin/python3, lib/python3.X
-    minor: tuple[int, int]  # (3, 14)
+    stdlib: Path  # lib/python3.X, or lib/python3.Xt for a free-threaded build
     work: Path  # scratch directory for files the checks write
     log: Path
 
     @property
     def python(self) -> Path:
         return self.prefix / "bin" / "python3"
-
-    @property
-    def stdlib(self) -> Path:
-        return self.prefix / "lib" / f"python{self.minor[0]}.{self.minor[1]}"
 
     @property
     def home(self) -> Path:
@@ -103,10 +99,9 @@ def unpack(archive: Path, dest: Path, log: Path) -> InstallTree:
     stdlibs = [p for p in (prefix / "lib").glob("python3.*") if (p / "os.py").is_file()]
     if len(stdlibs) != 1:
         raise PbsError(f"{archive.name}: expected one standard library in {prefix / 'lib'}")
-    minor = int(stdlibs[0].name.removeprefix("python3."))
     work = dest / "scratch"
     (work / "home").mkdir(parents=True)
-    return InstallTree(prefix=prefix, minor=(3, minor), work=work, log=log)
+    return InstallTree(prefix=prefix, stdlib=stdlibs[0], work=work, log=log)
 
 
 def host_tool(name: str) -> str | None:
