@@ -19,6 +19,7 @@ from pbs.debian import DebianSource
 from pbs.errors import PbsError, UsageError
 from pbs.fetch import Fetched, Fetcher
 from pbs.graph import StepRunner, execute, plan
+from pbs.link import LinkRequest, link_archive
 from pbs.live import LiveSteps
 from pbs.pipeline import BuildRequest, default_tag, run_build
 from pbs.recipes import RECIPES
@@ -26,7 +27,7 @@ from pbs.smoke import render as render_tests
 from pbs.smoke import test_archive
 from pbs.toolchain import prepare_toolchain
 from pbs.validate import render as render_validation
-from pbs.validate import validate_archive
+from pbs.validate import validate_archive, validate_tree
 
 SOURCE_DIR_ENV = "PBS_SOURCE_DIR"
 LS_SECTIONS = ("pythons", "targets", "options", "sources")
@@ -111,6 +112,20 @@ def _parser() -> argparse.ArgumentParser:
         help="unpack into a new directory under DIR and keep it (default: a temporary directory)",
     )
     test.set_defaults(handler=_test)
+
+    link = commands.add_parser(
+        "link", help="link a new interpreter from a full archive, with chosen built-in modules"
+    )
+    link.add_argument("archive", type=Path, metavar="FULL_ARCHIVE")
+    link.add_argument("-o", "--out", type=Path, required=True, metavar="OUTDIR",
+                      help="new directory that receives python/, the linked install tree")
+    link.add_argument("--exclude", type=_module_list, default=frozenset(), metavar="MOD,…",
+                      help="built-in extension modules to leave out")
+    link.add_argument("--include", type=_module_list, default=None, metavar="MOD,…",
+                      help="link only these built-in modules (and the required ones)")
+    link.add_argument("--embed-example", action="store_true",
+                      help="also build bin/embed-example, a C program embedding the new libpython")
+    link.set_defaults(handler=_link)
 
     fetch = commands.add_parser(
         "fetch", help="download and verify the sources a build needs into the cache"
@@ -217,13 +232,35 @@ def _validate(args: argparse.Namespace, catalog: Catalog, out: Console, err: Con
     forbidden = [str((args.cache_dir or default_cache_root()).resolve()), *args.forbid]
     failed = 0
     for archive in args.archives:
-        target = catalog.target(args.target) if args.target else catalog.target_of_archive(archive)
-        report = validate_archive(archive, target, forbidden)
+        # A directory is a tree `pbs link` wrote (OUTDIR holding python/); its name says nothing.
+        if archive.is_dir():
+            report = validate_tree(archive, catalog.target(args.target), forbidden)
+        else:
+            target = catalog.target(args.target) if args.target else catalog.target_of_archive(archive)
+            report = validate_archive(archive, target, forbidden)
         out.print(f"{archive.name}:")
         for line in render_validation(report):
             out.print(f"  {line}", markup=False)
         failed += not report.ok
     return 1 if failed else 0
+
+
+def _module_list(text: str) -> frozenset[str]:
+    return frozenset(name.strip() for name in text.split(",") if name.strip())
+
+
+def _link(args: argparse.Namespace, catalog: Catalog, out: Console, err: Console) -> int:
+    request = LinkRequest(archive=args.archive, out=args.out, exclude=args.exclude,
+                          include=args.include, embed_example=args.embed_example)
+    result = link_archive(request, catalog, Cache(args.cache_dir or default_cache_root()))
+    out.print(f"linked {len(result.modules)} built-in modules; left out: "
+              f"{', '.join(result.left_out) or 'none'}")
+    out.print(f"{result.interpreter}: {_size(result.interpreter.stat().st_size)} "
+              f"(the archive's: {_size(result.original_size)})")
+    if result.embed_example:
+        out.print(f"embedding example: {result.embed_example} EXPRESSION")
+    out.print(f"log: {result.log}")
+    return 0
 
 
 def _test(args: argparse.Namespace, catalog: Catalog, out: Console, err: Console) -> int:

@@ -61,6 +61,7 @@ class Catalog:
     debian: DebianArchive
     toolchain: ToolchainSpec
     excluded_modules: dict[str, str]  # extension module -> why pbs leaves it out
+    module_wrappers: dict[str, tuple[str, ...]]  # extension module -> stdlib paths only for it
     regrtest: RegrtestPlan
 
     # -- lookups of user input -------------------------------------------------------------
@@ -263,6 +264,9 @@ def load_catalog(directory: Path | None = None) -> Catalog:
             ),
             excluded_modules={
                 name: spec["reason"] for name, spec in modules.get("excluded", {}).items()
+            },
+            module_wrappers={
+                name: tuple(paths) for name, paths in modules.get("wrappers", {}).items()
             },
             regrtest=RegrtestPlan(
                 selection=tuple(regrtest["selection"]),

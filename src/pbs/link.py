@@ -1,0 +1,290 @@
+"""`pbs link`: a new interpreter linked from a full archive's objects, with chosen modules.
+
+The full archive keeps every object file and static library that went into libpython, and
+PYTHON.json says which belong to which built-in extension module. Leaving a module out is
+dropping its objects and libraries and its line of the inittab (`config.c`); the stdlib
+packages that only wrap it go too. Linking uses the toolchain that built the archive, recreated
+from the catalog for the archive's target triple.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pbs.cache import Cache
+from pbs.catalog import Catalog
+from pbs.cpython.build import HARDENING_LDFLAGS
+from pbs.errors import PbsError, UsageError
+from pbs.extract import extract_archive
+from pbs.metadata import FILE_NAME
+from pbs.runner import run
+from pbs.toolchain import Toolchain, prepare_toolchain
+
+# Embeds the linked libpython: evaluates argv[1] and prints the result.
+EMBED_C = """#include "Python.h"
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s EXPRESSION\\n", argv[0]);
+        return 2;
+    }
+    PyConfig config;
+    PyConfig_InitPythonConfig(&config);
+    /* The stdlib is found from the program's own location, as for python. */
+    PyStatus status = PyConfig_SetBytesString(&config, &config.program_name, argv[0]);
+    if (!PyStatus_Exception(status)) {
+        status = Py_InitializeFromConfig(&config);
+    }
+    PyConfig_Clear(&config);
+    if (PyStatus_Exception(status)) {
+        Py_ExitStatusException(status);
+    }
+    PyObject *globals = PyModule_GetDict(PyImport_AddModule("__main__"));
+    PyObject *result = PyRun_String(argv[1], Py_eval_input, globals, globals);
+    if (result == NULL) {
+        PyErr_Print();
+        return 1;
+    }
+    PyObject_Print(result, stdout, Py_PRINT_RAW);
+    printf("\\n");
+    Py_DECREF(result);
+    return Py_FinalizeEx() < 0 ? 1 : 0;
+}
+"""
+EMBED_EXAMPLE = "embed-example"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LinkRequest:
+    archive: Path  # a full archive (.tar.zst)
+    out: Path  # receives python/, the install tree
+    exclude: frozenset[str]
+    include: frozenset[str] | None  # None: every built-in module not excluded
+    embed_example: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class LinkResult:
+    tree: Path  # out/python
+    interpreter: Path
+    original_size: int  # bytes of the archive's own interpreter
+    modules: tuple[str, ...]  # the built-in extension modules linked in
+    left_out: tuple[str, ...]
+    embed_example: Path | None
+    log: Path
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuiltinModule:
+    name: str
+    init_fn: str
+    required: bool
+    objs: tuple[str, ...]  # relative to python/
+    links: tuple[dict[str, Any], ...]
+
+
+def choose_modules(
+    available: dict[str, BuiltinModule], include: frozenset[str] | None, exclude: frozenset[str]
+) -> tuple[list[BuiltinModule], list[BuiltinModule]]:
+    """(linked, left out): the request applied to the archive's built-in modules."""
+    unknown = sorted((include or frozenset()) - available.keys() | exclude - available.keys())
+    if unknown:
+        raise UsageError(
+            f"unknown built-in module {', '.join(unknown)}; "
+            f"the archive's built-in modules are: {', '.join(sorted(available))}"
+        )
+    required = sorted(name for name in exclude if available[name].required)
+    if required:
+        raise UsageError(
+            f"cannot leave out {', '.join(required)}: the interpreter cannot start without "
+            f"{'it' if len(required) == 1 else 'them'} (PYTHON.json marks them required)"
+        )
+    wanted = set(available) if include is None else {*include, *(
+        name for name, module in available.items() if module.required)}
+    wanted -= exclude
+    linked = [module for name, module in sorted(available.items()) if name in wanted]
+    left_out = [module for name, module in sorted(available.items()) if name not in wanted]
+    return linked, left_out
+
+
+def trim_inittab(config_c: str, left_out: Iterable[BuiltinModule]) -> str:
+    """config.c without the declarations and inittab entries of `left_out`."""
+    for module in left_out:
+        lines = [line for line in config_c.splitlines(keepends=True)
+                 if not re.search(rf"\b{re.escape(module.init_fn)}\b", line)]
+        if len(lines) != len(config_c.splitlines()) - 2:
+            raise PbsError(f"config.c does not declare and list {module.init_fn} once each")
+        config_c = "".join(lines)
+    return config_c
+
+
+def link_archive(request: LinkRequest, catalog: Catalog, cache: Cache) -> LinkResult:
+    if not request.archive.is_file():
+        raise UsageError(f"no archive at {request.archive}")
+    if request.out.exists() and any(request.out.iterdir()):
+        raise UsageError(f"{request.out} exists and is not empty; choose a new output directory")
+    log = cache.logs / "link" / f"{request.archive.name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.unlink(missing_ok=True)
+    request.out.parent.mkdir(parents=True, exist_ok=True)
+    # Built beside the output and moved there whole: a failure leaves nothing behind.
+    with tempfile.TemporaryDirectory(dir=request.out.parent, prefix=".pbs-link-") as tmp:
+        work = Path(tmp)
+        python = extract_archive(request.archive, work / "archive") / "python"
+        document = _python_json(python, request.archive)
+        available = _builtin_modules(document)
+        linked, left_out = choose_modules(available, request.include, request.exclude)
+        toolchain = prepare_toolchain(
+            catalog.toolchain, catalog.target(document["target_triple"]), cache
+        )
+        _check_object_format(document, catalog.toolchain.llvm_major)
+        linker = _Linker(python=python, document=document, toolchain=toolchain,
+                         objects=work / "objects", log=log)
+        tree = work / "python"
+        shutil.copytree(python / "install", tree, symlinks=True)
+        interpreter = tree / Path(document["python_exe"]).relative_to("install")
+        original_size = interpreter.stat().st_size
+        linker.link(linked, left_out, tree, interpreter, _real_libpython(python, document, tree))
+        _remove_wrappers(tree, document, left_out, catalog.module_wrappers)
+        embed = None
+        if request.embed_example:
+            embed = tree / "bin" / EMBED_EXAMPLE
+            linker.embed_example(embed, tree)
+        request.out.mkdir(exist_ok=True)
+        os.replace(tree, request.out / "python")
+    final = request.out / "python"
+    return LinkResult(
+        tree=final,
+        interpreter=final / interpreter.relative_to(tree),
+        original_size=original_size,
+        modules=tuple(module.name for module in linked),
+        left_out=tuple(module.name for module in left_out),
+        embed_example=final / "bin" / EMBED_EXAMPLE if embed else None,
+        log=log,
+    )
+
+
+@dataclass(kw_only=True)
+class _Linker:
+    python: Path  # the archive's python/
+    document: dict[str, Any]
+    toolchain: Toolchain
+    objects: Path  # where the new objects go
+    log: Path
+
+    @property
+    def _include(self) -> Path:
+        return self.python / self.document["python_paths"]["include"]
+
+    @property
+    def _lto(self) -> list[str]:
+        # Bitcode objects are optimized together again at this link.
+        return ["-flto=thin"] if self.document["build_info"]["object_file_format"] != "elf" else []
+
+    def _cc(self, *args: str | Path, step: str) -> None:
+        run([self.toolchain.cc, *args], step=step, log=self.log, env=self.toolchain.env())
+
+    def _compile(self, source_text: str, name: str, *flags: str) -> Path:
+        self.objects.mkdir(parents=True, exist_ok=True)
+        source, obj = self.objects / f"{name}.c", self.objects / f"{name}.o"
+        source.write_text(source_text)
+        self._cc("-c", "-fPIC", "-O2", *flags, f"-I{self._include}", source, "-o", obj,
+                 step=f"compile {name}.c")
+        return obj
+
+    def link(self, linked: Sequence[BuiltinModule], left_out: Sequence[BuiltinModule],
+             tree: Path, interpreter: Path, libpython: Path) -> None:
+        build_info = self.document["build_info"]
+        config_c = trim_inittab((self.python / build_info["inittab_source"]).read_text(), left_out)
+        config = self._compile(config_c, "config", *build_info["inittab_cflags"])
+        # The config dir keeps CPython's main() (Programs/python.o) and describes the inittab.
+        config_dir = Path(self.document["python_stdlib_platform_config"])
+        main = self.python / config_dir / "python.o"
+        (tree / config_dir.relative_to("install") / "config.c").write_text(config_c)
+        core = build_info["core"]
+        objects = [self.python / obj for obj in core["objs"] if obj != build_info["inittab_object"]]
+        objects += [self.python / obj for module in linked for obj in module.objs]
+        libraries = _library_arguments(self.python, [*core["links"], *(
+            link for module in linked for link in module.links)])
+        common = [*self._lto, *HARDENING_LDFLAGS, "-Wl,--exclude-libs,ALL"]
+        # The modules in lib-dynload resolve the C API against the interpreter.
+        self._cc("-o", interpreter, main, config, *objects, *libraries, *common,
+                 "-Wl,-export-dynamic", step="link the interpreter")
+        self._cc("-shared", f"-Wl,-soname,{libpython.name}", "-o", libpython, config, *objects,
+                 *libraries, *common, step="link libpython")
+
+    def embed_example(self, program: Path, tree: Path) -> None:
+        embed = self._compile(EMBED_C, EMBED_EXAMPLE.replace("-", "_"))
+        version = self.document["python_major_minor_version"]
+        self._cc("-o", program, embed, f"-L{tree / 'lib'}", f"-lpython{version}",
+                 "-Wl,-rpath,$ORIGIN/../lib", *HARDENING_LDFLAGS, step="link the embedding example")
+
+
+def _python_json(python: Path, archive: Path) -> dict[str, Any]:
+    path = python / FILE_NAME
+    if not path.is_file():
+        raise UsageError(f"{archive.name} is not a full archive: it has no python/{FILE_NAME}")
+    return json.loads(path.read_text())
+
+
+def _builtin_modules(document: dict[str, Any]) -> dict[str, BuiltinModule]:
+    modules = {}
+    for name, variants in document["build_info"]["extensions"].items():
+        for variant in variants:
+            if variant["in_core"]:
+                modules[name] = BuiltinModule(
+                    name=name, init_fn=variant["init_fn"], required=variant["required"],
+                    objs=tuple(variant["objs"]), links=tuple(variant.get("links", ())),
+                )
+    return modules
+
+
+def _check_object_format(document: dict[str, Any], llvm_major: int) -> None:
+    found = document["build_info"]["object_file_format"]
+    if found not in ("elf", f"llvm-bitcode:{llvm_major}"):
+        raise PbsError(f"the archive's objects are {found}; this pbs links elf or "
+                       f"llvm-bitcode:{llvm_major} objects")
+
+
+def _library_arguments(python: Path, links: Iterable[dict[str, Any]]) -> list[str]:
+    """Static libraries in one group (their order need not be known), then system libraries."""
+    static, system = [], []
+    for link in links:
+        if "path_static" in link:
+            static.append(str(python / link["path_static"]))
+        elif link.get("system"):
+            system.append(f"-l{link['name']}")
+    unique = list(dict.fromkeys(static))
+    return ["-Wl,--start-group", *unique, "-Wl,--end-group", *dict.fromkeys(system)]
+
+
+def _real_libpython(python: Path, document: dict[str, Any], tree: Path) -> Path:
+    """Where, in the new tree, the versioned libpython (the symlinks' target) lives."""
+    shared = python / document["build_info"]["core"]["shared_lib"]
+    return tree / shared.resolve().relative_to(python.resolve() / "install")
+
+
+def _remove_wrappers(
+    tree: Path, document: dict[str, Any], left_out: Sequence[BuiltinModule],
+    wrappers: dict[str, tuple[str, ...]],
+) -> None:
+    stdlib = tree / Path(document["python_paths"]["stdlib"]).relative_to("install")
+    for module in left_out:
+        # A wrapper may be missing from a version (compression/zstd exists from 3.14).
+        for name in wrappers.get(module.name, ()):
+            path = stdlib / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.is_file():
+                path.unlink()
+                for cached in (path.parent / "__pycache__").glob(f"{path.stem}.*.pyc"):
+                    cached.unlink()
