@@ -94,7 +94,8 @@ def run_build(
     step = plan_cpython(
         python=request.python,
         options=request.options,
-        configure_options=catalog.options.configure_args(request.options),
+        configure_options=catalog.options.configure_args(request.options, request.python.version),
+        bolt=catalog.options.bolt_for(request.options, request.target.arch),
         excluded_modules=frozenset(catalog.excluded_modules),
         target=request.target,
         source=fetched[catalog.python_source(request.python).name],

@@ -18,6 +18,7 @@ from packaging.version import InvalidVersion, Version
 
 from pbs.catalog.model import (
     Artifact,
+    BoltSpec,
     BuildOptions,
     DebianArchive,
     DebianLocation,
@@ -25,6 +26,7 @@ from pbs.catalog.model import (
     OptionsGrammar,
     PyPILocation,
     Python,
+    PythonConfigure,
     RegrtestPlan,
     Source,
     Target,
@@ -34,6 +36,7 @@ from pbs.errors import CatalogError, UsageError
 
 __all__ = [
     "Artifact",
+    "BoltSpec",
     "BuildOptions",
     "Catalog",
     "DebianArchive",
@@ -215,6 +218,9 @@ class Catalog:
             if part not in self.options.configure:
                 found.append(f"options '{part}' has no configure arguments in options.toml")
         found += _regrtest_problems(self.regrtest)
+        unknown_bolt = set(self.options.bolt.bases) - set(self.options.bases)
+        if unknown_bolt:
+            found.append(f"BOLT names unknown options bases: {', '.join(sorted(unknown_bolt))}")
         if self.options.default not in self.options.bases:
             found.append(f"default options '{self.options.default}' is not a base")
         return found
@@ -362,4 +368,15 @@ def _options(raw: dict[str, Any]) -> OptionsGrammar:
         },
         suffixes={name: tuple(spec["libc"]) for name, spec in raw.get("suffixes", {}).items()},
         configure={name: tuple(args) for name, args in raw["configure"].items()},
+        python_configure=tuple(
+            PythonConfigure(requires_python=_specifier(extra["requires_python"]),
+                            configure=tuple(extra["configure"]))
+            for extra in raw.get("python_configure", [])
+        ),
+        bolt=BoltSpec(
+            bases=tuple(raw["bolt"]["bases"]),
+            arches=tuple(raw["bolt"]["arches"]),
+            instrument=tuple(raw["bolt"]["instrument"]),
+            apply=tuple(raw["bolt"]["apply"]),
+        ),
     )

@@ -113,6 +113,24 @@ class RegrtestPlan:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PythonConfigure:
+    """Configure arguments every build of the matching CPython versions gets."""
+
+    requires_python: SpecifierSet
+    configure: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class BoltSpec:
+    """Which builds BOLT optimizes, and llvm-bolt's arguments for each of its two runs."""
+
+    bases: tuple[str, ...]
+    arches: tuple[str, ...]
+    instrument: tuple[str, ...]
+    apply: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
 class OptionsGrammar:
     """What may be written in --options: `[prefix+]base[+suffix]`."""
 
@@ -121,6 +139,8 @@ class OptionsGrammar:
     prefixes: dict[str, SpecifierSet]  # prefix -> Python versions that support it
     suffixes: dict[str, tuple[str, ...]]  # suffix -> libcs that support it
     configure: dict[str, tuple[str, ...]]  # base, prefix or suffix -> CPython configure args
+    python_configure: tuple[PythonConfigure, ...]
+    bolt: BoltSpec
 
     def spellings(self) -> list[str]:
         """Every base, and the shape of the prefixed/suffixed forms, for error messages."""
@@ -129,9 +149,18 @@ class OptionsGrammar:
         forms += [f"<base>+{suffix}" for suffix in self.suffixes]
         return forms
 
-    def configure_args(self, options: BuildOptions) -> tuple[str, ...]:
+    def configure_args(self, options: BuildOptions, version: Version) -> tuple[str, ...]:
         parts = (*options.prefixes, options.base, *options.suffixes)
-        return tuple(arg for part in parts for arg in self.configure[part])
+        by_version = (arg for extra in self.python_configure
+                      if extra.requires_python.contains(version, prereleases=True)
+                      for arg in extra.configure)
+        return (*(arg for part in parts for arg in self.configure[part]), *by_version)
+
+    def bolt_for(self, options: BuildOptions, arch: str) -> BoltSpec | None:
+        """The BOLT settings if builds with `options` for `arch` are BOLT-optimized."""
+        if options.base in self.bolt.bases and arch in self.bolt.arches:
+            return self.bolt
+        return None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -13,11 +13,13 @@ Choices that shape the result (each measured or required, see ../shared/toolchai
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pbs.catalog import BuildOptions, Python
+from pbs.catalog import BoltSpec, BuildOptions, Python
+from pbs.cpython.bolt import BoltTools, keep_interpreter_relocations, optimize_binary
 from pbs.cpython.modules import (
     ModuleTable,
     module_states,
@@ -48,6 +50,7 @@ class CPythonBuild:
     python: Python
     options: BuildOptions
     configure_options: tuple[str, ...]  # from the catalog, for these build options
+    bolt: BoltSpec | None  # set if the interpreter is BOLT-optimized after the build
     excluded_modules: frozenset[str]
     toolchain: Toolchain
     source_dir: Path
@@ -93,6 +96,9 @@ class CPythonBuild:
     def build(self) -> ModuleTable:
         table = self.configure()
         self.run(["make", f"-j{self.jobs}"])
+        if self.bolt:
+            self._optimize_with_bolt(self.bolt)
+        # The interpreter is newer than everything it is linked from: install does not relink.
         self.run(["make", "install", f"DESTDIR={self.destdir}"])
         return table
 
@@ -122,6 +128,8 @@ class CPythonBuild:
                 f"{', '.join(unbuilt)}; see {self.log}"
             )
         self._link_interpreter_statically()
+        if self.bolt:
+            keep_interpreter_relocations(self.source_dir / "Makefile.pre")
         (self.source_dir / "Modules" / "Setup.local").write_text(
             shared_test_modules_setup(self.source_dir / "Modules" / "Setup.stdlib", table)
         )
@@ -153,6 +161,18 @@ class CPythonBuild:
         if count != 1:
             raise PbsError(f"{makefile_pre} has no single libpython3.so rule to give a run path")
         makefile_pre.write_text(text)
+
+    def _optimize_with_bolt(self, spec: BoltSpec) -> None:
+        """BOLT the interpreter, trained by the task PGO trained with."""
+        task = self.make_variables(["PROFILE_TASK"])["PROFILE_TASK"]
+        interpreter = self.source_dir / "python"
+        llvm_bin = self.toolchain.llvm_bin
+        optimize_binary(
+            interpreter, [interpreter, *shlex.split(task)], spec=spec,
+            tools=BoltTools(llvm_bolt=self.toolchain.tool("bolt"),
+                            merge_fdata=llvm_bin / "merge-fdata"),
+            run=self.run, work_dir=self.source_dir,
+        )
 
     def make_variables(self, names: Sequence[str]) -> dict[str, str]:
         """The expanded values of Makefile variables, as make itself computes them."""

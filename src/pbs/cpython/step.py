@@ -18,8 +18,8 @@ from pathlib import Path
 
 from pbs import metadata
 from pbs.cache import Cache, key_of
-from pbs.catalog import BuildOptions, Python, Target
-from pbs.cpython import assemble, build, modules, relocate
+from pbs.catalog import BoltSpec, BuildOptions, Python, Target
+from pbs.cpython import assemble, bolt, build, modules, relocate
 from pbs.cpython.assemble import Dependency, Distribution, interpreter_facts
 from pbs.cpython.build import INSTALL_PREFIX, SOURCE_DATE_EPOCH, CPythonBuild
 from pbs.cpython.relocate import Rewrites
@@ -30,7 +30,7 @@ from pbs.recipes.base import NEUTRAL_BUILD_DIR, NEUTRAL_TOOLCHAIN_DIR, PREFIX
 from pbs.runner import run
 from pbs.toolchain import Toolchain
 
-CODE = (assemble, build, modules, relocate, metadata)
+CODE = (assemble, bolt, build, modules, relocate, metadata)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,6 +38,7 @@ class CPythonStep:
     python: Python
     options: BuildOptions
     configure_options: tuple[str, ...]
+    bolt: BoltSpec | None
     excluded_modules: frozenset[str]
     target: Target
     source: Fetched
@@ -61,7 +62,7 @@ class CPythonResult:
 
 def plan_cpython(
     *, python: Python, options: BuildOptions, configure_options: tuple[str, ...],
-    excluded_modules: frozenset[str], target: Target, source: Fetched, pip: Fetched,
+    bolt: BoltSpec | None, excluded_modules: frozenset[str], target: Target, source: Fetched, pip: Fetched,
     deps: list[Step], toolchain: Toolchain,
 ) -> CPythonStep:
     key = key_of(
@@ -71,13 +72,14 @@ def plan_cpython(
         pip.artifact.sha256,
         str(options),
         *configure_options,
+        repr(bolt),
         *sorted(excluded_modules),
         toolchain.identity,
         target.triple,
         *(dep.key for dep in deps),
     )
     return CPythonStep(
-        python=python, options=options, configure_options=configure_options,
+        python=python, options=options, configure_options=configure_options, bolt=bolt,
         excluded_modules=excluded_modules, target=target, source=source, pip=pip,
         deps=tuple(deps), key=key,
     )
@@ -126,7 +128,7 @@ class CPythonRunner:
         deps_prefix = deps_root / PREFIX.lstrip("/")
         cpython = CPythonBuild(
             python=step.python, options=step.options, configure_options=step.configure_options,
-            excluded_modules=step.excluded_modules, toolchain=self._toolchain,
+            bolt=step.bolt, excluded_modules=step.excluded_modules, toolchain=self._toolchain,
             source_dir=source_dir, deps_prefix=deps_prefix, work_root=staging,
             destdir=root, jobs=self._jobs, log=log,
         )

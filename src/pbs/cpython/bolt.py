@@ -1,0 +1,67 @@
+"""BOLT: lay out the built interpreter's machine code by a profile of its own training run.
+
+llvm-bolt needs the link's relocations (`--emit-relocs`) to move code, so the interpreter's
+link rule gets that flag. After the PGO build, the interpreter is instrumented, runs the
+training task (the one PGO used), and is rewritten from the pre-BOLT copy with the merged
+profile. Only the `python` executable is optimized: it is what runs Python code; libpython.so
+is for embedders.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pbs.catalog import BoltSpec
+from pbs.errors import PbsError
+from pbs.runner import CommandResult
+
+# BOLT records what it did in this section; its presence proves the binary was rewritten.
+BOLT_NOTE = ".note.bolt_info"
+
+Run = Callable[..., CommandResult]
+
+
+@dataclass(frozen=True, kw_only=True)
+class BoltTools:
+    llvm_bolt: Path
+    merge_fdata: Path
+
+
+def keep_interpreter_relocations(makefile_pre: Path) -> None:
+    """Make the `python` link keep its relocations, which llvm-bolt needs to rewrite it."""
+    text = makefile_pre.read_text()
+    text, count = re.subn(r"^(\$\(BUILDPYTHON\):.*\n\t\$\(LINKCC\)) ", r"\1 -Wl,--emit-relocs ",
+                          text, flags=re.MULTILINE)
+    if count != 1:
+        raise PbsError(f"{makefile_pre} has no single $(BUILDPYTHON) link rule; cannot BOLT it")
+    makefile_pre.write_text(text)
+
+
+def optimize_binary(binary: Path, training: Sequence[str | Path], *, spec: BoltSpec,
+                    tools: BoltTools, run: Run, work_dir: Path) -> None:
+    """Replace `binary` with its BOLT-optimized form, trained by running `training`.
+
+    `training` is the command line with `binary` in it; it runs with `binary` swapped for the
+    instrumented copy, so every child process it starts through sys.executable is profiled too.
+    A training run that exits non-zero still profiles (CPython's PGO task tolerates failing
+    tests the same way); a run that leaves no profile is an error.
+    """
+    profile_dir = work_dir / "bolt-profile"
+    profile_dir.mkdir(parents=True, exist_ok=True)
+    prebolt = binary.with_name(f"{binary.name}.prebolt")
+    binary.rename(prebolt)
+    run([tools.llvm_bolt, prebolt, "-instrument", "-instrumentation-file-append-pid",
+         f"-instrumentation-file={profile_dir / binary.name}", "-o", binary, *spec.instrument])
+    run([*training], check=False)
+    profiles = sorted(profile_dir.glob(f"{binary.name}.*.fdata"))
+    if not profiles:
+        raise PbsError(f"BOLT training of {binary.name} wrote no profile into {profile_dir}: "
+                       f"{shlex.join(str(part) for part in training)}")
+    merged = work_dir / f"{binary.name}.fdata"
+    run([tools.merge_fdata, "-o", merged, *profiles])
+    binary.unlink()
+    run([tools.llvm_bolt, prebolt, "-o", binary, f"-data={merged}", *spec.apply])

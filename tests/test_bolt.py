@@ -1,0 +1,128 @@
+"""BOLT on a real program: instrument, train, rewrite; and the link-rule edit it depends on."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from elftools.elf.elffile import ELFFile
+
+from pbs.catalog import load_catalog
+from pbs.cpython.bolt import (
+    BOLT_NOTE,
+    BoltTools,
+    keep_interpreter_relocations,
+    optimize_binary,
+)
+from pbs.errors import PbsError
+from pbs.runner import CommandResult, run
+
+CATALOG = load_catalog()
+LLVM_BIN = Path(f"/usr/lib/llvm-{CATALOG.toolchain.llvm_major}/bin")
+TOOLS = BoltTools(llvm_bolt=LLVM_BIN / "llvm-bolt", merge_fdata=LLVM_BIN / "merge-fdata")
+
+needs_bolt = pytest.mark.skipif(
+    not (TOOLS.llvm_bolt.exists() and (LLVM_BIN / "clang").exists()),
+    reason="the toolchain's clang and llvm-bolt are not installed (pbs toolchain --print-apt-packages)",
+)
+
+PROGRAM = r"""
+#include <stdio.h>
+#include <stdlib.h>
+static long collatz(long n) { long steps = 0; while (n != 1) { n = n % 2 ? 3 * n + 1 : n / 2; steps++; } return steps; }
+int main(int argc, char **argv) {
+    long limit = argc > 1 ? atol(argv[1]) : 1000, best = 0;
+    for (long i = 1; i < limit; i++) { long s = collatz(i); if (s > best) best = s; }
+    printf("%ld\n", best);
+    return 0;
+}
+"""
+
+MAKEFILE_PRE = """\
+$(BUILDPYTHON):	Programs/python.o $(LINK_PYTHON_DEPS)
+\t$(LINKCC) $(PY_CORE_LDFLAGS) $(LINKFORSHARED) -o $@ Programs/python.o $(LINK_PYTHON_OBJS)
+
+platform: $(PYTHON_FOR_BUILD_DEPS) pybuilddir.txt
+"""
+
+
+def section_names(binary: Path) -> set[str]:
+    with binary.open("rb") as f:
+        return {section.name for section in ELFFile(f).iter_sections()}
+
+
+@needs_bolt
+def test_optimize_binary_rewrites_a_trained_program(tmp_path: Path) -> None:
+    source = tmp_path / "prog.c"
+    source.write_text(PROGRAM)
+    binary = tmp_path / "prog"
+    subprocess.run([LLVM_BIN / "clang", "-O2", "-fuse-ld=lld", "-Wl,--emit-relocs",
+                    "-o", binary, source], check=True)
+    expected = subprocess.run([binary, "3000"], capture_output=True, text=True, check=True).stdout
+    log = tmp_path / "bolt.log"
+
+    def logged(command: list[str | Path], check: bool = True) -> CommandResult:
+        return run(command, step="bolt test", log=log, check=check)
+
+    optimize_binary(binary, [binary, "3000"], spec=CATALOG.options.bolt, tools=TOOLS,
+                    run=logged, work_dir=tmp_path)
+
+    assert BOLT_NOTE in section_names(binary)
+    assert BOLT_NOTE not in section_names(tmp_path / "prog.prebolt")
+    assert list((tmp_path / "bolt-profile").glob("prog.*.fdata"))
+    assert subprocess.run([binary, "3000"], capture_output=True, text=True, check=True).stdout == expected
+
+
+@needs_bolt
+def test_a_training_run_that_profiles_nothing_is_an_error(tmp_path: Path) -> None:
+    source = tmp_path / "prog.c"
+    source.write_text(PROGRAM)
+    binary = tmp_path / "prog"
+    subprocess.run([LLVM_BIN / "clang", "-O2", "-fuse-ld=lld", "-Wl,--emit-relocs",
+                    "-o", binary, source], check=True)
+    log = tmp_path / "bolt.log"
+
+    def logged(command: list[str | Path], check: bool = True) -> CommandResult:
+        return run(command, step="bolt test", log=log, check=check)
+
+    # The training command never runs the instrumented binary: no profile is written.
+    with pytest.raises(PbsError, match="wrote no profile"):
+        optimize_binary(binary, [shutil.which("true") or "true"], spec=CATALOG.options.bolt,
+                        tools=TOOLS, run=logged, work_dir=tmp_path)
+
+
+def test_the_interpreter_link_keeps_its_relocations(tmp_path: Path) -> None:
+    makefile_pre = tmp_path / "Makefile.pre"
+    makefile_pre.write_text(MAKEFILE_PRE)
+    keep_interpreter_relocations(makefile_pre)
+    lines = makefile_pre.read_text().splitlines()
+    assert lines[1].startswith("\t$(LINKCC) -Wl,--emit-relocs $(PY_CORE_LDFLAGS)")
+    assert lines[3] == MAKEFILE_PRE.splitlines()[3]
+
+
+def test_a_makefile_without_the_interpreter_rule_is_refused(tmp_path: Path) -> None:
+    makefile_pre = tmp_path / "Makefile.pre"
+    makefile_pre.write_text("all: build_all\n")
+    with pytest.raises(PbsError, match="no single"):
+        keep_interpreter_relocations(makefile_pre)
+
+
+def test_bolt_applies_to_trained_builds_on_its_architectures() -> None:
+    target = CATALOG.target(None)
+    python = CATALOG.python("3.14")
+    for text, bolted in (("pgo+lto", True), ("pgo", True), ("lto", False), ("noopt", False)):
+        options = CATALOG.parse_options(text, python, target)
+        assert (CATALOG.options.bolt_for(options, target.arch) is not None) is bolted, text
+    pgo = CATALOG.parse_options("pgo+lto", python, target)
+    assert CATALOG.options.bolt_for(pgo, "riscv64") is None
+
+
+def test_the_tail_calling_interpreter_comes_with_314_on() -> None:
+    target = CATALOG.target(None)
+    for version, expected in (("3.11", False), ("3.13", False), ("3.14", True), ("3.15", True)):
+        python = CATALOG.python(version)
+        options = CATALOG.parse_options("noopt", python, target)
+        args = CATALOG.options.configure_args(options, python.version)
+        assert ("--with-tail-call-interp" in args) is expected, version
