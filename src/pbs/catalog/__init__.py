@@ -64,6 +64,7 @@ class Catalog:
     debian: DebianArchive
     toolchain: ToolchainSpec
     excluded_modules: dict[str, str]  # extension module -> why pbs leaves it out
+    excluded_python: dict[str, SpecifierSet]  # extension module -> versions it is excluded from
     module_wrappers: dict[str, tuple[str, ...]]  # extension module -> stdlib paths only for it
     regrtest: RegrtestPlan
 
@@ -133,6 +134,11 @@ class Catalog:
         return BuildOptions(base=rest, prefixes=tuple(prefixes), suffixes=tuple(suffixes))
 
     # -- derived facts ---------------------------------------------------------------------
+
+    def excluded_for(self, version: Version) -> frozenset[str]:
+        """The extension modules left out of builds of CPython `version`."""
+        return frozenset(name for name, versions in self.excluded_python.items()
+                         if versions.contains(version, prereleases=True))
 
     def python_source(self, python: Python) -> Source:
         return self.source(PYTHON_SOURCE, str(python.version))
@@ -270,6 +276,10 @@ def load_catalog(directory: Path | None = None) -> Catalog:
             ),
             excluded_modules={
                 name: spec["reason"] for name, spec in modules.get("excluded", {}).items()
+            },
+            excluded_python={
+                name: _specifier(spec.get("python", ""))
+                for name, spec in modules.get("excluded", {}).items()
             },
             module_wrappers={
                 name: tuple(paths) for name, paths in modules.get("wrappers", {}).items()

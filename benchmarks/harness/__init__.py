@@ -1,0 +1,1 @@
+"""The benchmark harness: running pyperformance on interpreters, and comparing their results."""

@@ -1,0 +1,210 @@
+"""How fast pbs's Pythons are against the builds people use today, in one run on one machine.
+
+    python benchmarks/speed.py [--full] [--jobs N] [--work-dir DIR] [--cache-dir DIR]
+                               [--skip-build-times] [--extra NAME=PYTHON ...]
+
+1. `pbs build --options pgo+lto` of 3.11 and 3.14 (their wall times and archive sizes);
+2. unless --skip-build-times, a cold and a warm `pbs build --options noopt` of 3.14 in a fresh
+   cache (sources copied in);
+3. the reference build of 3.14 with the docker image's recipe and the host gcc;
+4. start-up times (`python -c pass`, `python -c "import json, ssl, sqlite3"`);
+5. pyperformance (quick subset of benchmarks/quick.toml, or every benchmark with --full) on
+   Debian's /usr/bin/python3.11, pbs 3.11, the reference 3.14 and pbs 3.14, plus any --extra
+   interpreter, which is compared with the baseline of its own minor version;
+6. benchmarks/results/speed.json and speed.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness import builds, pyperformance, reference, report, startup
+
+from pbs.cache import default_cache_root
+from pbs.extract import extract_archive
+
+HERE = Path(__file__).parent
+RESULTS = HERE / "results"
+DEBIAN_PYTHON = Path("/usr/bin/python3.11")
+PBS_OPTIONS = "pgo+lto"
+STARTUP_ROUNDS = 40
+
+
+@dataclass(frozen=True, kw_only=True)
+class Interpreter:
+    label: str
+    python: Path
+    minor: str  # "3.11": which baseline it is compared with
+
+
+@dataclass(frozen=True, kw_only=True)
+class Goal:
+    minor: str
+    baseline: str  # label of the interpreter pbs is measured against
+    pbs: str
+    required: float  # geometric mean of base/pbs time ratios the goal asks for
+
+
+def main() -> int:
+    args = parse_args()
+    work: Path = args.work_dir
+    work.mkdir(parents=True, exist_ok=True)
+    log = work / "speed.log"
+    started = time.monotonic()
+    cache_dir = args.cache_dir or default_cache_root()
+    print(f"log: {log}", flush=True)
+
+    pbs_runs = {
+        minor: builds.pbs_build(minor, PBS_OPTIONS, cache_dir=cache_dir,
+                                out=work / f"dist-{minor}", jobs=args.jobs, cache="warm", log=log)
+        for minor in ("3.11", "3.14")
+    }
+    for run in pbs_runs.values():
+        print(f"pbs build {run.python} {run.options}: {run.seconds} s ({run.cpython_step})",
+              flush=True)
+    build_runs = list(pbs_runs.values())
+    if not args.skip_build_times:
+        build_runs += builds.cold_and_warm("3.14", "noopt", work_dir=work / "build-times",
+                                           jobs=args.jobs, log=log)
+
+    docker = reference.build_reference(pbs_runs["3.14"].python, work / "reference",
+                                       jobs=args.jobs, cache_dir=cache_dir, log=log)
+    interpreters = [
+        Interpreter(label="debian-3.11", python=DEBIAN_PYTHON, minor="3.11"),
+        Interpreter(label="pbs-3.11", python=unpack(pbs_runs["3.11"], work), minor="3.11"),
+        Interpreter(label="docker-3.14", python=docker.executable, minor="3.14"),
+        Interpreter(label="pbs-3.14", python=unpack(pbs_runs["3.14"], work), minor="3.14"),
+        *(extra_interpreter(text) for text in args.extra),
+    ]
+    goals = [Goal(minor="3.11", baseline="debian-3.11", pbs="pbs-3.11", required=1.05),
+             Goal(minor="3.14", baseline="docker-3.14", pbs="pbs-3.14", required=1.20)]
+
+    print("measuring start-up", flush=True)
+    startup_times = startup.measure_startup({i.label: i.python for i in interpreters},
+                                            STARTUP_ROUNDS)
+
+    plan = pyperformance.load_plan(HERE / "quick.toml")
+    runner = pyperformance.ensure_runner(work / "pyperformance-venv", plan.pyperformance, log)
+    selected = None if args.full else list(plan.quick)
+    suites = pyperformance.run_interleaved(
+        runner, {i.label: i.python for i in interpreters}, selected,
+        out_dir=work / "pyperformance", log=log, fast=not args.full,
+    )
+
+    comparisons = []
+    baselines = {goal.minor: goal.baseline for goal in goals}
+    for interpreter in interpreters:
+        base = baselines[interpreter.minor]
+        if interpreter.label == base:
+            continue
+        comparisons.append((base, interpreter.label,
+                            report.compare(suites[base], suites[interpreter.label])))
+
+    results = {
+        "machine": machine(),
+        "suite": "full" if args.full else "quick",
+        "interpreters": {i.label: {"python": str(i.python), "version": version_of(i.python)}
+                         for i in interpreters},
+        "goals": [{"baseline": g.baseline, "pbs": g.pbs, "required": g.required,
+                   "geomean": next(c.geomean for b, p, c in comparisons
+                                   if (b, p) == (g.baseline, g.pbs))} for g in goals],
+        "comparisons": [{"baseline": b, "changed": p, **c.to_json()} for b, p, c in comparisons],
+        "startup": [vars(t) for t in startup_times],
+        "builds": [run.to_json() for run in build_runs],
+        "harness_seconds": round(time.monotonic() - started, 1),
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "speed.json").write_text(json.dumps(results, indent=2) + "\n")
+    markdown = render(results, comparisons)
+    (RESULTS / "speed.md").write_text(markdown)
+    print(markdown)
+    met = all(goal["geomean"] >= goal["required"] for goal in results["goals"])
+    print(f"goals {'met' if met else 'NOT met'}; {RESULTS / 'speed.md'}")
+    return 0 if met else 1
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true",
+                        help="every pyperformance benchmark, with pyperformance's full sampling")
+    parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--work-dir", type=Path,
+                        default=Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+                        / "pbs-bench")
+    parser.add_argument("--cache-dir", type=Path, default=None,
+                        help="pbs's cache for the pgo+lto builds (default: pbs's default)")
+    parser.add_argument("--skip-build-times", action="store_true",
+                        help="leave out the cold and warm noopt builds in a fresh cache")
+    parser.add_argument("--extra", action="append", default=[], metavar="NAME=PYTHON",
+                        help="another interpreter to benchmark against its version's baseline")
+    return parser.parse_args()
+
+
+def unpack(run: builds.BuildRun, work: Path) -> Path:
+    """The interpreter of the build's install_only archive, unpacked afresh."""
+    archive = run.archive("install_only.tar.gz")
+    dest = work / f"pbs-{run.python}"
+    subprocess.run(["rm", "-rf", str(dest)], check=True)
+    extract_archive(archive, dest)
+    minor = ".".join(run.python.split(".")[:2])
+    return dest / "python" / "bin" / f"python{minor}"
+
+
+def extra_interpreter(text: str) -> Interpreter:
+    label, sep, path = text.partition("=")
+    if not sep or not label or not path:
+        raise SystemExit(f"--extra wants NAME=PYTHON, not {text!r}")
+    python = Path(path)
+    return Interpreter(label=label, python=python, minor=version_of(python).rsplit(".", 1)[0])
+
+
+def version_of(python: Path) -> str:
+    return subprocess.run([python, "-c", "import platform; print(platform.python_version())"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+def machine() -> dict[str, object]:
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+               platform.processor())
+    return {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(),
+            "harness_python": sys.version.split()[0]}
+
+
+def render(results: dict, comparisons: list) -> str:
+    machine = results["machine"]
+    lines = [f"# pbs speed ({results['suite']} suite) on {machine['cpu']}, {machine['cores']} cores",
+             ""]
+    lines += ["## Goals", "", "| pbs | against | geometric mean | goal |", "|---|---|---|---|"]
+    lines += [f"| {g['pbs']} | {g['baseline']} | {g['geomean']:.3f}x | >= {g['required']}x |"
+              for g in results["goals"]]
+    for base, changed, comparison in comparisons:
+        lines += ["", f"## {changed} against {base}", "",
+                  report.markdown_table(comparison, base, changed)]
+    runs = results["startup"][0]["runs"]
+    lines += ["", f"## Start-up (milliseconds, median of {runs} runs)", "",
+              "| interpreter | " + " | ".join(startup.COMMANDS) + " |",
+              "|---|" + "---|" * len(startup.COMMANDS)]
+    for label in results["interpreters"]:
+        row = [t for t in results["startup"] if t["interpreter"] == label]
+        lines.append(f"| {label} | " + " | ".join(f"{t['median_ms']:.1f}" for t in row) + " |")
+    lines += ["", "## pbs builds", "", "| python | options | cache | CPython step | wall time |",
+              "|---|---|---|---|---|"]
+    lines += [f"| {b['python']} | {b['options']} | {b['cache']} | {b['cpython_step']} | "
+              f"{b['seconds']:.0f} s |" for b in results["builds"]]
+    lines += ["", "## Archive sizes", "", "| archive | MiB |", "|---|---|"]
+    sizes = {Path(name).name: size for b in results["builds"] for name, size in b["archives"].items()}
+    lines += [f"| {name} | {size / 2**20:.1f} |" for name, size in sorted(sizes.items())]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

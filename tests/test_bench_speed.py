@@ -1,0 +1,47 @@
+"""The speed harness's own parts: start-up timing, build-output parsing, the reference recipe."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from harness import builds, reference, startup
+
+
+def test_startup_times_every_interpreter_and_command() -> None:
+    python = Path(sys.executable)
+    times = startup.measure_startup({"a": python, "b": python}, rounds=2)
+    assert {(t.interpreter, t.command) for t in times} == {
+        (name, command) for name in ("a", "b") for command in startup.COMMANDS
+    }
+    for time in times:
+        assert time.runs == 2
+        assert 0 < time.median_ms < 10_000
+        assert 0 < time.mean_ms < 10_000
+
+
+def test_the_cpython_line_of_pbs_build_is_understood() -> None:
+    built = "dependencies: 22 (0 built, 22 cached); CPython 3.14.7: built in 1532.4 s"
+    cached = "dependencies: 22 (0 built, 22 cached); CPython 3.11.2: cached (log: /x.log)"
+    assert builds.CPYTHON_LINE.search(built).groups() == ("3.14.7", "built in 1532.4 s")
+    assert builds.CPYTHON_LINE.search(cached).groups() == ("3.11.2", "cached")
+
+
+def test_a_build_run_finds_its_archives_by_kind() -> None:
+    run = builds.BuildRun(
+        python="3.14.7", options="pgo+lto", cache="warm", cpython_step="cached", seconds=1.0,
+        archives={"/d/cpython-3.14.7-full.tar.zst": 3, "/d/cpython-3.14.7-install_only.tar.gz": 2,
+                  "/d/cpython-3.14.7-install_only_stripped.tar.gz": 1},
+    )
+    assert run.archive("install_only.tar.gz") == Path("/d/cpython-3.14.7-install_only.tar.gz")
+    assert run.to_json()["archives"] == run.archives
+
+
+def test_the_reference_interpreter_lives_in_its_prefix(tmp_path: Path) -> None:
+    python = reference.ReferencePython(version="3.14.7", prefix=tmp_path)
+    assert python.executable == tmp_path / "bin" / "python3.14"
+    # Whatever is installed here, the answer names only packages of the recipe.
+    assert set(reference.missing_host_packages()) <= set(reference.HOST_PACKAGES)
