@@ -126,7 +126,7 @@ def main() -> int:
     markdown = render(results, comparisons)
     (RESULTS / "speed.md").write_text(markdown)
     print(markdown)
-    met = all(goal["geomean"] >= goal["required"] for goal in results["goals"])
+    met = all((goal["geomean"] or 0) >= goal["required"] for goal in results["goals"])
     print(f"goals {'met' if met else 'NOT met'}; {RESULTS / 'speed.md'}")
     return 0 if met else 1
 
@@ -184,7 +184,7 @@ def render(results: dict, comparisons: list) -> str:
     lines = [f"# pbs speed ({results['suite']} suite) on {machine['cpu']}, {machine['cores']} cores",
              ""]
     lines += ["## Goals", "", "| pbs | against | geometric mean | goal |", "|---|---|---|---|"]
-    lines += [f"| {g['pbs']} | {g['baseline']} | {g['geomean']:.3f}x | >= {g['required']}x |"
+    lines += [f"| {g['pbs']} | {g['baseline']} | {_times(g['geomean'])} | >= {g['required']}x |"
               for g in results["goals"]]
     for base, changed, comparison in comparisons:
         lines += ["", f"## {changed} against {base}", "",
@@ -204,6 +204,10 @@ def render(results: dict, comparisons: list) -> str:
     sizes = {Path(name).name: size for b in results["builds"] for name, size in b["archives"].items()}
     lines += [f"| {name} | {size / 2**20:.1f} |" for name, size in sorted(sizes.items())]
     return "\n".join(lines) + "\n"
+
+
+def _times(ratio: float | None) -> str:
+    return "n/a (no benchmark ran on both)" if ratio is None else f"{ratio:.3f}x"
 
 
 if __name__ == "__main__":
