@@ -1,11 +1,10 @@
 """How fast pbs's Pythons are against the builds people use today, in one run on one machine.
 
     python benchmarks/speed.py [--full] [--jobs N] [--work-dir DIR] [--cache-dir DIR]
-                               [--skip-build-times] [--extra NAME=PYTHON ...]
+                               [--extra NAME=PYTHON ...]
 
 1. `pbs build --options pgo+lto` of 3.11 and 3.14 (their wall times and archive sizes);
-2. unless --skip-build-times, a cold and a warm `pbs build --options noopt` of 3.14 in a fresh
-   cache (sources copied in);
+2. the cold and warm build times of benchmarks/build_time.py, if it has written its results;
 3. the reference build of 3.14 with the docker image's recipe and the host gcc;
 4. start-up times (`python -c pass`, `python -c "import json, ssl, sqlite3"`);
 5. pyperformance (quick subset of benchmarks/quick.toml, or every benchmark with --full) on
@@ -33,6 +32,7 @@ from pbs.extract import extract_archive
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results"
+BUILD_TIMES = RESULTS / "build_time.json"
 DEBIAN_PYTHON = Path("/usr/bin/python3.11")
 PBS_OPTIONS = "pgo+lto"
 STARTUP_ROUNDS = 40
@@ -70,10 +70,9 @@ def main() -> int:
     for run in pbs_runs.values():
         print(f"pbs build {run.python} {run.options}: {run.seconds} s ({run.cpython_step})",
               flush=True)
-    build_runs = list(pbs_runs.values())
-    if not args.skip_build_times:
-        build_runs += builds.cold_and_warm("3.14", "noopt", work_dir=work / "build-times",
-                                           jobs=args.jobs, log=log)
+    build_runs = [run.to_json() for run in pbs_runs.values()]
+    if BUILD_TIMES.is_file():
+        build_runs += json.loads(BUILD_TIMES.read_text())["builds"]
 
     docker = reference.build_reference(pbs_runs["3.14"].python, work / "reference",
                                        jobs=args.jobs, cache_dir=cache_dir, log=log)
@@ -118,7 +117,7 @@ def main() -> int:
                                    if (b, p) == (g.baseline, g.pbs))} for g in goals],
         "comparisons": [{"baseline": b, "changed": p, **c.to_json()} for b, p, c in comparisons],
         "startup": [vars(t) for t in startup_times],
-        "builds": [run.to_json() for run in build_runs],
+        "builds": build_runs,
         "harness_seconds": round(time.monotonic() - started, 1),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -141,8 +140,6 @@ def parse_args() -> argparse.Namespace:
                         / "pbs-bench")
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="pbs's cache for the pgo+lto builds (default: pbs's default)")
-    parser.add_argument("--skip-build-times", action="store_true",
-                        help="leave out the cold and warm noopt builds in a fresh cache")
     parser.add_argument("--extra", action="append", default=[], metavar="NAME=PYTHON",
                         help="another interpreter to benchmark against its version's baseline")
     return parser.parse_args()
