@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,6 +17,7 @@ from pbs.cpython.bolt import (
     keep_interpreter_relocations,
     optimize_binary,
 )
+from pbs.cpython.build import CPythonBuild
 from pbs.errors import PbsError
 from pbs.runner import CommandResult, run
 
@@ -91,6 +93,11 @@ def test_a_training_run_that_profiles_nothing_is_an_error(tmp_path: Path) -> Non
     with pytest.raises(PbsError, match="wrote no profile"):
         optimize_binary(binary, [shutil.which("true") or "true"], spec=CATALOG.options.bolt,
                         tools=TOOLS, run=logged, work_dir=tmp_path)
+
+
+def test_the_cpython_build_runs_commands_the_way_bolt_calls_them() -> None:
+    # BOLT's training run may fail without failing the build: the runner must take `check`.
+    assert "check" in inspect.signature(CPythonBuild.run).parameters
 
 
 def test_the_interpreter_link_keeps_its_relocations(tmp_path: Path) -> None:

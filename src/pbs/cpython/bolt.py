@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from pbs.catalog import BoltSpec
 from pbs.errors import PbsError
@@ -22,7 +23,10 @@ from pbs.runner import CommandResult
 # BOLT records what it did in this section; its presence proves the binary was rewritten.
 BOLT_NOTE = ".note.bolt_info"
 
-Run = Callable[..., CommandResult]
+class Run(Protocol):
+    """Runs a command into the build's log (CPythonBuild.run)."""
+
+    def __call__(self, command: Sequence[str | Path], *, check: bool = True) -> CommandResult: ...
 
 
 @dataclass(frozen=True, kw_only=True)

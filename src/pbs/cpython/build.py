@@ -87,9 +87,9 @@ class CPythonBuild:
         }
 
     def run(self, command: Sequence[str | Path], *, env: Mapping[str, str] | None = None,
-            cwd: Path | None = None) -> CommandResult:
+            cwd: Path | None = None, check: bool = True) -> CommandResult:
         return run(command, step=f"build cpython {self.python.version}", log=self.log,
-                   cwd=cwd or self.source_dir, env={**self.env(), **(env or {})})
+                   cwd=cwd or self.source_dir, env={**self.env(), **(env or {})}, check=check)
 
     # -- the stages, in order ----------------------------------------------------------------
 
