@@ -11,13 +11,8 @@ import pytest
 from elftools.elf.elffile import ELFFile
 
 from pbs.catalog import load_catalog
-from pbs.cpython.bolt import (
-    BOLT_NOTE,
-    BoltTools,
-    keep_interpreter_relocations,
-    optimize_binary,
-)
-from pbs.cpython.build import CPythonBuild
+from pbs.cpython.bolt import BOLT_NOTE, LINK_FLAGS, BoltTools, optimize_binary
+from pbs.cpython.build import CPythonBuild, add_interpreter_link_flags
 from pbs.errors import PbsError
 from pbs.runner import CommandResult, run
 
@@ -100,12 +95,12 @@ def test_the_cpython_build_runs_commands_the_way_bolt_calls_them() -> None:
     assert "check" in inspect.signature(CPythonBuild.run).parameters
 
 
-def test_the_interpreter_link_keeps_its_relocations(tmp_path: Path) -> None:
+def test_the_interpreter_link_gets_the_flags(tmp_path: Path) -> None:
     makefile_pre = tmp_path / "Makefile.pre"
     makefile_pre.write_text(MAKEFILE_PRE)
-    keep_interpreter_relocations(makefile_pre)
+    add_interpreter_link_flags(makefile_pre, ("-no-pie", *LINK_FLAGS))
     lines = makefile_pre.read_text().splitlines()
-    assert lines[1].startswith("\t$(LINKCC) -Wl,--emit-relocs $(PY_CORE_LDFLAGS)")
+    assert lines[1].startswith("\t$(LINKCC) -no-pie -Wl,--emit-relocs $(PY_CORE_LDFLAGS)")
     assert lines[3] == MAKEFILE_PRE.splitlines()[3]
 
 
@@ -113,7 +108,7 @@ def test_a_makefile_without_the_interpreter_rule_is_refused(tmp_path: Path) -> N
     makefile_pre = tmp_path / "Makefile.pre"
     makefile_pre.write_text("all: build_all\n")
     with pytest.raises(PbsError, match="no single"):
-        keep_interpreter_relocations(makefile_pre)
+        add_interpreter_link_flags(makefile_pre, LINK_FLAGS)
 
 
 def test_bolt_applies_to_trained_builds_on_its_architectures() -> None:

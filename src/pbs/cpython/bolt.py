@@ -1,7 +1,7 @@
 """BOLT: lay out the built interpreter's machine code by a profile of its own training run.
 
-llvm-bolt needs the link's relocations (`--emit-relocs`) to move code, so the interpreter's
-link rule gets that flag. After the PGO build, the interpreter is instrumented, runs the
+llvm-bolt needs the link's relocations (`--emit-relocs`) to move code, so the interpreter is
+linked with LINK_FLAGS. After the PGO build, the interpreter is instrumented, runs the
 training task (the one PGO used), and is rewritten from the pre-BOLT copy with the merged
 profile. Only the `python` executable is optimized: it is what runs Python code; libpython.so
 is for embedders.
@@ -9,7 +9,6 @@ is for embedders.
 
 from __future__ import annotations
 
-import re
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,14 +34,8 @@ class BoltTools:
     merge_fdata: Path
 
 
-def keep_interpreter_relocations(makefile_pre: Path) -> None:
-    """Make the `python` link keep its relocations, which llvm-bolt needs to rewrite it."""
-    text = makefile_pre.read_text()
-    text, count = re.subn(r"^(\$\(BUILDPYTHON\):.*\n\t\$\(LINKCC\)) ", r"\1 -Wl,--emit-relocs ",
-                          text, flags=re.MULTILINE)
-    if count != 1:
-        raise PbsError(f"{makefile_pre} has no single $(BUILDPYTHON) link rule; cannot BOLT it")
-    makefile_pre.write_text(text)
+# The interpreter's link keeps its relocations, which llvm-bolt needs to rewrite it.
+LINK_FLAGS = ("-Wl,--emit-relocs",)
 
 
 def optimize_binary(binary: Path, training: Sequence[str | Path], *, spec: BoltSpec,

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pbs.catalog import BoltSpec, BuildOptions, Python
-from pbs.cpython.bolt import BoltTools, keep_interpreter_relocations, optimize_binary
+from pbs.cpython import bolt
+from pbs.cpython.bolt import BoltTools, optimize_binary
 from pbs.cpython.modules import (
     ModuleTable,
     module_states,
@@ -37,6 +38,10 @@ SOURCE_DATE_EPOCH = "0"
 # Every ELF file of the distribution: relocations resolved at load and then read-only, and a
 # stack that is never executable, whatever an object file asks for.
 HARDENING_LDFLAGS = ("-Wl,-z,relro", "-Wl,-z,now", "-Wl,-z,noexecstack")
+# The interpreter is a position-dependent executable, as Debian's is: a PIE of this size has
+# ~70,000 relative relocations (CPython's static tables of pointers) to apply at every start,
+# which made start-up slower than Debian's python3.11. Shared libraries stay position-independent.
+INTERPRETER_LINK_FLAGS = ("-no-pie",)
 
 
 class MissingModules(PbsError):
@@ -128,8 +133,10 @@ class CPythonBuild:
                 f"{', '.join(unbuilt)}; see {self.log}"
             )
         self._link_interpreter_statically()
-        if self.bolt:
-            keep_interpreter_relocations(self.source_dir / "Makefile.pre")
+        add_interpreter_link_flags(
+            self.source_dir / "Makefile.pre",
+            (*INTERPRETER_LINK_FLAGS, *(bolt.LINK_FLAGS if self.bolt else ())),
+        )
         (self.source_dir / "Modules" / "Setup.local").write_text(
             shared_test_modules_setup(self.source_dir / "Modules" / "Setup.stdlib", table)
         )
@@ -190,3 +197,15 @@ class CPythonBuild:
         if missing:
             raise PbsError(f"make did not report {', '.join(missing)}; see {self.log}")
         return values
+
+
+def add_interpreter_link_flags(makefile_pre: Path, flags: Sequence[str]) -> None:
+    """Add linker flags to the rule that links `python` (not to LDFLAGS: those are recorded in
+    sysconfig and would reach every extension module users build)."""
+    text = makefile_pre.read_text()
+    text, count = re.subn(r"^(\$\(BUILDPYTHON\):.*\n\t\$\(LINKCC\)) ",
+                          lambda m: f"{m[1]} {' '.join(flags)} ", text, flags=re.MULTILINE)
+    if count != 1:
+        raise PbsError(f"{makefile_pre} has no single $(BUILDPYTHON) link rule to add "
+                       f"{' '.join(flags)} to")
+    makefile_pre.write_text(text)
