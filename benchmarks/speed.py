@@ -1,9 +1,10 @@
 """How fast pbs's Pythons are against the builds people use today, in one run on one machine.
 
     python benchmarks/speed.py [--full] [--jobs N] [--work-dir DIR] [--cache-dir DIR]
-                               [--extra NAME=PYTHON ...]
+                               [--reuse-archives] [--extra NAME=PYTHON ...]
 
-1. `pbs build --options pgo+lto` of 3.11 and 3.14 (their wall times and archive sizes);
+1. `pbs build --options pgo+lto` of 3.11 and 3.14 (their wall times and archive sizes), or
+   with --reuse-archives the archives an earlier run published into the work dir;
 2. the cold and warm build times of benchmarks/build_time.py, if it has written its results;
 3. the reference build of 3.14 with the docker image's recipe and the host gcc;
 4. start-up times (`python -c pass`, `python -c "import json, ssl, sqlite3"`);
@@ -63,8 +64,9 @@ def main() -> int:
     print(f"log: {log}", flush=True)
 
     pbs_runs = {
-        minor: builds.pbs_build(minor, PBS_OPTIONS, cache_dir=cache_dir,
-                                out=work / f"dist-{minor}", jobs=args.jobs, cache="warm", log=log)
+        minor: (args.reuse_archives and builds.published(work / f"dist-{minor}", PBS_OPTIONS))
+        or builds.pbs_build(minor, PBS_OPTIONS, cache_dir=cache_dir, out=work / f"dist-{minor}",
+                            jobs=args.jobs, cache="warm", log=log)
         for minor in ("3.11", "3.14")
     }
     for run in pbs_runs.values():
@@ -140,6 +142,8 @@ def parse_args() -> argparse.Namespace:
                         / "pbs-bench")
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="pbs's cache for the pgo+lto builds (default: pbs's default)")
+    parser.add_argument("--reuse-archives", action="store_true",
+                        help="use the pgo+lto archives an earlier run left in the work dir")
     parser.add_argument("--extra", action="append", default=[], metavar="NAME=PYTHON",
                         help="another interpreter to benchmark against its version's baseline")
     return parser.parse_args()

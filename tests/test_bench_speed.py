@@ -45,3 +45,17 @@ def test_the_reference_interpreter_lives_in_its_prefix(tmp_path: Path) -> None:
     assert python.executable == tmp_path / "bin" / "python3.14"
     # Whatever is installed here, the answer names only packages of the recipe.
     assert set(reference.missing_host_packages()) <= set(reference.HOST_PACKAGES)
+
+
+def test_published_archives_are_reused_only_when_the_build_finished(tmp_path: Path) -> None:
+    names = ["cpython-3.11.2+20261121-x86_64-unknown-linux-gnu-pgo+lto-full.tar.zst",
+             "cpython-3.11.2+20261121-x86_64-unknown-linux-gnu-install_only.tar.gz"]
+    for name in names:
+        (tmp_path / name).write_bytes(b"x" * 10)
+    assert builds.published(tmp_path, "pgo+lto") is None
+    (tmp_path / "SHA256SUMS").write_text("")
+    run = builds.published(tmp_path, "pgo+lto")
+    assert run is not None
+    assert run.python == "3.11.2"
+    assert run.archive("install_only.tar.gz").name == names[1]
+    assert builds.published(tmp_path, "noopt") is None

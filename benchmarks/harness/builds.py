@@ -48,6 +48,18 @@ def pbs_build(python: str, options: str, *, cache_dir: Path, out: Path, jobs: in
                     archives=archives)
 
 
+def published(out: Path, options: str) -> BuildRun | None:
+    """The archives an earlier `pbs build` left in `out`, if it finished (SHA256SUMS is the
+    last file pbs publishes)."""
+    full = sorted(out.glob(f"cpython-*-{options}-full.tar.zst"))
+    if not (out / "SHA256SUMS").is_file() or len(full) != 1:
+        return None
+    version = full[0].name.removeprefix("cpython-").split("+", 1)[0]
+    archives = {str(path): path.stat().st_size for path in sorted(out.glob("cpython-*.tar.*"))}
+    return BuildRun(python=version, options=options, cache="reused", cpython_step="reused",
+                    seconds=0.0, archives=archives)
+
+
 def cold_and_warm(python: str, options: str, *, work_dir: Path, jobs: int,
                   log: Path) -> list[BuildRun]:
     """`pbs build` in a fresh cache, then again in that cache. Sources are copied in from the
