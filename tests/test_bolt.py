@@ -5,6 +5,8 @@ from __future__ import annotations
 import inspect
 import shutil
 import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -50,44 +52,48 @@ def section_names(binary: Path) -> set[str]:
         return {section.name for section in ELFFile(f).iter_sections()}
 
 
-@needs_bolt
-def test_optimize_binary_rewrites_a_trained_program(tmp_path: Path) -> None:
+@dataclass(frozen=True)
+class Linked:
+    binary: Path
+    log: Path
+
+    def run(self, command: Sequence[str | Path], *, check: bool = True) -> CommandResult:
+        return run(command, step="bolt test", log=self.log, check=check)
+
+
+@pytest.fixture
+def linked(tmp_path: Path) -> Linked:
+    """The test program, linked with its relocations as BOLT needs."""
     source = tmp_path / "prog.c"
     source.write_text(PROGRAM)
     binary = tmp_path / "prog"
-    subprocess.run([LLVM_BIN / "clang", "-O2", "-fuse-ld=lld", "-Wl,--emit-relocs",
+    subprocess.run([LLVM_BIN / "clang", "-O2", "-fuse-ld=lld", *LINK_FLAGS,
                     "-o", binary, source], check=True)
-    expected = subprocess.run([binary, "3000"], capture_output=True, text=True, check=True).stdout
-    log = tmp_path / "bolt.log"
+    return Linked(binary=binary, log=tmp_path / "bolt.log")
 
-    def logged(command: list[str | Path], check: bool = True) -> CommandResult:
-        return run(command, step="bolt test", log=log, check=check)
+
+@needs_bolt
+def test_optimize_binary_rewrites_a_trained_program(linked: Linked, tmp_path: Path) -> None:
+    binary = linked.binary
+    expected = subprocess.run([binary, "3000"], capture_output=True, text=True, check=True).stdout
 
     optimize_binary(binary, [binary, "3000"], spec=CATALOG.options.bolt, tools=TOOLS,
-                    run=logged, work_dir=tmp_path)
+                    run=linked.run, work_dir=tmp_path)
 
     assert BOLT_NOTE in section_names(binary)
     assert BOLT_NOTE not in section_names(tmp_path / "prog.prebolt")
     assert list((tmp_path / "bolt-profile").glob("prog.*.fdata"))
-    assert subprocess.run([binary, "3000"], capture_output=True, text=True, check=True).stdout == expected
+    after = subprocess.run([binary, "3000"], capture_output=True, text=True, check=True).stdout
+    assert after == expected
 
 
 @needs_bolt
-def test_a_training_run_that_profiles_nothing_is_an_error(tmp_path: Path) -> None:
-    source = tmp_path / "prog.c"
-    source.write_text(PROGRAM)
-    binary = tmp_path / "prog"
-    subprocess.run([LLVM_BIN / "clang", "-O2", "-fuse-ld=lld", "-Wl,--emit-relocs",
-                    "-o", binary, source], check=True)
-    log = tmp_path / "bolt.log"
-
-    def logged(command: list[str | Path], check: bool = True) -> CommandResult:
-        return run(command, step="bolt test", log=log, check=check)
-
+def test_a_training_run_that_profiles_nothing_is_an_error(linked: Linked, tmp_path: Path) -> None:
     # The training command never runs the instrumented binary: no profile is written.
     with pytest.raises(PbsError, match="wrote no profile"):
-        optimize_binary(binary, [shutil.which("true") or "true"], spec=CATALOG.options.bolt,
-                        tools=TOOLS, run=logged, work_dir=tmp_path)
+        optimize_binary(linked.binary, [shutil.which("true") or "true"],
+                        spec=CATALOG.options.bolt, tools=TOOLS, run=linked.run,
+                        work_dir=tmp_path)
 
 
 def test_the_cpython_build_runs_commands_the_way_bolt_calls_them() -> None:
