@@ -19,8 +19,12 @@ from pbs.catalog import BoltSpec
 from pbs.errors import PbsError
 from pbs.runner import CommandResult
 
-# BOLT records what it did in this section; its presence proves the binary was rewritten.
+# BOLT keeps the original code in this section: its presence shows the binary was rewritten.
+BOLT_ORIGINAL_TEXT = ".bolt.org.text"
+# BOLT's note records its command line, which names the build directory: removed (it is not
+# loaded at run time).
 BOLT_NOTE = ".note.bolt_info"
+
 
 class Run(Protocol):
     """Runs a command into the build's log (CPythonBuild.run)."""
@@ -32,6 +36,7 @@ class Run(Protocol):
 class BoltTools:
     llvm_bolt: Path
     merge_fdata: Path
+    objcopy: Path
 
 
 # The interpreter's link keeps its relocations, which llvm-bolt needs to rewrite it.
@@ -62,3 +67,4 @@ def optimize_binary(binary: Path, training: Sequence[str | Path], *, spec: BoltS
     run([tools.merge_fdata, "-o", merged, *profiles])
     binary.unlink()
     run([tools.llvm_bolt, prebolt, "-o", binary, f"-data={merged}", *spec.apply])
+    run([tools.objcopy, f"--remove-section={BOLT_NOTE}", binary])

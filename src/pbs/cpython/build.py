@@ -177,7 +177,8 @@ class CPythonBuild:
         optimize_binary(
             interpreter, [interpreter, *shlex.split(task)], spec=spec,
             tools=BoltTools(llvm_bolt=self.toolchain.tool("bolt"),
-                            merge_fdata=llvm_bin / "merge-fdata"),
+                            merge_fdata=llvm_bin / "merge-fdata",
+                            objcopy=self.toolchain.tool("objcopy")),
             run=self.run, work_dir=self.source_dir,
         )
 
