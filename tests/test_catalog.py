@@ -50,6 +50,7 @@ def test_injected_inconsistencies_are_found(catalog: Catalog) -> None:
         catalog,
         sources=(broken, *catalog.sources[1:], catalog.sources[1]),
         pythons=(*catalog.pythons, orphan),
+        setup_py_rules=("_ctypes _ctypes/_ctypes.c -DHAVE_FFI_PREP_CIF_VAR=1",),
     )
     problems = "\n".join(bad.problems())
     assert "has no license" in problems
@@ -57,6 +58,15 @@ def test_injected_inconsistencies_are_found(catalog: Catalog) -> None:
     assert "names no location" in problems
     assert "is listed twice" in problems
     assert "python 3.9.1 has no 'cpython' source" in problems
+    assert "contains '=': makesetup would read it as a variable definition" in problems
+
+
+def test_setup_rules_only_for_the_setup_py_era(catalog: Catalog) -> None:
+    rules = catalog.setup_rules_for(Version("3.11.2"))
+    assert rules is not None
+    assert {rule.split()[0] for rule in rules} == {"_ctypes", "_curses", "_curses_panel", "_dbm",
+                                                  "readline"}
+    assert catalog.setup_rules_for(Version("3.14.7")) is None
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,9 @@ import pytest
 from pbs.cpython.modules import (
     module_states,
     read_module_table,
-    shared_test_modules_setup,
+    setup_local,
     unbuilt_modules,
+    with_setup_rules,
 )
 from pbs.cpython.relocate import Rewrites, files_containing, relocate
 from pbs.errors import PbsError
@@ -79,8 +80,25 @@ def test_setup_local_keeps_test_modules_shared(source: Path) -> None:
     generated = source / "Modules" / "Setup.stdlib"
     generated.write_text(SETUP_STDLIB.replace("@MODULE__TESTCAPI_TRUE@", "").replace(
         "@MODULE_XXLIMITED_TRUE@", "").replace("@MODULE_ARRAY_TRUE@", ""))
-    text = shared_test_modules_setup(generated, table)
+    text = setup_local(generated, table, None)
     assert text.splitlines() == ["*shared*", "_testcapi _testcapimodule.c", "xxlimited xxlimited.c"]
+
+
+def test_setup_py_era_setup_local_builds_stdlib_and_the_extra_rules_in(source: Path) -> None:
+    rules = ("_dbm _dbmmodule.c -DUSE_BERKDB -ldb", "readline readline.c -ledit -lncursesw")
+    table = with_setup_rules(read_module_table(source), rules)
+    assert table.stdlib[-2:] == ("_dbm", "readline")
+    assert "_dbm" not in table.test
+    generated = source / "Modules" / "Setup.stdlib"
+    generated.write_text(SETUP_STDLIB.replace("@MODULE__TESTCAPI_TRUE@", "").replace(
+        "@MODULE_XXLIMITED_TRUE@", "").replace("@MODULE_ARRAY_TRUE@", ""))
+    lines = setup_local(generated, table, rules).splitlines()
+    # The test modules' shared rules come first (makesetup keeps a module's first rule), then
+    # pbs's rules and all of Setup.stdlib, whose own markers follow.
+    assert lines[:5] == ["*shared*", "_testcapi _testcapimodule.c", "xxlimited xxlimited.c",
+                         "*static*", rules[0]]
+    assert lines[5] == rules[1]
+    assert lines[6:] == generated.read_text().splitlines()
 
 
 def test_missing_test_heading_is_an_error(source: Path) -> None:

@@ -97,6 +97,7 @@ def run_build(
         configure_options=catalog.options.configure_args(request.options, request.python.version),
         bolt=catalog.options.bolt_for(request.options, request.target.arch),
         excluded_modules=catalog.excluded_for(request.python.version),
+        setup_rules=catalog.setup_rules_for(request.python.version),
         target=request.target,
         source=fetched[catalog.python_source(request.python).name],
         pip=fetched[PIP_SOURCE],

@@ -66,6 +66,8 @@ class Catalog:
     excluded_modules: dict[str, str]  # extension module -> why pbs leaves it out
     excluded_python: dict[str, SpecifierSet]  # extension module -> versions it is excluded from
     module_wrappers: dict[str, tuple[str, ...]]  # extension module -> stdlib paths only for it
+    setup_py_python: SpecifierSet  # versions whose configure leaves Setup.stdlib to setup.py
+    setup_py_rules: tuple[str, ...]  # Setup lines for the modules only their setup.py knows
     regrtest: RegrtestPlan
 
     # -- lookups of user input -------------------------------------------------------------
@@ -140,6 +142,13 @@ class Catalog:
         return frozenset(name for name, versions in self.excluded_python.items()
                          if versions.contains(version, prereleases=True))
 
+    def setup_rules_for(self, version: Version) -> tuple[str, ...] | None:
+        """For versions of the setup.py era, the Setup lines pbs adds to Setup.local (then
+        Setup.stdlib goes in too); None when configure's own module tables cover everything."""
+        if self.setup_py_python.contains(version, prereleases=True):
+            return self.setup_py_rules
+        return None
+
     def python_source(self, python: Python) -> Source:
         return self.source(PYTHON_SOURCE, str(python.version))
 
@@ -197,6 +206,10 @@ class Catalog:
                 seen_files.add(artifact.file)
                 if "/" in artifact.file or (artifact.debian and "/" in artifact.debian.file):
                     found.append(f"{where}: a file name must not contain '/'")
+        for rule in self.setup_py_rules:
+            if "=" in rule:
+                found.append(f"setup rule '{rule}' contains '=': makesetup would read it as a "
+                             "variable definition")
         versions = [p.version for p in self.pythons]
         if len(set(versions)) != len(versions):
             found.append("a Python version is listed twice")
@@ -284,6 +297,8 @@ def load_catalog(directory: Path | None = None) -> Catalog:
             module_wrappers={
                 name: tuple(paths) for name, paths in modules.get("wrappers", {}).items()
             },
+            setup_py_python=_specifier(modules["setup_py_era"]["python"]),
+            setup_py_rules=tuple(modules["setup_py_era"]["rules"]),
             regrtest=RegrtestPlan(
                 selection=tuple(regrtest["selection"]),
                 resources=tuple(regrtest["resources"]),

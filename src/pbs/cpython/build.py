@@ -25,8 +25,9 @@ from pbs.cpython.modules import (
     ModuleTable,
     module_states,
     read_module_table,
-    shared_test_modules_setup,
+    setup_local,
     unbuilt_modules,
+    with_setup_rules,
 )
 from pbs.errors import PbsError
 from pbs.recipes.base import prefix_maps
@@ -57,6 +58,7 @@ class CPythonBuild:
     configure_options: tuple[str, ...]  # from the catalog, for these build options
     bolt: BoltSpec | None  # set if the interpreter is BOLT-optimized after the build
     excluded_modules: frozenset[str]
+    setup_rules: tuple[str, ...] | None  # see Catalog.setup_rules_for
     toolchain: Toolchain
     source_dir: Path
     deps_prefix: Path  # the merged dependencies' /deps tree
@@ -124,6 +126,8 @@ class CPythonBuild:
             *self.configure_options,
         ])
         table = read_module_table(self.source_dir)
+        if self.setup_rules is not None:
+            table = with_setup_rules(table, self.setup_rules)
         unbuilt = unbuilt_modules(
             table, module_states(self.source_dir / "Makefile"), set(self.excluded_modules)
         )
@@ -138,7 +142,7 @@ class CPythonBuild:
             (*INTERPRETER_LINK_FLAGS, *(bolt.LINK_FLAGS if self.bolt else ())),
         )
         (self.source_dir / "Modules" / "Setup.local").write_text(
-            shared_test_modules_setup(self.source_dir / "Modules" / "Setup.stdlib", table)
+            setup_local(self.source_dir / "Modules" / "Setup.stdlib", table, self.setup_rules)
         )
         # Regenerate the Makefile from the edited Makefile.pre and the new Setup.local.
         self.run(["make", "Makefile"])

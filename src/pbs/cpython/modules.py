@@ -10,7 +10,7 @@ every module that is not `n/a` to be `yes`, except those the catalog excludes on
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pbs.errors import PbsError
@@ -49,6 +49,11 @@ def read_module_table(source_dir: Path) -> ModuleTable:
     return ModuleTable(bootstrap=bootstrap, stdlib=stdlib, test=test)
 
 
+def with_setup_rules(table: ModuleTable, rules: tuple[str, ...]) -> ModuleTable:
+    """The table plus the modules that pbs's own Setup rules build (the setup.py era)."""
+    return replace(table, stdlib=table.stdlib + _module_names(list(rules)))
+
+
 def _module_names(lines: list[str]) -> tuple[str, ...]:
     names: list[str] = []
     for line in lines:
@@ -81,15 +86,19 @@ def unbuilt_modules(table: ModuleTable, states: dict[str, str], excluded: set[st
     ]
 
 
-def shared_test_modules_setup(setup_stdlib: Path, table: ModuleTable) -> str:
-    """A Setup.local that keeps the test-only modules out of the core, as shared objects.
+def setup_local(setup_stdlib: Path, table: ModuleTable, setup_rules: tuple[str, ...] | None) -> str:
+    """Setup.local: the test-only modules as shared objects, out of the core; with
+    `setup_rules` (the setup.py era), also those rules and all of Setup.stdlib, built in.
 
     makesetup takes the first rule for a module, and Setup.local is read before the
-    generated Setup.stdlib, so these lines override its `*static*` ones.
+    generated Setup.stdlib, so the test modules' `*shared*` lines override its `*static*` ones.
     """
+    stdlib = setup_stdlib.read_text()
     lines = ["*shared*"]
-    for line in setup_stdlib.read_text().splitlines():
+    for line in stdlib.splitlines():
         words = line.split()
         if words and words[0] in table.test:
             lines.append(line)
+    if setup_rules is not None:
+        lines += ["*static*", *setup_rules, *stdlib.splitlines()]
     return "\n".join(lines) + "\n"

@@ -40,6 +40,7 @@ class CPythonStep:
     configure_options: tuple[str, ...]
     bolt: BoltSpec | None
     excluded_modules: frozenset[str]
+    setup_rules: tuple[str, ...] | None
     target: Target
     source: Fetched
     pip: Fetched
@@ -62,7 +63,8 @@ class CPythonResult:
 
 def plan_cpython(
     *, python: Python, options: BuildOptions, configure_options: tuple[str, ...],
-    bolt: BoltSpec | None, excluded_modules: frozenset[str], target: Target, source: Fetched, pip: Fetched,
+    bolt: BoltSpec | None, excluded_modules: frozenset[str], setup_rules: tuple[str, ...] | None,
+    target: Target, source: Fetched, pip: Fetched,
     deps: list[Step], toolchain: Toolchain,
 ) -> CPythonStep:
     key = key_of(
@@ -74,13 +76,14 @@ def plan_cpython(
         *configure_options,
         repr(bolt),
         *sorted(excluded_modules),
+        repr(setup_rules),
         toolchain.identity,
         target.triple,
         *(dep.key for dep in deps),
     )
     return CPythonStep(
         python=python, options=options, configure_options=configure_options, bolt=bolt,
-        excluded_modules=excluded_modules, target=target, source=source, pip=pip,
+        excluded_modules=excluded_modules, setup_rules=setup_rules, target=target, source=source, pip=pip,
         deps=tuple(deps), key=key,
     )
 
@@ -128,7 +131,8 @@ class CPythonRunner:
         deps_prefix = deps_root / PREFIX.lstrip("/")
         cpython = CPythonBuild(
             python=step.python, options=step.options, configure_options=step.configure_options,
-            bolt=step.bolt, excluded_modules=step.excluded_modules, toolchain=self._toolchain,
+            bolt=step.bolt, excluded_modules=step.excluded_modules,
+            setup_rules=step.setup_rules, toolchain=self._toolchain,
             source_dir=source_dir, deps_prefix=deps_prefix, work_root=staging,
             destdir=root, jobs=self._jobs, log=log,
         )
