@@ -21,6 +21,7 @@ from pbs.cpython.bolt import (
     optimize_binary,
 )
 from pbs.cpython.build import CPythonBuild, add_interpreter_link_flags
+from pbs.elf import read_elf
 from pbs.errors import PbsError
 from pbs.runner import CommandResult, run
 
@@ -92,6 +93,9 @@ def test_optimize_binary_rewrites_a_trained_program(linked: Linked, tmp_path: Pa
     # BOLT's note named the build directory; nothing in the result does.
     assert BOLT_NOTE not in section_names(binary)
     assert str(tmp_path).encode() not in binary.read_bytes()
+    # The stack stays non-executable: BOLT must not reuse PT_GNU_STACK for its new segment.
+    facts = read_elf(binary)
+    assert "PT_GNU_STACK" in facts.segments and not facts.executable_stack
     assert list((tmp_path / "bolt-profile").glob("prog.*.fdata"))
     after = subprocess.run([binary, "3000"], capture_output=True, text=True, check=True).stdout
     assert after == expected

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from conftest import E2E_ARCHIVES, E2EBuild
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 from rich.console import Console
 
 from pbs.catalog import Catalog, RegrtestPlan
@@ -51,9 +53,36 @@ Total tests: run=4,477 (filtered) skipped=328
 Total test files: run=21/21 (filtered)
 Result: SUCCESS
 """
+# 3.11.2's regrtest (pbs's selection): file counts only, and "Tests result:".
+FAILED_RUN_311 = """\
+0:00:45 load avg: 0.83 [18/18/1] test_ssl failed (2 errors, 2 failures) (45.3 sec)
+
+== Tests result: FAILURE ==
+
+17 tests OK.
+
+1 test failed:
+    test_ssl
+
+Total duration: 45.3 sec
+Tests result: FAILURE
+"""
 
 
 # -- regrtest ----------------------------------------------------------------------------------
+
+
+def test_parse_summary_of_a_311_run() -> None:
+    summary = parse_summary(FAILED_RUN_311)
+    assert summary is not None
+    assert summary.result == "FAILURE"
+    assert summary.tests == {}
+    assert summary.files == {"ok": 17, "failed": 1}
+    assert summary.failed_files == ("test_ssl",)
+    assert summary.describe() == "files: ok=17 failed=1"
+    passed = parse_summary(FAILED_RUN_311.replace("FAILURE", "SUCCESS").replace(
+        "17 tests OK.", "All 18 tests OK."))
+    assert passed is not None and passed.result == "SUCCESS" and passed.files["ok"] == 18
 
 
 def test_parse_summary_of_a_failed_run() -> None:
@@ -83,23 +112,31 @@ PLAN = RegrtestPlan(
     selection=("test_ssl", "test_zstd"),
     resources=("all", "-network"),
     skip_files={"test_broken": "needs a network"},
-    skip_tests={"test_limited_history": "libedit bug"},
+    skip_tests={"test_limited_history": "libedit bug", "test_cadata": "old OpenSSL messages"},
+    skip_tests_python={"test_cadata": SpecifierSet("<3.12")},
 )
 
 
 def test_command_keeps_only_the_selected_files_the_version_has() -> None:
-    args = command(PLAN, {"test_ssl", "test_sqlite3"}, full=False)
+    args = command(PLAN, {"test_ssl", "test_sqlite3"}, Version("3.14"), full=False)
     assert args[:2] == ["-m", "test"]
     assert args[args.index("-u") + 1] == "all,-network"
     assert args[args.index("-i") + 1] == "test_limited_history"
+    assert "test_cadata" not in args
     assert args[-1] == "test_ssl"
     assert "test_zstd" not in args
 
 
 def test_full_command_excludes_the_skipped_files() -> None:
-    args = command(PLAN, {"test_ssl"}, full=True)
+    args = command(PLAN, {"test_ssl"}, Version("3.14"), full=True)
     assert args[-2:] == ["-x", "test_broken"]
     assert "test_ssl" not in args
+
+
+def test_version_scoped_skips_apply_only_to_their_versions() -> None:
+    args = command(PLAN, {"test_ssl"}, Version("3.11"), full=False)
+    skips = [args[i + 1] for i, arg in enumerate(args) if arg == "-i"]
+    assert skips == ["test_limited_history", "test_cadata"]
 
 
 def test_catalogued_regrtest_plan_is_sound(catalog: Catalog) -> None:
@@ -114,6 +151,7 @@ def test_regrtest_plan_problems_are_found() -> None:
         resources=("all",),
         skip_files={"test_ssl": " "},
         skip_tests={"test_x": ""},
+        skip_tests_python={},
     )
     problems = regrtest_problems(bad)
     assert "regrtest: 'ssl' is not a test file name (test_...)" in problems

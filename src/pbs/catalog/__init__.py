@@ -303,7 +303,11 @@ def load_catalog(directory: Path | None = None) -> Catalog:
                 selection=tuple(regrtest["selection"]),
                 resources=tuple(regrtest["resources"]),
                 skip_files=dict(regrtest.get("skip_files", {})),
-                skip_tests=dict(regrtest.get("skip_tests", {})),
+                skip_tests={name: skip if isinstance(skip, str) else skip["reason"]
+                            for name, skip in regrtest.get("skip_tests", {}).items()},
+                skip_tests_python={name: _specifier(skip["python"])
+                                   for name, skip in regrtest.get("skip_tests", {}).items()
+                                   if not isinstance(skip, str)},
             ),
             toolchain=ToolchainSpec(
                 llvm_major=toolchain["llvm_major"],

@@ -110,6 +110,13 @@ class RegrtestPlan:
     resources: tuple[str, ...]  # regrtest -u resources, in order ("all", "-network", ...)
     skip_files: dict[str, str]  # test file -> why it cannot pass here (regrtest -x)
     skip_tests: dict[str, str]  # test method or class name -> why (regrtest -i)
+    skip_tests_python: dict[str, SpecifierSet]  # a skip -> the versions it applies to
+
+    def skip_patterns(self, version: Version) -> tuple[str, ...]:
+        """The regrtest -i patterns for CPython `version`."""
+        return tuple(name for name in self.skip_tests
+                     if name not in self.skip_tests_python
+                     or self.skip_tests_python[name].contains(version, prereleases=True))
 
 
 @dataclass(frozen=True, kw_only=True)

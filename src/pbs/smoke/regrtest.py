@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from packaging.version import Version
+
 from pbs.catalog import RegrtestPlan
 from pbs.smoke.result import CheckResult, failed, passed, skipped
 from pbs.smoke.tree import InstallTree
@@ -13,23 +15,28 @@ NAME = "regrtest"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _COUNT = re.compile(r"(\w+)=([\d,]+)")
 _FAILED_HEADING = re.compile(r"^\d+ tests? failed:$")
+# Before 3.12 regrtest counts only files, in lines like "All 18 tests OK." and "1 test failed:".
+_FILE_COUNT = re.compile(r"^(?:All )?(\d+) tests? (OK|failed|skipped)\b")
 # Generous: a worker is killed (and the file counted failed) only when a file truly hangs.
 _TIMEOUT = 900
 
 
 @dataclass(frozen=True, kw_only=True)
 class Summary:
-    """regrtest's closing "Total tests:" / "Total test files:" / "Result:" lines."""
+    """regrtest's closing "Total tests:" / "Total test files:" / "Result:" lines (3.12+), or
+    before 3.12 its "N tests OK." / "N tests failed:" / "Tests result:" lines."""
 
-    tests: dict[str, int]  # run, failures, skipped (test cases)
+    tests: dict[str, int]  # run, failures, skipped (test cases); empty before 3.12
     files: dict[str, int]  # run, failed, skipped, resource_denied, env_changed, ...
     result: str  # SUCCESS, FAILURE, "FAILURE, ENV CHANGED", NO TESTS RAN, ...
     failed_files: tuple[str, ...]  # the files regrtest lists under "N tests failed:"
 
     def describe(self) -> str:
+        files = " ".join(f"{key}={value}" for key, value in self.files.items())
+        if not self.tests:
+            return f"files: {files}"
         run, failures, skips = (self.tests.get(k, 0) for k in ("run", "failures", "skipped"))
         text = f"run={run} passed={run - failures - skips} failed={failures} skipped={skips}"
-        files = " ".join(f"{key}={value}" for key, value in self.files.items())
         return f"{text}; files: {files}"
 
 
@@ -40,6 +47,8 @@ def parse_summary(output: str) -> Summary | None:
     failed_files: list[str] = []
     in_failed_list = False
     for line in _ANSI.sub("", output).splitlines():
+        if counted := _FILE_COUNT.match(line):
+            files.setdefault(counted[2].lower(), int(counted[1]))
         # "2 tests failed:" then the names, indented, over one or more lines.
         if _FAILED_HEADING.match(line):
             in_failed_list = True
@@ -52,9 +61,9 @@ def parse_summary(output: str) -> Summary | None:
             tests = _counts(line)
         elif line.startswith("Total test files:"):
             files = _counts(line)
-        elif line.startswith("Result: "):
-            result = line.removeprefix("Result: ").strip()
-    if result is None or not tests:
+        elif line.startswith(("Result: ", "Tests result: ")):
+            result = line.split(": ", 1)[1].strip()
+    if result is None or not (tests or files):
         return None
     return Summary(tests=tests, files=files, result=result, failed_files=tuple(failed_files))
 
@@ -64,7 +73,7 @@ def _counts(line: str) -> dict[str, int]:
     return {key: int(value.replace(",", "")) for key, value in _COUNT.findall(line)}
 
 
-def command(plan: RegrtestPlan, available: set[str], *, full: bool) -> list[str]:
+def command(plan: RegrtestPlan, available: set[str], version: Version, *, full: bool) -> list[str]:
     """regrtest's arguments: the selection (or, with `full`, everything but the skipped files)."""
     args = [
         "-m",
@@ -75,7 +84,7 @@ def command(plan: RegrtestPlan, available: set[str], *, full: bool) -> list[str]
         "-u",
         ",".join(plan.resources),
     ]
-    for pattern in plan.skip_tests:
+    for pattern in plan.skip_patterns(version):
         args += ["-i", pattern]
     if full:
         # With -x, the names that follow are the files *not* to run.
@@ -88,7 +97,9 @@ def check(tree: InstallTree, plan: RegrtestPlan, *, full: bool) -> CheckResult:
     if not (test_dir / "libregrtest").is_dir():
         return skipped(NAME, "the archive has no test suite (install_only archives carry none)")
     available = {path.name.removesuffix(".py") for path in test_dir.glob("test_*")}
-    result = tree.run([tree.python, *command(plan, available, full=full)], step=NAME)
+    # lib/python3.X, or python3.Xt when free-threaded
+    version = Version(tree.stdlib.name.removeprefix("python").removesuffix("t"))
+    result = tree.run([tree.python, *command(plan, available, version, full=full)], step=NAME)
     summary = parse_summary(result.output)
     if summary is None:
         return failed(NAME, f"no regrtest summary (exit code {result.returncode}); see {tree.log}")
