@@ -59,3 +59,20 @@ def test_published_archives_are_reused_only_when_the_build_finished(tmp_path: Pa
     assert run.python == "3.11.2"
     assert run.archive("install_only.tar.gz").name == names[1]
     assert builds.published(tmp_path, "noopt") is None
+
+
+def test_startup_goal_is_met_only_when_pbs_is_not_slower_on_every_command() -> None:
+    import speed
+
+    def times(pbs_pass: float) -> list[startup.StartupTime]:
+        medians = {("debian-3.11", "pass"): 9.0, ("pbs-3.11", "pass"): pbs_pass,
+                   ("debian-3.11", "import json, ssl, sqlite3"): 20.0,
+                   ("pbs-3.11", "import json, ssl, sqlite3"): 15.0}
+        return [startup.StartupTime(interpreter=name, command=command, median_ms=ms, mean_ms=ms,
+                                    runs=40) for (name, command), ms in medians.items()]
+
+    verdicts = speed.startup_verdicts(times(8.5), "debian-3.11", "pbs-3.11")
+    assert [(v["command"], v["met"]) for v in verdicts] == [
+        ("pass", True), ("import json, ssl, sqlite3", True)]
+    slower = speed.startup_verdicts(times(9.5), "debian-3.11", "pbs-3.11")
+    assert slower[0]["met"] is False and slower[0]["pbs_ms"] == 9.5
