@@ -110,6 +110,25 @@ def test_a_training_run_that_profiles_nothing_is_an_error(linked: Linked, tmp_pa
                         work_dir=tmp_path)
 
 
+@needs_bolt
+def test_a_training_run_with_failing_tests_still_profiles(linked: Linked, tmp_path: Path) -> None:
+    # regrtest exits 2 when some tests fail: the run went through the whole task.
+    training = ["sh", "-c", f'"{linked.binary}" 3000; exit 2']
+    optimize_binary(linked.binary, training, spec=CATALOG.options.bolt, tools=TOOLS,
+                    run=linked.run, work_dir=tmp_path)
+    assert BOLT_ORIGINAL_TEXT in section_names(linked.binary)
+
+
+@needs_bolt
+def test_a_training_run_that_crashes_is_an_error(linked: Linked, tmp_path: Path) -> None:
+    # The instrumented program profiled part of the task, then the run died of a signal: the
+    # profile is partial, and the build must not lay out the interpreter by it.
+    training = ["sh", "-c", f'"{linked.binary}" 3000 && kill -SEGV $$']
+    with pytest.raises(PbsError, match=r"stopped early \(exit code -11\)"):
+        optimize_binary(linked.binary, training, spec=CATALOG.options.bolt, tools=TOOLS,
+                        run=linked.run, work_dir=tmp_path)
+
+
 def test_the_cpython_build_runs_commands_the_way_bolt_calls_them() -> None:
     # BOLT's training run may fail without failing the build: the runner must take `check`.
     assert "check" in inspect.signature(CPythonBuild.run).parameters

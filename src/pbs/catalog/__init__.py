@@ -405,6 +405,7 @@ def _options(raw: dict[str, Any]) -> OptionsGrammar:
         bolt=BoltSpec(
             bases=tuple(raw["bolt"]["bases"]),
             arches=tuple(raw["bolt"]["arches"]),
+            training_exit_codes=frozenset(raw["bolt"]["training_exit_codes"]),
             instrument=tuple(raw["bolt"]["instrument"]),
             apply=tuple(raw["bolt"]["apply"]),
         ),

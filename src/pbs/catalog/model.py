@@ -133,6 +133,7 @@ class BoltSpec:
 
     bases: tuple[str, ...]
     arches: tuple[str, ...]
+    training_exit_codes: frozenset[int]  # those of a training run that ran its whole task
     instrument: tuple[str, ...]
     apply: tuple[str, ...]
 

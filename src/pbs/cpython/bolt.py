@@ -49,8 +49,8 @@ def optimize_binary(binary: Path, training: Sequence[str | Path], *, spec: BoltS
 
     `training` is the command line with `binary` in it; it runs with `binary` swapped for the
     instrumented copy, so every child process it starts through sys.executable is profiled too.
-    A training run that exits non-zero still profiles (CPython's PGO task tolerates failing
-    tests the same way); a run that leaves no profile is an error.
+    A run whose tests fail still profiles (CPython's PGO task tolerates that the same way); a
+    run that stops early (a crash of the instrumented copy) or leaves no profile is an error.
     """
     profile_dir = work_dir / "bolt-profile"
     profile_dir.mkdir(parents=True, exist_ok=True)
@@ -58,7 +58,11 @@ def optimize_binary(binary: Path, training: Sequence[str | Path], *, spec: BoltS
     binary.rename(prebolt)
     run([tools.llvm_bolt, prebolt, "-instrument", "-instrumentation-file-append-pid",
          f"-instrumentation-file={profile_dir / binary.name}", "-o", binary, *spec.instrument])
-    run([*training], check=False)
+    training_run = run([*training], check=False)
+    if training_run.returncode not in spec.training_exit_codes:
+        raise PbsError(f"BOLT training of {binary.name} stopped early (exit code "
+                       f"{training_run.returncode}): its profile would cover only part of "
+                       f"{shlex.join(str(part) for part in training)}")
     profiles = sorted(profile_dir.glob(f"{binary.name}.*.fdata"))
     if not profiles:
         raise PbsError(f"BOLT training of {binary.name} wrote no profile into {profile_dir}: "
