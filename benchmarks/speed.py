@@ -218,10 +218,19 @@ def render(results: dict, comparisons: list) -> str:
               "|---|---|---|---|---|"]
     lines += [f"| {b['python']} | {b['options']} | {b['cache']} | {b['cpython_step']} | "
               f"{b['seconds']:.0f} s |" for b in results["builds"]]
-    lines += ["", "## Archive sizes", "", "| archive | MiB |", "|---|---|"]
-    sizes = {Path(name).name: size for b in results["builds"] for name, size in b["archives"].items()}
-    lines += [f"| {name} | {size / 2**20:.1f} |" for name, size in sorted(sizes.items())]
+    lines += ["", "## Archive sizes", "", archive_sizes_table(results["builds"])]
     return "\n".join(lines) + "\n"
+
+
+def archive_sizes_table(build_runs: list[dict]) -> str:
+    """One row per build and archive: install_only archives of different build options share
+    a file name, so the build is named beside each."""
+    lines = ["| build | archive | MiB |", "|---|---|---|"]
+    for run in build_runs:
+        build = f"{run['python']} {run['options']}, {run['cache']} cache"
+        lines += [f"| {build} | {Path(name).name} | {size / 2**20:.1f} |"
+                  for name, size in sorted(run["archives"].items())]
+    return "\n".join(lines)
 
 
 def _times(ratio: float | None) -> str:

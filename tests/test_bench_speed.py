@@ -76,3 +76,16 @@ def test_startup_goal_is_met_only_when_pbs_is_not_slower_on_every_command() -> N
         ("pass", True), ("import json, ssl, sqlite3", True)]
     slower = speed.startup_verdicts(times(9.5), "debian-3.11", "pbs-3.11")
     assert slower[0]["met"] is False and slower[0]["pbs_ms"] == 9.5
+
+
+def test_archive_sizes_keep_same_named_archives_of_different_builds() -> None:
+    import speed
+
+    name = "cpython-3.14.7+20261121-x86_64-unknown-linux-gnu-install_only.tar.gz"
+    runs = [{"python": "3.14.7", "options": "pgo+lto", "cache": "warm",
+             "archives": {f"/w/dist-3.14/{name}": 100 * 2**20}},
+            {"python": "3.14.7", "options": "noopt", "cache": "cold",
+             "archives": {f"/b/dist-cold/{name}": 60 * 2**20}}]
+    rows = speed.archive_sizes_table(runs).splitlines()[2:]
+    assert rows == [f"| 3.14.7 pgo+lto, warm cache | {name} | 100.0 |",
+                    f"| 3.14.7 noopt, cold cache | {name} | 60.0 |"]
