@@ -406,6 +406,7 @@ def _options(raw: dict[str, Any]) -> OptionsGrammar:
             bases=tuple(raw["bolt"]["bases"]),
             arches=tuple(raw["bolt"]["arches"]),
             training_exit_codes=frozenset(raw["bolt"]["training_exit_codes"]),
+            skip_functions=tuple(raw["bolt"]["skip_functions"]),
             instrument=tuple(raw["bolt"]["instrument"]),
             apply=tuple(raw["bolt"]["apply"]),
         ),

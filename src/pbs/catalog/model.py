@@ -134,8 +134,13 @@ class BoltSpec:
     bases: tuple[str, ...]
     arches: tuple[str, ...]
     training_exit_codes: frozenset[int]  # those of a training run that ran its whole task
+    skip_functions: tuple[str, ...]  # left alone by both runs
     instrument: tuple[str, ...]
     apply: tuple[str, ...]
+
+    @property
+    def skip_flag(self) -> str:
+        return f"-skip-funcs={','.join(self.skip_functions)}"
 
 
 @dataclass(frozen=True, kw_only=True)

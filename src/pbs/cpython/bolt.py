@@ -57,7 +57,8 @@ def optimize_binary(binary: Path, training: Sequence[str | Path], *, spec: BoltS
     prebolt = binary.with_name(f"{binary.name}.prebolt")
     binary.rename(prebolt)
     run([tools.llvm_bolt, prebolt, "-instrument", "-instrumentation-file-append-pid",
-         f"-instrumentation-file={profile_dir / binary.name}", "-o", binary, *spec.instrument])
+         f"-instrumentation-file={profile_dir / binary.name}", "-o", binary, spec.skip_flag,
+         *spec.instrument])
     training_run = run([*training], check=False)
     if training_run.returncode not in spec.training_exit_codes:
         raise PbsError(f"BOLT training of {binary.name} stopped early (exit code "
@@ -70,5 +71,6 @@ def optimize_binary(binary: Path, training: Sequence[str | Path], *, spec: BoltS
     merged = work_dir / f"{binary.name}.fdata"
     run([tools.merge_fdata, "-o", merged, *profiles])
     binary.unlink()
-    run([tools.llvm_bolt, prebolt, "-o", binary, f"-data={merged}", *spec.apply])
+    run([tools.llvm_bolt, prebolt, "-o", binary, f"-data={merged}", spec.skip_flag,
+         *spec.apply])
     run([tools.objcopy, f"--remove-section={BOLT_NOTE}", binary])
