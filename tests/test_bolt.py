@@ -123,10 +123,12 @@ def test_a_training_run_with_failing_tests_still_profiles(linked: Linked, tmp_pa
 def test_a_training_run_that_crashes_is_an_error(linked: Linked, tmp_path: Path) -> None:
     # The instrumented program profiled part of the task, then the run died of a signal: the
     # profile is partial, and the build must not lay out the interpreter by it.
-    training = ["sh", "-c", f'"{linked.binary}" 3000 && kill -SEGV $$']
-    with pytest.raises(PbsError, match=r"stopped early \(exit code -11\)"):
+    training = ["sh", "-c", f'"{linked.binary}" 3000 && echo training died && kill -SEGV $$']
+    with pytest.raises(PbsError, match=r"stopped early \(exit code -11\)") as error:
         optimize_binary(linked.binary, training, spec=CATALOG.options.bolt, tools=TOOLS,
                         run=linked.run, work_dir=tmp_path)
+    # The run's last output is shown, so the crash can be read without opening the log.
+    assert "training died" in str(error.value)
 
 
 def test_the_cpython_build_runs_commands_the_way_bolt_calls_them() -> None:

@@ -66,5 +66,9 @@ def run(
 
 def log_tail(log: Path, lines: int = TAIL_LINES) -> str:
     """The last `lines` lines of a log, indented for display under an error message."""
-    text = log.read_text(errors="replace").splitlines()[-lines:]
-    return "\n".join(f"    {line}" for line in text)
+    return output_tail(log.read_text(errors="replace"), lines)
+
+
+def output_tail(output: str, lines: int = TAIL_LINES) -> str:
+    """The last `lines` lines of a command's output, indented for display under an error."""
+    return "\n".join(f"    {line}" for line in output.splitlines()[-lines:])

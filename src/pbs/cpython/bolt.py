@@ -17,7 +17,7 @@ from typing import Protocol
 
 from pbs.catalog import BoltSpec
 from pbs.errors import PbsError
-from pbs.runner import CommandResult
+from pbs.runner import CommandResult, output_tail
 
 # BOLT keeps the original code in this section: its presence shows the binary was rewritten.
 BOLT_ORIGINAL_TEXT = ".bolt.org.text"
@@ -63,7 +63,8 @@ def optimize_binary(binary: Path, training: Sequence[str | Path], *, spec: BoltS
     if training_run.returncode not in spec.training_exit_codes:
         raise PbsError(f"BOLT training of {binary.name} stopped early (exit code "
                        f"{training_run.returncode}): its profile would cover only part of "
-                       f"{shlex.join(str(part) for part in training)}")
+                       f"{shlex.join(str(part) for part in training)}\n"
+                       + output_tail(training_run.output))
     profiles = sorted(profile_dir.glob(f"{binary.name}.*.fdata"))
     if not profiles:
         raise PbsError(f"BOLT training of {binary.name} wrote no profile into {profile_dir}: "
