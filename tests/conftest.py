@@ -12,11 +12,19 @@ from rich.console import Console
 
 from pbs.cache import Cache
 from pbs.catalog import Catalog, load_catalog
+from pbs.toolchain import Toolchain, prepare_toolchain
 
 
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
     return load_catalog()
+
+
+@pytest.fixture(scope="session")
+def toolchain(tmp_path_factory: pytest.TempPathFactory, catalog: Catalog) -> Toolchain:
+    """The catalogued target's toolchain, prepared once in a cache of its own."""
+    cache = Cache(tmp_path_factory.mktemp("toolchain-cache"))
+    return prepare_toolchain(catalog.toolchain, catalog.target(None), cache)
 
 
 @pytest.fixture

@@ -157,9 +157,18 @@ def test_bolt_applies_to_trained_builds_on_its_architectures() -> None:
     python = CATALOG.python("3.14")
     for text, bolted in (("pgo+lto", True), ("pgo", True), ("lto", False), ("noopt", False)):
         options = CATALOG.parse_options(text, python, target)
-        assert (CATALOG.options.bolt_for(options, target.arch) is not None) is bolted, text
+        assert (CATALOG.options.bolt_for(options, target.arch, python.version) is not None) \
+            is bolted, text
     pgo = CATALOG.parse_options("pgo+lto", python, target)
-    assert CATALOG.options.bolt_for(pgo, "riscv64") is None
+    assert CATALOG.options.bolt_for(pgo, "riscv64", python.version) is None
+
+
+def test_bolt_leaves_gcc_built_interpreters_alone() -> None:
+    target = CATALOG.target(None)
+    python = CATALOG.python("3.11")
+    assert CATALOG.options.compiler_for(python.version).name == "gcc"
+    pgo = CATALOG.parse_options("pgo+lto", python, target)
+    assert CATALOG.options.bolt_for(pgo, target.arch, python.version) is None
 
 
 def test_the_tail_calling_interpreter_comes_with_314_on() -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from pbs.catalog import Catalog, Python
@@ -59,6 +60,30 @@ def test_injected_inconsistencies_are_found(catalog: Catalog) -> None:
     assert "is listed twice" in problems
     assert "python 3.9.1 has no 'cpython' source" in problems
     assert "contains '=': makesetup would read it as a variable definition" in problems
+
+
+def test_each_python_has_one_compiler_and_its_lto(catalog: Catalog) -> None:
+    import dataclasses
+
+    target = catalog.target(None)
+    for python in catalog.pythons:
+        compiler = catalog.options.compiler_for(python.version)
+        options = catalog.parse_options("pgo+lto", python, target)
+        args = catalog.options.configure_args(options, python.version)
+        assert args[:2] == ("--enable-optimizations", *compiler.lto_configure), python
+        noopt = catalog.parse_options("noopt", python, target)
+        assert not any(a.startswith("--with-lto") for a in
+                       catalog.options.configure_args(noopt, python.version))
+    assert catalog.options.compiler_for(Version("3.11.2")).name == "gcc"
+    assert catalog.options.compiler_for(Version("3.14.7")).name == "clang"
+
+    rules = catalog.options.python_compilers
+    overlapping = dataclasses.replace(rules[0], requires_python=SpecifierSet(">=3.11"),
+                                      compiler="icc")
+    options = dataclasses.replace(catalog.options, python_compilers=(*rules, overlapping))
+    problems = "\n".join(dataclasses.replace(catalog, options=options).problems())
+    assert "compiler 'icc' is not one of clang, gcc" in problems
+    assert "python 3.14.7 matches 2 compiler rules, not one" in problems
 
 
 def test_setup_rules_only_for_the_setup_py_era(catalog: Catalog) -> None:

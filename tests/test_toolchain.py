@@ -45,12 +45,6 @@ int main(int argc, char **argv) {
 FLOOR = Version("2.17")
 
 
-@pytest.fixture(scope="module")
-def toolchain(tmp_path_factory, catalog: Catalog) -> Toolchain:
-    cache = Cache(tmp_path_factory.mktemp("toolchain-cache"))
-    return prepare_toolchain(catalog.toolchain, catalog.target(None), cache)
-
-
 def build(toolchain: Toolchain, tmp_path: Path, *flags: str, name: str = "program") -> Path:
     source = tmp_path / "program.c"
     source.write_text(PROGRAM)

@@ -187,6 +187,22 @@ def test_interpreter_exports_only_cpython_symbols(tmp_path: Path, host_target: T
 
 
 @needs_gcc
+def test_copies_of_libc_data_are_not_exports(tmp_path: Path, host_target: Target) -> None:
+    """A position-dependent interpreter that reads libc's data directly defines copies of it
+    (copy relocations); those carry libc's symbol version and are not the interpreter's."""
+    source = INTERPRETER.replace(
+        "int main(void) { return Py_Initialize(); }",
+        "#include <stdio.h>\nextern char **environ;\n"
+        "int main(void) { fputs(environ[0], stdout); return Py_Initialize(); }",
+    )
+    exe = cc(tmp_path / EXE, source, "-fPIE", "-no-pie", "-rdynamic", *HARDENED)
+    relocations = subprocess.run(["readelf", "--relocs", "--wide", exe], text=True,
+                                 capture_output=True, check=True).stdout
+    assert "R_X86_64_COPY" in relocations or platform.machine() != "x86_64"
+    assert found(validate_tree(tmp_path, host_target, [])) == set()
+
+
+@needs_gcc
 def test_libpython_exports_and_embedding_api(tmp_path: Path, host_target: Target) -> None:
     libpython = f"{LIB}/libpython3.14.so.1.0"
     shared(tmp_path / libpython, "int sqlite3_open(void) { return 0; }\n", *HARDENED)

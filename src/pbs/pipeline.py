@@ -11,6 +11,7 @@ from typing import Protocol
 
 from pbs.cache import Cache
 from pbs.catalog import BuildOptions, Catalog, Python, Target
+from pbs.cpython.compiler import select_compiler
 from pbs.cpython.step import CPythonResult, CPythonRunner, plan_cpython
 from pbs.errors import UsageError
 from pbs.fetch import Fetcher
@@ -95,14 +96,18 @@ def run_build(
         python=request.python,
         options=request.options,
         configure_options=catalog.options.configure_args(request.options, request.python.version),
-        bolt=catalog.options.bolt_for(request.options, request.target.arch),
+        bolt=catalog.options.bolt_for(request.options, request.target.arch, request.python.version),
         excluded_modules=catalog.excluded_for(request.python.version),
         setup_rules=catalog.setup_rules_for(request.python.version),
+        compiler=select_compiler(
+            catalog.options.compiler_for(request.python.version), toolchain,
+            multiarch=catalog.toolchain.glibc[request.target.arch].multiarch,
+            log=cache.logs / "toolchain" / "versions.log",
+        ),
         target=request.target,
         source=fetched[catalog.python_source(request.python).name],
         pip=fetched[PIP_SOURCE],
         deps=steps,
-        toolchain=toolchain,
     )
     progress.started(step.name, cpython_runner.log(step), cpython_runner.is_cached(step))
     cpython = cpython_runner.build(step)

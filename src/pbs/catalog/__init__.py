@@ -20,12 +20,14 @@ from pbs.catalog.model import (
     Artifact,
     BoltSpec,
     BuildOptions,
+    CompilerSpec,
     DebianArchive,
     DebianLocation,
     GlibcSysrootSpec,
     OptionsGrammar,
     PyPILocation,
     Python,
+    PythonCompiler,
     PythonConfigure,
     RegrtestPlan,
     Source,
@@ -39,6 +41,7 @@ __all__ = [
     "BoltSpec",
     "BuildOptions",
     "Catalog",
+    "CompilerSpec",
     "DebianArchive",
     "DebianLocation",
     "PyPILocation",
@@ -240,6 +243,19 @@ class Catalog:
         unknown_bolt = set(self.options.bolt.bases) - set(self.options.bases)
         if unknown_bolt:
             found.append(f"BOLT names unknown options bases: {', '.join(sorted(unknown_bolt))}")
+        unknown_lto = set(self.options.lto_bases) - set(self.options.bases)
+        if unknown_lto:
+            found.append(f"LTO names unknown options bases: {', '.join(sorted(unknown_lto))}")
+        known_compilers = set(self.options.compilers)
+        for name in (*self.options.bolt.compilers,
+                     *(rule.compiler for rule in self.options.python_compilers)):
+            if name not in known_compilers:
+                found.append(f"compiler '{name}' is not one of {', '.join(sorted(known_compilers))}")
+        for python in self.pythons:
+            count = sum(rule.requires_python.contains(python.version, prereleases=True)
+                        for rule in self.options.python_compilers)
+            if count != 1:
+                found.append(f"python {python.version} matches {count} compiler rules, not one")
         if self.options.default not in self.options.bases:
             found.append(f"default options '{self.options.default}' is not a base")
         return found
@@ -402,9 +418,20 @@ def _options(raw: dict[str, Any]) -> OptionsGrammar:
                             configure=tuple(extra["configure"]))
             for extra in raw.get("python_configure", [])
         ),
+        lto_bases=tuple(raw["lto"]["bases"]),
+        compilers={
+            name: CompilerSpec(name=name, lto_configure=tuple(spec["lto_configure"]))
+            for name, spec in raw["compilers"].items()
+        },
+        python_compilers=tuple(
+            PythonCompiler(requires_python=_specifier(rule["requires_python"]),
+                           compiler=rule["compiler"])
+            for rule in raw["python_compiler"]
+        ),
         bolt=BoltSpec(
             bases=tuple(raw["bolt"]["bases"]),
             arches=tuple(raw["bolt"]["arches"]),
+            compilers=tuple(raw["bolt"]["compilers"]),
             training_exit_codes=frozenset(raw["bolt"]["training_exit_codes"]),
             skip_functions=tuple(raw["bolt"]["skip_functions"]),
             instrument=tuple(raw["bolt"]["instrument"]),

@@ -128,11 +128,28 @@ class PythonConfigure:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CompilerSpec:
+    """A C compiler CPython can be built with (clang or gcc)."""
+
+    name: str
+    lto_configure: tuple[str, ...]  # configure arguments of a link-time optimized build
+
+
+@dataclass(frozen=True, kw_only=True)
+class PythonCompiler:
+    """The compiler of the matching CPython versions."""
+
+    requires_python: SpecifierSet
+    compiler: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class BoltSpec:
     """Which builds BOLT optimizes, and llvm-bolt's arguments for each of its two runs."""
 
     bases: tuple[str, ...]
     arches: tuple[str, ...]
+    compilers: tuple[str, ...]
     training_exit_codes: frozenset[int]  # those of a training run that ran its whole task
     skip_functions: tuple[str, ...]  # left alone by both runs
     instrument: tuple[str, ...]
@@ -153,6 +170,9 @@ class OptionsGrammar:
     suffixes: dict[str, tuple[str, ...]]  # suffix -> libcs that support it
     configure: dict[str, tuple[str, ...]]  # base, prefix or suffix -> CPython configure args
     python_configure: tuple[PythonConfigure, ...]
+    lto_bases: tuple[str, ...]
+    compilers: dict[str, CompilerSpec]
+    python_compilers: tuple[PythonCompiler, ...]
     bolt: BoltSpec
 
     def spellings(self) -> list[str]:
@@ -162,16 +182,27 @@ class OptionsGrammar:
         forms += [f"<base>+{suffix}" for suffix in self.suffixes]
         return forms
 
+    def compiler_for(self, version: Version) -> CompilerSpec:
+        """The compiler CPython `version` is built with (the catalog check makes it one)."""
+        names = [rule.compiler for rule in self.python_compilers
+                 if rule.requires_python.contains(version, prereleases=True)]
+        if len(names) != 1:
+            raise ValueError(f"{len(names)} compilers are catalogued for CPython {version}")
+        return self.compilers[names[0]]
+
     def configure_args(self, options: BuildOptions, version: Version) -> tuple[str, ...]:
         parts = (*options.prefixes, options.base, *options.suffixes)
+        lto = self.compiler_for(version).lto_configure if options.base in self.lto_bases else ()
         by_version = (arg for extra in self.python_configure
                       if extra.requires_python.contains(version, prereleases=True)
                       for arg in extra.configure)
-        return (*(arg for part in parts for arg in self.configure[part]), *by_version)
+        return (*(arg for part in parts for arg in self.configure[part]), *lto, *by_version)
 
-    def bolt_for(self, options: BuildOptions, arch: str) -> BoltSpec | None:
-        """The BOLT settings if builds with `options` for `arch` are BOLT-optimized."""
-        if options.base in self.bolt.bases and arch in self.bolt.arches:
+    def bolt_for(self, options: BuildOptions, arch: str, version: Version) -> BoltSpec | None:
+        """The BOLT settings if builds of CPython `version` with `options` for `arch` are
+        BOLT-optimized."""
+        if (options.base in self.bolt.bases and arch in self.bolt.arches
+                and self.compiler_for(version).name in self.bolt.compilers):
             return self.bolt
         return None
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from pbs.catalog import BoltSpec, BuildOptions, Python
 from pbs.cpython import bolt
 from pbs.cpython.bolt import BoltTools, optimize_binary
+from pbs.cpython.compiler import CPythonCompiler
 from pbs.cpython.modules import (
     ModuleTable,
     module_states,
@@ -60,6 +61,7 @@ class CPythonBuild:
     excluded_modules: frozenset[str]
     setup_rules: tuple[str, ...] | None  # see Catalog.setup_rules_for
     toolchain: Toolchain
+    compiler: CPythonCompiler
     source_dir: Path
     deps_prefix: Path  # the merged dependencies' /deps tree
     work_root: Path  # a directory holding source_dir and deps_prefix: mapped away in debug info
@@ -71,15 +73,22 @@ class CPythonBuild:
     def install_dir(self) -> Path:
         return self.destdir / INSTALL_PREFIX.lstrip("/")
 
+    @property
+    def compiler_bin(self) -> Path:
+        return self.work_root / "bin"
+
     def env(self) -> dict[str, str]:
         deps = self.deps_prefix
         pkgconfig = [deps / "lib" / "pkgconfig", deps / "share" / "pkgconfig"]
         excluded = {f"py_cv_module_{name}": "n/a" for name in sorted(self.excluded_modules)}
+        maps = prefix_maps(self.toolchain, self.work_root)
         return {
-            **self.toolchain.env(),
-            "CFLAGS": " ".join(prefix_maps(self.toolchain, self.work_root)),
+            **self.compiler.env(self.compiler_bin),
+            "CFLAGS": " ".join(maps),
             "CPPFLAGS": f"-I{deps / 'include'} -I{deps / 'include' / 'ncursesw'}",
-            "LDFLAGS": " ".join((f"-L{deps / 'lib'}", "-Wl,--exclude-libs,ALL", *HARDENING_LDFLAGS)),
+            # The maps again: gcc's LTO compiles at link time, naming the directory it runs in.
+            "LDFLAGS": " ".join((f"-L{deps / 'lib'}", "-Wl,--exclude-libs,ALL", *HARDENING_LDFLAGS,
+                                 *maps)),
             # Static libraries built for glibc 2.17 need libpthread/libdl named explicitly.
             "LIBS": "-lpthread -ldl -lm",
             # --static: the dependencies' private libraries (Libs.private) are needed too.
@@ -101,6 +110,7 @@ class CPythonBuild:
     # -- the stages, in order ----------------------------------------------------------------
 
     def build(self) -> ModuleTable:
+        self.compiler.install(self.compiler_bin)
         table = self.configure()
         self.run(["make", f"-j{self.jobs}"])
         if self.bolt:

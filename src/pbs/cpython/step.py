@@ -1,7 +1,7 @@
 """The CPython build as one cached step on top of the dependency steps.
 
 Its key hashes this package's code, the PYTHON.json writer, the CPython and pip files, the
-build options and their configure arguments, the deliberate module exclusions, the toolchain
+build options and their configure arguments, the deliberate module exclusions, the compiler
 identity, the target and every dependency step's key. Its output is the finished `python/`
 tree of a full archive; packaging only archives it, so archives rebuilt from the cache are
 byte-identical.
@@ -19,9 +19,10 @@ from pathlib import Path
 from pbs import metadata
 from pbs.cache import Cache, key_of
 from pbs.catalog import BoltSpec, BuildOptions, Python, Target
-from pbs.cpython import assemble, bolt, build, modules, relocate
+from pbs.cpython import assemble, bolt, build, compiler, modules, relocate
 from pbs.cpython.assemble import Dependency, Distribution, interpreter_facts
 from pbs.cpython.build import INSTALL_PREFIX, SOURCE_DATE_EPOCH, CPythonBuild
+from pbs.cpython.compiler import CPythonCompiler
 from pbs.cpython.relocate import Rewrites
 from pbs.extract import extract_archive, source_root
 from pbs.fetch import Fetched
@@ -30,7 +31,7 @@ from pbs.recipes.base import NEUTRAL_BUILD_DIR, NEUTRAL_TOOLCHAIN_DIR, PREFIX
 from pbs.runner import run
 from pbs.toolchain import Toolchain
 
-CODE = (assemble, bolt, build, modules, relocate, metadata)
+CODE = (assemble, bolt, build, compiler, modules, relocate, metadata)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,6 +42,7 @@ class CPythonStep:
     bolt: BoltSpec | None
     excluded_modules: frozenset[str]
     setup_rules: tuple[str, ...] | None
+    compiler: CPythonCompiler
     target: Target
     source: Fetched
     pip: Fetched
@@ -64,8 +66,7 @@ class CPythonResult:
 def plan_cpython(
     *, python: Python, options: BuildOptions, configure_options: tuple[str, ...],
     bolt: BoltSpec | None, excluded_modules: frozenset[str], setup_rules: tuple[str, ...] | None,
-    target: Target, source: Fetched, pip: Fetched,
-    deps: list[Step], toolchain: Toolchain,
+    compiler: CPythonCompiler, target: Target, source: Fetched, pip: Fetched, deps: list[Step],
 ) -> CPythonStep:
     key = key_of(
         *(Path(inspect.getsourcefile(module) or "").read_text() for module in CODE),
@@ -77,13 +78,14 @@ def plan_cpython(
         repr(bolt),
         *sorted(excluded_modules),
         repr(setup_rules),
-        toolchain.identity,
+        compiler.identity,
         target.triple,
         *(dep.key for dep in deps),
     )
     return CPythonStep(
         python=python, options=options, configure_options=configure_options, bolt=bolt,
-        excluded_modules=excluded_modules, setup_rules=setup_rules, target=target, source=source, pip=pip,
+        excluded_modules=excluded_modules, setup_rules=setup_rules, compiler=compiler, target=target,
+        source=source, pip=pip,
         deps=tuple(deps), key=key,
     )
 
@@ -132,7 +134,7 @@ class CPythonRunner:
         cpython = CPythonBuild(
             python=step.python, options=step.options, configure_options=step.configure_options,
             bolt=step.bolt, excluded_modules=step.excluded_modules,
-            setup_rules=step.setup_rules, toolchain=self._toolchain,
+            setup_rules=step.setup_rules, toolchain=self._toolchain, compiler=step.compiler,
             source_dir=source_dir, deps_prefix=deps_prefix, work_root=staging,
             destdir=root, jobs=self._jobs, log=log,
         )
@@ -144,8 +146,8 @@ class CPythonRunner:
         for library in sorted((deps_prefix / "lib").glob("t[ck]*")):
             if library.is_dir():
                 shutil.copytree(library, install / "lib" / library.name, dirs_exist_ok=True)
-        tools = {str(self._toolchain.cc): "cc", str(self._toolchain.tool("ar")): "ar",
-                 f"{self._toolchain.llvm_bin}/": ""}
+        env = cpython.env()
+        tools = {env["CC"]: "cc", env["AR"]: "ar", f"{self._toolchain.llvm_bin}/": ""}
         rewritten = relocate.relocate(install, Rewrites(
             tools=tools,
             build_dirs={str(deps_prefix): PREFIX, str(source_dir): f"{NEUTRAL_BUILD_DIR}/cpython",

@@ -1,0 +1,72 @@
+"""CPython's compiler, for real: gcc over the toolchain's sysroot keeps the glibc floor."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from packaging.version import Version
+
+from pbs.catalog import Catalog
+from pbs.cpython.compiler import CPythonCompiler, select_compiler
+from pbs.elf import max_glibc_version, needed_libraries
+from pbs.toolchain import Toolchain
+
+# pthread_create (2.34) and hypot (2.35) have new default versions in the host's glibc.
+PROGRAM = r"""
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+static void *work(void *arg) { return arg; }
+int main(int argc, char **argv) {
+    pthread_t thread;
+    pthread_create(&thread, 0, work, 0);
+    pthread_join(thread, 0);
+    printf("%.1f\n", hypot(3.0, (double)argc + 3.0));
+    return 0;
+}
+"""
+
+needs_gcc = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs the host's gcc")
+
+
+def compiler(catalog: Catalog, toolchain: Toolchain, name: str, tmp_path: Path) -> CPythonCompiler:
+    multiarch = catalog.toolchain.glibc[toolchain.target.arch].multiarch
+    return select_compiler(catalog.options.compilers[name], toolchain, multiarch=multiarch,
+                           log=tmp_path / "versions.log")
+
+
+def test_clang_is_the_toolchains_own(catalog: Catalog, toolchain: Toolchain,
+                                     tmp_path: Path) -> None:
+    clang = compiler(catalog, toolchain, "clang", tmp_path)
+    clang.install(tmp_path / "bin")
+    assert clang.env(tmp_path / "bin") == toolchain.env()
+    assert clang.identity == toolchain.identity
+    assert not (tmp_path / "bin").exists()
+
+
+@needs_gcc
+def test_gcc_links_against_the_glibc_floor(catalog: Catalog, toolchain: Toolchain,
+                                           tmp_path: Path) -> None:
+    gcc = compiler(catalog, toolchain, "gcc", tmp_path)
+    assert gcc.identity.startswith(toolchain.identity)
+    assert "gcc" in gcc.identity.removeprefix(toolchain.identity)
+    bin_dir = tmp_path / "bin"
+    gcc.install(bin_dir)
+    env = gcc.env(bin_dir)
+    # configure recognizes gcc by CC's name; gcc's LTO objects need gcc's archiver.
+    assert "gcc" in Path(env["CC"]).name
+    assert Path(env["AR"]).name == "gcc-ar"
+    source = tmp_path / "program.c"
+    source.write_text(PROGRAM)
+    program = tmp_path / "program"
+    # -lpthread before the objects that need it: kept only because --as-needed is off.
+    subprocess.run([env["CC"], "-O2", "-lpthread", source, "-o", program, "-lm"], check=True)
+    assert subprocess.run([program], capture_output=True, text=True,
+                          check=True).stdout == "5.0\n"
+    floor = Version(toolchain.target.libc_floor)
+    needed = max_glibc_version(program)
+    assert needed is not None and needed <= floor
+    assert "libpthread.so.0" in needed_libraries(program)
