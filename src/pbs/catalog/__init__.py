@@ -420,7 +420,8 @@ def _options(raw: dict[str, Any]) -> OptionsGrammar:
         ),
         lto_bases=tuple(raw["lto"]["bases"]),
         compilers={
-            name: CompilerSpec(name=name, lto_configure=tuple(spec["lto_configure"]))
+            name: CompilerSpec(name=name, lto_configure=tuple(spec["lto_configure"]),
+                               cflags=tuple(spec["cflags"]))
             for name, spec in raw["compilers"].items()
         },
         python_compilers=tuple(

@@ -133,6 +133,7 @@ class CompilerSpec:
 
     name: str
     lto_configure: tuple[str, ...]  # configure arguments of a link-time optimized build
+    cflags: tuple[str, ...]  # added to CPython's CFLAGS
 
 
 @dataclass(frozen=True, kw_only=True)
