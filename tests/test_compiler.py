@@ -70,3 +70,24 @@ def test_gcc_links_against_the_glibc_floor(catalog: Catalog, toolchain: Toolchai
     needed = max_glibc_version(program)
     assert needed is not None and needed <= floor
     assert "libpthread.so.0" in needed_libraries(program)
+
+
+@needs_gcc
+def test_gcc_fat_lto_objects_name_no_build_directory(catalog: Catalog, toolchain: Toolchain,
+                                                      tmp_path: Path) -> None:
+    """CPython's LTO objects, as the full archive ships them, with the prefix map and the
+    catalog's gcc flags: no byte of the object names the directory it was built in."""
+    gcc = compiler(catalog, toolchain, "gcc", tmp_path)
+    gcc.install(tmp_path / "bin")
+    work = tmp_path / "work"
+    (work / "Modules").mkdir(parents=True)
+    (work / "Modules" / "answer.c").write_text("int answer(int x) { return x + 42; }\n")
+    subprocess.run(
+        [gcc.env(tmp_path / "bin")["CC"], "-O2", "-g", "-flto", "-ffat-lto-objects",
+         f"-ffile-prefix-map={work}=/build", *gcc.spec.cflags,
+         "-c", "Modules/answer.c", "-o", "answer.o"],
+        cwd=work, check=True,
+    )
+    data = (work / "answer.o").read_bytes()
+    assert b".gnu.lto_" in data
+    assert str(work).encode() not in data
