@@ -44,6 +44,7 @@ def test_clang_is_the_toolchains_own(catalog: Catalog, toolchain: Toolchain,
     clang.install(tmp_path / "bin")
     assert clang.env(tmp_path / "bin") == toolchain.env()
     assert clang.identity == toolchain.identity
+    assert clang.plain_objects_command(tmp_path) is None
     assert not (tmp_path / "bin").exists()
 
 
@@ -73,21 +74,34 @@ def test_gcc_links_against_the_glibc_floor(catalog: Catalog, toolchain: Toolchai
 
 
 @needs_gcc
-def test_gcc_fat_lto_objects_name_no_build_directory(catalog: Catalog, toolchain: Toolchain,
-                                                      tmp_path: Path) -> None:
-    """CPython's LTO objects, as the full archive ships them, with the prefix map and the
-    catalog's gcc flags: no byte of the object names the directory it was built in."""
+def test_gcc_objects_shipped_name_no_build_directory(catalog: Catalog, toolchain: Toolchain,
+                                                     tmp_path: Path) -> None:
+    """CPython's fat LTO objects, compiled with the prefix map and the catalog's gcc flags,
+    then made plain as the full archive ships them: no byte names the build directory, and
+    they still link."""
     gcc = compiler(catalog, toolchain, "gcc", tmp_path)
     gcc.install(tmp_path / "bin")
+    cc = gcc.env(tmp_path / "bin")["CC"]
     work = tmp_path / "work"
     (work / "Modules").mkdir(parents=True)
     (work / "Modules" / "answer.c").write_text("int answer(int x) { return x + 42; }\n")
+    (work / "main.c").write_text("int answer(int);\nint main(void) { return answer(-42); }\n")
     subprocess.run(
-        [gcc.env(tmp_path / "bin")["CC"], "-O2", "-g", "-flto", "-ffat-lto-objects",
-         f"-ffile-prefix-map={work}=/build", *gcc.spec.cflags,
-         "-c", "Modules/answer.c", "-o", "answer.o"],
+        [cc, "-O2", "-g", "-flto", "-ffat-lto-objects", f"-ffile-prefix-map={work}=/build",
+         *gcc.spec.cflags, "-c", "Modules/answer.c", "-o", "Modules/answer.o"],
         cwd=work, check=True,
     )
-    data = (work / "answer.o").read_bytes()
-    assert b".gnu.lto_" in data
-    assert str(work).encode() not in data
+    subprocess.run([gcc.env(tmp_path / "bin")["AR"], "rcs", "libanswer.a", "Modules/answer.o"],
+                   cwd=work, check=True)
+    assert b".gnu.lto_" in (work / "Modules" / "answer.o").read_bytes()
+
+    command = gcc.plain_objects_command(work)
+    assert command is not None
+    subprocess.run(command, check=True)
+    for shipped in (work / "Modules" / "answer.o", work / "libanswer.a"):
+        data = shipped.read_bytes()
+        assert b".gnu.lto_" not in data, shipped
+        assert str(work).encode() not in data, shipped
+    program = tmp_path / "program"
+    subprocess.run([cc, work / "main.c", work / "libanswer.a", "-o", program], check=True)
+    assert subprocess.run([program]).returncode == 0

@@ -117,6 +117,9 @@ class CPythonBuild:
             self._optimize_with_bolt(self.bolt)
         # The interpreter is newer than everything it is linked from: install does not relink.
         self.run(["make", "install", f"DESTDIR={self.destdir}"])
+        # What the full archive ships for relinking is linked by any compiler, not only this one.
+        if command := self.compiler.plain_objects_command(self.source_dir, self.install_dir):
+            self.run(command)
         return table
 
     def configure(self) -> ModuleTable:

@@ -20,6 +20,10 @@ from pbs.runner import run
 from pbs.toolchain import Toolchain, ToolchainMissing
 
 GCC_TOOLS = {"CC": "gcc", "AR": "gcc-ar", "NM": "gcc-nm", "RANLIB": "gcc-ranlib"}
+# gcc's LTO objects carry its intermediate code beside the machine code ("fat" objects). Only
+# this very gcc version can read it, and its streams name the directory each file was compiled
+# in, whatever -ffile-prefix-map says.
+GCC_LTO_SECTIONS = (".gnu.lto_*", ".gnu.debuglto_*")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,6 +56,15 @@ class CPythonCompiler:
             '-Wl,--no-as-needed "$@"\n'
         )
         wrapper.chmod(0o755)
+
+    def plain_objects_command(self, *roots: Path) -> list[str | Path] | None:
+        """A command that leaves the object files and static libraries under `roots` with
+        machine code only, or None if the compiler's objects are plain already."""
+        if self.spec.name != "gcc":
+            return None
+        removals = [f"--remove-section={pattern}" for pattern in GCC_LTO_SECTIONS]
+        return ["find", *roots, "(", "-name", "*.o", "-o", "-name", "*.a", ")", "-type", "f",
+                "-exec", self.toolchain.tool("objcopy"), "--wildcard", *removals, "{}", ";"]
 
     def _gcc_wrapper(self, bin_dir: Path) -> Path:
         # CPython's configure takes its gcc PGO/LTO flags only if CC's name contains "gcc".
