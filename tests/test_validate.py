@@ -187,9 +187,10 @@ def test_interpreter_exports_only_cpython_symbols(tmp_path: Path, host_target: T
 
 
 @needs_gcc
-def test_copies_of_libc_data_are_not_exports(tmp_path: Path, host_target: Target) -> None:
+def test_copies_of_libc_data_are_reported(tmp_path: Path, host_target: Target) -> None:
     """A position-dependent interpreter that reads libc's data directly defines copies of it
-    (copy relocations); those carry libc's symbol version and are not the interpreter's."""
+    (copy relocations). Against the sysroot's glibc stubs, which define `environ` and
+    `__environ` apart, such a copy of `environ` is never set: they are reported."""
     source = INTERPRETER.replace(
         "int main(void) { return Py_Initialize(); }",
         "#include <stdio.h>\nextern char **environ;\n"
@@ -199,7 +200,8 @@ def test_copies_of_libc_data_are_not_exports(tmp_path: Path, host_target: Target
     relocations = subprocess.run(["readelf", "--relocs", "--wide", exe], text=True,
                                  capture_output=True, check=True).stdout
     assert "R_X86_64_COPY" in relocations or platform.machine() != "x86_64"
-    assert found(validate_tree(tmp_path, host_target, [])) == set()
+    assert {(EXE, "exports", "environ"), (EXE, "exports", "stdout")} <= found(
+        validate_tree(tmp_path, host_target, []))
 
 
 @needs_gcc

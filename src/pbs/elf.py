@@ -10,7 +10,7 @@ from elftools.elf.constants import P_FLAGS
 from elftools.elf.dynamic import DynamicSection
 from elftools.elf.elffile import ELFFile
 from elftools.elf.enums import ENUM_DT_FLAGS, ENUM_DT_FLAGS_1
-from elftools.elf.gnuversions import GNUVerNeedSection, GNUVerSymSection
+from elftools.elf.gnuversions import GNUVerNeedSection
 from elftools.elf.sections import SymbolTableSection
 from packaging.version import Version
 
@@ -108,28 +108,14 @@ def read_elf(path: Path) -> ElfFacts:
 
 
 def _exported_symbols(elf: ELFFile) -> Iterator[str]:
-    """Defined dynamic symbols, except copies of a library's data: an executable that reads
-    e.g. libc's `stdout` directly holds a copy of it (a copy relocation), defined in the
-    executable but versioned with the version it needs from the library."""
-    needed_versions = {
-        aux["vna_other"]
-        for section in elf.iter_sections()
-        if isinstance(section, GNUVerNeedSection)
-        for _, auxiliaries in section.iter_versions()
-        for aux in auxiliaries
-    }
-    versym = next((s for s in elf.iter_sections() if isinstance(s, GNUVerSymSection)), None)
     for section in elf.iter_sections():
         if isinstance(section, SymbolTableSection) and section["sh_type"] == "SHT_DYNSYM":
-            for index, symbol in enumerate(section.iter_symbols()):
-                if symbol["st_shndx"] == "SHN_UNDEF" or symbol["st_info"]["bind"] not in (
+            for symbol in section.iter_symbols():
+                if symbol["st_shndx"] != "SHN_UNDEF" and symbol["st_info"]["bind"] in (
                     "STB_GLOBAL",
                     "STB_WEAK",
                 ):
-                    continue
-                if versym is not None and versym.get_symbol(index)["ndx"] in needed_versions:
-                    continue
-                yield symbol.name
+                    yield symbol.name
 
 
 def _symbol_versions(elf: ELFFile) -> dict[str, set[str]]:

@@ -150,6 +150,7 @@ class CPythonBuild:
                 f"{', '.join(unbuilt)}; see {self.log}"
             )
         self._link_interpreter_statically()
+        self.compiler.adjust_makefile(self.source_dir / "Makefile.pre")
         add_interpreter_link_flags(
             self.source_dir / "Makefile.pre",
             (*INTERPRETER_LINK_FLAGS, *(bolt.LINK_FLAGS if self.bolt else ())),
