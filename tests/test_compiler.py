@@ -105,3 +105,41 @@ def test_gcc_objects_shipped_name_no_build_directory(catalog: Catalog, toolchain
     program = tmp_path / "program"
     subprocess.run([cc, work / "main.c", work / "libanswer.a", "-o", program], check=True)
     assert subprocess.run([program], check=False).returncode == 0
+
+
+@needs_gcc
+def test_gcc_lto_interpreter_reads_the_real_environ(catalog: Catalog, toolchain: Toolchain,
+                                                    tmp_path: Path) -> None:
+    """Linked the way CPython links `python` (position-dependent, gcc LTO flags from its
+    Makefile, as adjusted), a program over the sysroot's glibc stubs sees its environment:
+    no copy of libc's `environ` is made in the executable."""
+    gcc = compiler(catalog, toolchain, "gcc", tmp_path)
+    gcc.install(tmp_path / "bin")
+    cc = gcc.env(tmp_path / "bin")["CC"]
+    makefile_pre = tmp_path / "Makefile.pre"
+    makefile_pre.write_text("LDFLAGS_NODIST= -flto -fuse-linker-plugin -ffat-lto-objects "
+                            "-flto-partition=none -g\n")
+    gcc.adjust_makefile(makefile_pre)
+    lto_flags = makefile_pre.read_text().split("=", 1)[1].split()
+    assert "-flto-partition=none" not in lto_flags
+    sources = {
+        "first.c": "extern char **environ;\n"
+                   "const char *first(void) { return environ[0] ? environ[0] : \"none\"; }\n",
+        "main.c": "#include <stdio.h>\nconst char *first(void);\n"
+                  "int main(void) { puts(first()); return 0; }\n",
+    }
+    objects = []
+    for name, text in sources.items():
+        (tmp_path / name).write_text(text)
+        objects.append(tmp_path / f"{name}.o")
+        subprocess.run([cc, "-O3", "-fPIC", "-fno-semantic-interposition", *lto_flags, "-c",
+                        tmp_path / name, "-o", objects[-1]], check=True)
+    program = tmp_path / "program"
+    subprocess.run([cc, "-no-pie", "-fno-semantic-interposition", *lto_flags, *objects,
+                    "-o", program], check=True)
+    relocations = subprocess.run(["readelf", "--relocs", "--wide", program], capture_output=True,
+                                 text=True, check=True).stdout
+    assert "R_X86_64_COPY" not in relocations
+    shown = subprocess.run([program], env={"PBS_PROBE": "1"}, capture_output=True, text=True,
+                           check=True).stdout
+    assert shown == "PBS_PROBE=1\n"
