@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from packaging.version import Version
 
-from pbs.catalog import Catalog
+from pbs.catalog import Catalog, Source
 from pbs.cpython.compiler import CPythonCompiler, select_compiler
+from pbs.cpython.step import plan_cpython
 from pbs.elf import max_glibc_version, needed_libraries
+from pbs.fetch import Fetched, Origin
 from pbs.toolchain import Toolchain
 
 # pthread_create (2.34) and hypot (2.35) have new default versions in the host's glibc.
@@ -143,3 +146,27 @@ def test_gcc_lto_interpreter_reads_the_real_environ(catalog: Catalog, toolchain:
     shown = subprocess.run([program], env={"PBS_PROBE": "1"}, capture_output=True, text=True,
                            check=True).stdout
     assert shown == "PBS_PROBE=1\n"
+
+
+def test_the_compilers_flags_key_the_cpython_step(catalog: Catalog, toolchain: Toolchain,
+                                                  tmp_path: Path) -> None:
+    python = catalog.python("3.11")
+    target = catalog.target(None)
+    options = catalog.parse_options("pgo+lto", python, target)
+
+    def fetched(source: Source) -> Fetched:
+        return Fetched(source=source, artifact=source.artifacts[0], path=tmp_path / source.name,
+                       origin=Origin.CACHE, detail="")
+
+    def key(compiler: CPythonCompiler) -> str:
+        return plan_cpython(
+            python=python, options=options, configure_options=(), bolt=None,
+            excluded_modules=frozenset(), setup_rules=None, compiler=compiler, target=target,
+            source=fetched(catalog.python_source(python)),
+            pip=fetched(next(s for s in catalog.sources if s.name == "pip")), deps=[],
+        ).key
+
+    clang = compiler(catalog, toolchain, "clang", tmp_path)
+    flagged = replace(clang, spec=replace(clang.spec, cflags=(*clang.spec.cflags, "-O1")))
+    assert key(clang) == key(replace(clang))
+    assert key(flagged) != key(clang)

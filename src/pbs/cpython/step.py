@@ -79,6 +79,7 @@ def plan_cpython(
         *sorted(excluded_modules),
         repr(setup_rules),
         compiler.identity,
+        repr(compiler.spec),  # its flags: the identity names only its version
         target.triple,
         *(dep.key for dep in deps),
     )
