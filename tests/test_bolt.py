@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import inspect
+import re
 import shutil
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -163,12 +164,31 @@ def test_bolt_applies_to_trained_builds_on_its_architectures() -> None:
     assert CATALOG.options.bolt_for(pgo, "riscv64", python.version) is None
 
 
-def test_bolt_leaves_gcc_built_interpreters_alone() -> None:
+def test_bolt_applies_only_to_the_compilers_it_names() -> None:
     target = CATALOG.target(None)
     python = CATALOG.python("3.11")
-    assert CATALOG.options.compiler_for(python.version).name == "gcc"
+    compiler = CATALOG.options.compiler_for(python.version).name
     pgo = CATALOG.parse_options("pgo+lto", python, target)
-    assert CATALOG.options.bolt_for(pgo, target.arch, python.version) is None
+    assert CATALOG.options.bolt_for(pgo, target.arch, python.version) is not None
+    others = tuple(name for name in CATALOG.options.compilers if name != compiler)
+    without = replace(CATALOG.options, bolt=replace(CATALOG.options.bolt, compilers=others))
+    assert without.bolt_for(pgo, target.arch, python.version) is None
+
+
+@pytest.mark.parametrize("name", [
+    "_PyEval_EvalFrameDefault",        # clang's
+    "_PyEval_EvalFrameDefault.cold",   # the part gcc splits off
+    "sre_ucs1_match/1",                # clang's local symbol, as llvm-bolt names it
+    "sre_ucs4_match.cold/1",
+])
+def test_the_skip_list_covers_the_interpreter_loops_of_both_compilers(name: str) -> None:
+    assert any(re.fullmatch(pattern, name) for pattern in CATALOG.options.bolt.skip_functions)
+
+
+def test_the_skip_list_leaves_other_functions_to_bolt() -> None:
+    for name in ("_PyEval_Vector", "sre_ucs1_count", "PyObject_GetAttr"):
+        assert not any(re.fullmatch(pattern, name)
+                       for pattern in CATALOG.options.bolt.skip_functions), name
 
 
 def test_the_tail_calling_interpreter_comes_with_314_on() -> None:
