@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from dataclasses import replace
@@ -111,41 +112,44 @@ def test_gcc_objects_shipped_name_no_build_directory(catalog: Catalog, toolchain
 
 
 @needs_gcc
-def test_gcc_lto_interpreter_reads_the_real_environ(catalog: Catalog, toolchain: Toolchain,
-                                                    tmp_path: Path) -> None:
-    """Linked the way CPython links `python` (position-dependent, gcc LTO flags from its
-    Makefile, as adjusted), a program over the sysroot's glibc stubs sees its environment:
+def test_gcc_lto_interpreter_is_position_dependent_and_reads_the_real_environ(
+        catalog: Catalog, toolchain: Toolchain, tmp_path: Path) -> None:
+    """Compiled and linked the way CPython builds `python` with gcc (libpython's objects -fPIC,
+    CPython's LTO flags, the catalog's interpreter link flags), the program is
+    position-dependent code, and it still sees its environment over the sysroot's glibc stubs:
     no copy of libc's `environ` is made in the executable."""
     gcc = compiler(catalog, toolchain, "gcc", tmp_path)
     gcc.install(tmp_path / "bin")
     cc = gcc.env(tmp_path / "bin")["CC"]
-    makefile_pre = tmp_path / "Makefile.pre"
-    makefile_pre.write_text("LDFLAGS_NODIST= -flto -fuse-linker-plugin -ffat-lto-objects "
-                            "-flto-partition=none -g\n")
-    gcc.adjust_makefile(makefile_pre)
-    lto_flags = makefile_pre.read_text().split("=", 1)[1].split()
-    assert "-flto-partition=none" not in lto_flags
+    lto_flags = ["-flto", "-fuse-linker-plugin", "-ffat-lto-objects", "-flto-partition=none"]
     sources = {
         "first.c": "extern char **environ;\n"
-                   "const char *first(void) { return environ[0] ? environ[0] : \"none\"; }\n",
-        "main.c": "#include <stdio.h>\nconst char *first(void);\n"
-                  "int main(void) { puts(first()); return 0; }\n",
+                   "const char *first(void) { return environ[0] ? environ[0] : \"none\"; }\n"
+                   "static int table[64];\n"
+                   "__attribute__((noinline)) int bump(int i) { return ++table[i]; }\n",
+        "main.c": "#include <stdio.h>\nconst char *first(void);\nint bump(int);\n"
+                  "int main(int argc, char **argv) { puts(first()); return bump(argc) - 1; }\n",
     }
     objects = []
     for name, text in sources.items():
         (tmp_path / name).write_text(text)
         objects.append(tmp_path / f"{name}.o")
-        subprocess.run([cc, "-O3", "-fPIC", "-fno-semantic-interposition", *lto_flags, "-c",
-                        tmp_path / name, "-o", objects[-1]], check=True)
+        subprocess.run([cc, "-O3", "-fPIC", "-fno-semantic-interposition",
+                        *lto_flags, "-c", tmp_path / name, "-o", objects[-1]], check=True)
     program = tmp_path / "program"
-    subprocess.run([cc, "-no-pie", "-fno-semantic-interposition", *lto_flags, *objects,
-                    "-o", program], check=True)
+    subprocess.run([cc, "-no-pie", *gcc.spec.interpreter_ldflags, "-fno-semantic-interposition",
+                    *lto_flags, *objects, "-o", program], check=True)
     relocations = subprocess.run(["readelf", "--relocs", "--wide", program], capture_output=True,
                                  text=True, check=True).stdout
     assert "R_X86_64_COPY" not in relocations
     shown = subprocess.run([program], env={"PBS_PROBE": "1"}, capture_output=True, text=True,
                            check=True).stdout
     assert shown == "PBS_PROBE=1\n"
+    # Position-dependent code indexes a static table by its absolute address; -fPIC code would
+    # first load the address relative to the instruction pointer.
+    code = subprocess.run(["objdump", "--disassemble=bump", program], capture_output=True,
+                          text=True, check=True).stdout
+    assert re.search(r"0x[0-9a-f]+\(,%r[a-z0-9]+,4\)", code), code
 
 
 def test_the_compilers_flags_key_the_cpython_step(catalog: Catalog, toolchain: Toolchain,

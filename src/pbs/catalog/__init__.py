@@ -421,7 +421,8 @@ def _options(raw: dict[str, Any]) -> OptionsGrammar:
         lto_bases=tuple(raw["lto"]["bases"]),
         compilers={
             name: CompilerSpec(name=name, lto_configure=tuple(spec["lto_configure"]),
-                               cflags=tuple(spec["cflags"]))
+                               cflags=tuple(spec["cflags"]),
+                               interpreter_ldflags=tuple(spec["interpreter_ldflags"]))
             for name, spec in raw["compilers"].items()
         },
         python_compilers=tuple(

@@ -134,6 +134,7 @@ class CompilerSpec:
     name: str
     lto_configure: tuple[str, ...]  # configure arguments of a link-time optimized build
     cflags: tuple[str, ...]  # added to CPython's CFLAGS
+    interpreter_ldflags: tuple[str, ...]  # added to the interpreter executable's link
 
 
 @dataclass(frozen=True, kw_only=True)

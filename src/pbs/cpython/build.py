@@ -150,10 +150,10 @@ class CPythonBuild:
                 f"{', '.join(unbuilt)}; see {self.log}"
             )
         self._link_interpreter_statically()
-        self.compiler.adjust_makefile(self.source_dir / "Makefile.pre")
         add_interpreter_link_flags(
             self.source_dir / "Makefile.pre",
-            (*INTERPRETER_LINK_FLAGS, *(bolt.LINK_FLAGS if self.bolt else ())),
+            (*INTERPRETER_LINK_FLAGS, *self.compiler.spec.interpreter_ldflags,
+             *(bolt.LINK_FLAGS if self.bolt else ())),
         )
         (self.source_dir / "Modules" / "Setup.local").write_text(
             setup_local(self.source_dir / "Modules" / "Setup.stdlib", table, self.setup_rules)

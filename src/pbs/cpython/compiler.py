@@ -66,20 +66,6 @@ class CPythonCompiler:
         return ["find", *roots, "(", "-name", "*.o", "-o", "-name", "*.a", ")", "-type", "f",
                 "-exec", self.toolchain.tool("objcopy"), "--wildcard", *removals, "{}", ";"]
 
-    def adjust_makefile(self, makefile_pre: Path) -> None:
-        """Fix what configure chose for this compiler in the Makefile template.
-
-        gcc: CPython's LTO flags ask for `-flto-partition=none`. Linked so, the position-dependent
-        interpreter's code reads libc's `environ` and `stdout` directly, through copies made in the
-        executable (copy relocations). The sysroot's glibc stubs define `environ` and `__environ`
-        apart, so the copy of `environ` is never set and `os.environ` came out empty.
-        `-flto-partition=one` optimizes the same single unit but keeps the objects' `-fPIC` code.
-        """
-        if self.spec.name != "gcc":
-            return
-        text = makefile_pre.read_text()
-        makefile_pre.write_text(text.replace("-flto-partition=none", "-flto-partition=one"))
-
     def _gcc_wrapper(self, bin_dir: Path) -> Path:
         # CPython's configure takes its gcc PGO/LTO flags only if CC's name contains "gcc".
         return bin_dir / f"{self.toolchain.target.triple}-gcc"
