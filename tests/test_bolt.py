@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from pbs.catalog import load_catalog
+from pbs.catalog import BoltSpec, load_catalog
 from pbs.cpython.bolt import (
     BOLT_NOTE,
     BOLT_ORIGINAL_TEXT,
@@ -48,6 +48,22 @@ int main(int argc, char **argv) {
 }
 """
 
+# Two functions with the same code whose addresses the program compares, as CPython's
+# typeobject.c does with wrap_binaryfunc and wrap_binaryfunc_l.
+SAME_CODE_PROGRAM = r"""
+#include <stdio.h>
+typedef int (*binop)(int, int);
+__attribute__((noinline)) int left(int a, int b) { return a * 31 + b * 7 - (a ^ b); }
+__attribute__((noinline)) int right(int a, int b) { return a * 31 + b * 7 - (a ^ b); }
+binop table[] = {left, right};
+int main(int argc, char **argv) {
+    int sum = 0;
+    for (int i = 0; i < 100000; i++) sum += table[i & 1](i, argc);
+    printf("%s %d\n", table[0] == table[1] ? "folded" : "distinct", sum & 1);
+    return 0;
+}
+"""
+
 MAKEFILE_PRE = """\
 $(BUILDPYTHON):	Programs/python.o $(LINK_PYTHON_DEPS)
 \t$(LINKCC) $(PY_CORE_LDFLAGS) $(LINKFORSHARED) -o $@ Programs/python.o $(LINK_PYTHON_OBJS)
@@ -70,15 +86,19 @@ class Linked:
         return run(command, step="bolt test", log=self.log, check=check)
 
 
+def link_program(source_text: str, directory: Path) -> Linked:
+    source = directory / "prog.c"
+    source.write_text(source_text)
+    binary = directory / "prog"
+    subprocess.run([LLVM_BIN / "clang", "-O2", "-fuse-ld=lld", "-no-pie", *LINK_FLAGS,
+                    "-o", binary, source], check=True)
+    return Linked(binary=binary, log=directory / "bolt.log")
+
+
 @pytest.fixture
 def linked(tmp_path: Path) -> Linked:
     """The test program, linked with its relocations as BOLT needs."""
-    source = tmp_path / "prog.c"
-    source.write_text(PROGRAM)
-    binary = tmp_path / "prog"
-    subprocess.run([LLVM_BIN / "clang", "-O2", "-fuse-ld=lld", *LINK_FLAGS,
-                    "-o", binary, source], check=True)
-    return Linked(binary=binary, log=tmp_path / "bolt.log")
+    return link_program(PROGRAM, tmp_path)
 
 
 @needs_bolt
@@ -100,6 +120,25 @@ def test_optimize_binary_rewrites_a_trained_program(linked: Linked, tmp_path: Pa
     assert list((tmp_path / "bolt-profile").glob("prog.*.fdata"))
     after = subprocess.run([binary, "3000"], capture_output=True, text=True, check=True).stdout
     assert after == expected
+
+
+def bolted_output(spec: BoltSpec, directory: Path) -> str:
+    directory.mkdir()
+    program = link_program(SAME_CODE_PROGRAM, directory)
+    optimize_binary(program.binary, [program.binary], spec=spec, tools=TOOLS, run=program.run,
+                    work_dir=directory)
+    assert BOLT_ORIGINAL_TEXT in section_names(program.binary)
+    return subprocess.run([program.binary], capture_output=True, text=True,
+                          check=True).stdout.split()[0]
+
+
+@needs_bolt
+def test_bolt_keeps_functions_whose_addresses_are_compared_apart(tmp_path: Path) -> None:
+    assert bolted_output(CATALOG.options.bolt, tmp_path / "catalog") == "distinct"
+    # The hazard is real: CPython's own `-icf=1` folds them into one address.
+    unsafe = replace(CATALOG.options.bolt, apply=tuple(
+        "-icf=1" if flag.startswith("-icf") else flag for flag in CATALOG.options.bolt.apply))
+    assert bolted_output(unsafe, tmp_path / "unsafe") == "folded"
 
 
 @needs_bolt
