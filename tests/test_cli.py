@@ -41,6 +41,17 @@ def test_unknown_target_is_one_line_listing_valid_targets(tmp_path) -> None:
     )
 
 
+@pytest.mark.parametrize("options", ["pgo+lto", "lto", "pgo", "freethreaded+pgo+lto"])
+def test_an_optimized_build_cannot_skip_its_tests(tmp_path, options: str) -> None:
+    result = pbs("build", "--python", "3.14", "--options", options, "--no-test",
+                 "--out", str(tmp_path / "dist"), cache=tmp_path / "cache")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"pbs: error: --no-test cannot be used with {options}:")
+    assert "whole test suite" in result.stderr
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "dist").exists()
+
+
 def test_ls_lists_versions_targets_options_and_sources(catalog: Catalog, tmp_path) -> None:
     result = pbs("ls", cache=tmp_path / "cache")
     assert result.returncode == 0, result.stderr

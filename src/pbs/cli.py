@@ -80,7 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--tag", help="release tag in the archive names (default: today, YYYYMMDD)")
     build.add_argument(
         "--no-test", action="store_true",
-        help="publish after validation alone, without running `pbs test` on the full archive",
+        help="publish after validation alone, without running `pbs test` on the full archive "
+             "(noopt and debug builds only)",
     )
     _add_source_dir(build)
     build.set_defaults(handler=_build)
@@ -198,8 +199,16 @@ def _build(args: argparse.Namespace, catalog: Catalog, out: Console, err: Consol
     tag = args.tag or default_tag()
     if not tag.isalnum():
         raise UsageError(f"--tag must be letters and digits only, not '{tag}'")
+    full_regrtest = catalog.options.needs_full_regrtest(options)
+    if args.no_test and full_regrtest:
+        raise UsageError(
+            f"--no-test cannot be used with {options}: builds optimized at link time or by a "
+            f"profile ({', '.join(catalog.options.full_regrtest_bases)}) are published only after "
+            "CPython's whole test suite passes on them"
+        )
     request = BuildRequest(python=python, target=target, options=options, jobs=args.jobs,
-                           out=args.out, tag=tag, run_tests=not args.no_test)
+                           out=args.out, tag=tag, run_tests=not args.no_test,
+                           full_regrtest=full_regrtest)
     cache = Cache(args.cache_dir or default_cache_root())
     err.print(f"building CPython {python} for {target.triple} with {options}")
     with LiveSteps(err) as live:

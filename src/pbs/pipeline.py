@@ -33,6 +33,7 @@ class BuildRequest:
     out: Path
     tag: str
     run_tests: bool = True  # `pbs test` of the full archive before publishing
+    full_regrtest: bool = False  # that test runs CPython's whole test suite, not the selection
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -137,7 +138,7 @@ def run_build(
         if request.run_tests:
             clock = time.monotonic()
             progress.started("test", checks_log, False)
-            tests = test_staged(staged, log=checks_log)
+            tests = test_staged(staged, full_regrtest=request.full_regrtest, log=checks_log)
             progress.finished("test", False, time.monotonic() - clock)
         verified.append(Verification(validations=validations, tests=tests))
         reject_failures(verified[0], checks_log)

@@ -44,9 +44,11 @@ def validate_staged(
     return validations
 
 
-def test_staged(staged: Sequence[Path], *, log: Path) -> tuple[CheckResult, ...]:
-    """`pbs test` of the full archive, the one that carries CPython's test suite."""
-    return tuple(test_archive(staged[0], log=log))
+def test_staged(staged: Sequence[Path], *, full_regrtest: bool,
+                log: Path) -> tuple[CheckResult, ...]:
+    """`pbs test` of the full archive, the one that carries CPython's test suite (all of it
+    with `full_regrtest`, as `pbs test --full`)."""
+    return tuple(test_archive(staged[0], full_regrtest=full_regrtest, log=log))
 
 
 def reject_failures(verification: Verification, log: Path) -> None:

@@ -243,9 +243,11 @@ class Catalog:
         unknown_bolt = set(self.options.bolt.bases) - set(self.options.bases)
         if unknown_bolt:
             found.append(f"BOLT names unknown options bases: {', '.join(sorted(unknown_bolt))}")
-        unknown_lto = set(self.options.lto_bases) - set(self.options.bases)
-        if unknown_lto:
-            found.append(f"LTO names unknown options bases: {', '.join(sorted(unknown_lto))}")
+        for name, bases in (("LTO", self.options.lto_bases),
+                            ("full_regrtest", self.options.full_regrtest_bases)):
+            unknown = set(bases) - set(self.options.bases)
+            if unknown:
+                found.append(f"{name} names unknown options bases: {', '.join(sorted(unknown))}")
         known_compilers = set(self.options.compilers)
         for name in (*self.options.bolt.compilers,
                      *(rule.compiler for rule in self.options.python_compilers)):
@@ -419,6 +421,7 @@ def _options(raw: dict[str, Any]) -> OptionsGrammar:
             for extra in raw.get("python_configure", [])
         ),
         lto_bases=tuple(raw["lto"]["bases"]),
+        full_regrtest_bases=tuple(raw["full_regrtest"]["bases"]),
         compilers={
             name: CompilerSpec(name=name, lto_configure=tuple(spec["lto_configure"]),
                                cflags=tuple(spec["cflags"]),

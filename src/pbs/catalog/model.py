@@ -173,6 +173,7 @@ class OptionsGrammar:
     configure: dict[str, tuple[str, ...]]  # base, prefix or suffix -> CPython configure args
     python_configure: tuple[PythonConfigure, ...]
     lto_bases: tuple[str, ...]
+    full_regrtest_bases: tuple[str, ...]  # builds judged by CPython's whole test suite
     compilers: dict[str, CompilerSpec]
     python_compilers: tuple[PythonCompiler, ...]
     bolt: BoltSpec
@@ -199,6 +200,10 @@ class OptionsGrammar:
                       if extra.requires_python.contains(version, prereleases=True)
                       for arg in extra.configure)
         return (*(arg for part in parts for arg in self.configure[part]), *lto, *by_version)
+
+    def needs_full_regrtest(self, options: BuildOptions) -> bool:
+        """Whether a build with `options` must pass CPython's whole test suite to be published."""
+        return options.base in self.full_regrtest_bases
 
     def bolt_for(self, options: BuildOptions, arch: str, version: Version) -> BoltSpec | None:
         """The BOLT settings if builds of CPython `version` with `options` for `arch` are

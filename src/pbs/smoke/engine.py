@@ -45,6 +45,7 @@ def _run(archive: Path, scratch: Path, full_regrtest: bool, log: Path) -> list[C
     target = catalog.target_of_archive(archive)
     return [
         library.imports(tree, modules),
+        library.slot_identity(tree),
         tls.ssl_handshake(tree),
         library.ssl_system_store(tree),
         library.sqlite3(tree),

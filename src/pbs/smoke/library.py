@@ -59,3 +59,7 @@ def uuid(tree: InstallTree) -> CheckResult:
 
 def decimal(tree: InstallTree) -> CheckResult:
     return scripted(tree, "decimal", "check_decimal")
+
+
+def slot_identity(tree: InstallTree) -> CheckResult:
+    return scripted(tree, "slot-identity", "check_slot_identity")
