@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pbs.cpython.getpath import search_from_running_executable
 from pbs.cpython.modules import (
     module_states,
     read_module_table,
@@ -189,3 +190,11 @@ def test_files_containing_finds_binary_matches(tmp_path: Path) -> None:
     (tmp_path / "a.bin").write_bytes(b"\x7fELF\x00/cache/tmp/w1\x00")
     (tmp_path / "b.txt").write_text("clean")
     assert files_containing(tmp_path, ["/cache/tmp/w1"]) == [tmp_path / "a.bin"]
+
+
+def test_a_getpath_without_the_prefix_search_is_refused(tmp_path: Path) -> None:
+    # A CPython whose getpath.py was reorganized must fail the build, not lose the edit.
+    (tmp_path / "Modules").mkdir()
+    (tmp_path / "Modules" / "getpath.py").write_text("prefix = PREFIX\n")
+    with pytest.raises(PbsError, match="no single"):
+        search_from_running_executable(tmp_path)

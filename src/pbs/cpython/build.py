@@ -20,6 +20,7 @@ from pathlib import Path
 
 from pbs.catalog import BoltSpec, BuildOptions, Python
 from pbs.cpython import bolt
+from pbs.cpython.getpath import search_from_running_executable
 from pbs.cpython.bolt import BoltTools, optimize_binary
 from pbs.cpython.compiler import CPythonCompiler
 from pbs.cpython.modules import (
@@ -123,6 +124,7 @@ class CPythonBuild:
         return table
 
     def configure(self) -> ModuleTable:
+        search_from_running_executable(self.source_dir)
         triple = f"{self.toolchain.target.arch}-pc-linux-gnu"
         self.run([
             "./configure",

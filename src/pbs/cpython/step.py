@@ -19,7 +19,7 @@ from pathlib import Path
 from pbs import metadata
 from pbs.cache import Cache, key_of
 from pbs.catalog import BoltSpec, BuildOptions, Python, Target
-from pbs.cpython import assemble, bolt, build, compiler, modules, relocate
+from pbs.cpython import assemble, bolt, build, compiler, getpath, modules, relocate
 from pbs.cpython.assemble import Dependency, Distribution, interpreter_facts
 from pbs.cpython.build import INSTALL_PREFIX, SOURCE_DATE_EPOCH, CPythonBuild
 from pbs.cpython.compiler import CPythonCompiler
@@ -31,7 +31,7 @@ from pbs.recipes.base import NEUTRAL_BUILD_DIR, NEUTRAL_TOOLCHAIN_DIR, PREFIX
 from pbs.runner import run
 from pbs.toolchain import Toolchain
 
-CODE = (assemble, bolt, build, compiler, modules, relocate, metadata)
+CODE = (assemble, bolt, build, compiler, getpath, modules, relocate, metadata)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -17,25 +17,38 @@ _VDSO = "linux-vdso.so.1"
 
 
 def relocation(tree: InstallTree) -> CheckResult:
-    """Move the tree to another directory, run it there and through a symlink, move it back."""
+    """Move the tree to another directory and run it there: directly, through a symlink that
+    lives outside it, from a venv made by that symlink (as uv's `~/.local/bin/python3.X` is
+    used), and with an argv[0] that names no file (`exec -a`); then move it back."""
     name = "relocation"
     moved = tree.work / "moved tree" / "python"
     moved.parent.mkdir()
     link = tree.work / "elsewhere" / "python3"
     link.parent.mkdir()
     link.symlink_to(moved / "bin" / "python3")
+    venv = tree.work / "venv from a symlink"
     os.rename(tree.prefix, moved)
     try:
-        for python in (moved / "bin" / "python3", link):
-            result = tree.script("prefix", step=name, python=python)
+        made = tree.run([link, "-m", "venv", "--without-pip", venv], step=name)
+        if made.returncode != 0:
+            return failed(name, f"{link} -m venv fails after the move:\n{tail(made.output)}")
+        runs = {
+            "moved": [moved / "bin" / "python3"],
+            "through a symlink": [link],
+            "in a venv made by the symlink": [venv / "bin" / "python"],
+            "with an argv[0] naming no file": ["bash", "-c", 'exec -a no-such-python "$0" "$@"',
+                                               moved / "bin" / "python3"],
+        }
+        for how, python in runs.items():
+            result = tree.run([*python, "-I", SCRIPTS / "prefix.py"], step=name)
             if result.returncode != 0:
-                return failed(name, f"{python} fails after the move:\n{tail(result.output)}")
-            prefix = result.output.strip().splitlines()[-2]
-            if os.path.realpath(prefix) != os.path.realpath(moved):
-                return failed(name, f"run as {python}: sys.prefix is {prefix}, not {moved}")
+                return failed(name, f"run {how} fails:\n{tail(result.output)}")
+            base_prefix = result.output.strip().splitlines()[-3]
+            if os.path.realpath(base_prefix) != os.path.realpath(moved):
+                return failed(name, f"run {how}: sys.base_prefix is {base_prefix}, not {moved}")
     finally:
         os.rename(moved, tree.prefix)
-    return passed(name, "moved, and through a symlink: sys.prefix follows the tree")
+    return passed(name, f"sys.base_prefix follows the moved tree: {', '.join(runs)}")
 
 
 def chroot(
