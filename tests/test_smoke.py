@@ -85,6 +85,33 @@ def test_parse_summary_of_a_311_run() -> None:
     assert passed is not None and passed.result == "SUCCESS" and passed.files["ok"] == 18
 
 
+RERUN_PASSED_RUN = """\
+0:05:01 load avg: 2.41 [431/431/1] test_ftplib failed (1 failure) (12.0 sec)
+
+== Tests result: FAILURE then SUCCESS ==
+
+430 tests OK.
+
+2 re-run tests:
+    test_ftplib
+    test_socket
+
+Total duration: 10 min 2 sec
+Total tests: run=47,884 skipped=1,650
+Total test files: run=433/431 rerun=2
+Result: FAILURE then SUCCESS
+"""
+
+
+def test_a_file_that_passes_when_run_again_alone_passes_and_is_named() -> None:
+    summary = parse_summary(RERUN_PASSED_RUN)
+    assert summary is not None and summary.passed
+    assert summary.rerun_files == ("test_ftplib", "test_socket")
+    assert summary.failed_files == ()
+    failed_twice = parse_summary(RERUN_PASSED_RUN.replace("then SUCCESS", "then FAILURE"))
+    assert failed_twice is not None and not failed_twice.passed
+
+
 def test_parse_summary_of_a_failed_run() -> None:
     summary = parse_summary(FAILED_RUN)
     assert summary is not None

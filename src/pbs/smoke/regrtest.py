@@ -19,6 +19,11 @@ _FAILED_HEADING = re.compile(r"^\d+ tests? failed:$")
 _FILE_COUNT = re.compile(r"^(?:All )?(\d+) tests? (OK|failed|skipped)\b")
 # Generous: a worker is killed (and the file counted failed) only when a file truly hangs.
 _TIMEOUT = 900
+# With -w, a file that fails among parallel workers is run once more, alone; regrtest then
+# reports "FAILURE then SUCCESS" when the second run passed (a test sensitive to load, as
+# CPython's own CI treats it), and the rerun files are named in the check's detail.
+_PASSED_ON_RERUN = "FAILURE then SUCCESS"
+_RERUN_HEADING = re.compile(r"^\d+ re-run tests?:$")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,6 +35,11 @@ class Summary:
     files: dict[str, int]  # run, failed, skipped, resource_denied, env_changed, ...
     result: str  # SUCCESS, FAILURE, "FAILURE, ENV CHANGED", NO TESTS RAN, ...
     failed_files: tuple[str, ...]  # the files regrtest lists under "N tests failed:"
+    rerun_files: tuple[str, ...] = ()  # the files it ran a second time (-w)
+
+    @property
+    def passed(self) -> bool:
+        return self.result in ("SUCCESS", _PASSED_ON_RERUN)
 
     def describe(self) -> str:
         files = " ".join(f"{key}={value}" for key, value in self.files.items())
@@ -44,19 +54,19 @@ def parse_summary(output: str) -> Summary | None:
     tests: dict[str, int] = {}
     files: dict[str, int] = {}
     result = None
-    failed_files: list[str] = []
-    in_failed_list = False
+    lists: dict[str, list[str]] = {"failed": [], "rerun": []}
+    in_list = None
     for line in _ANSI.sub("", output).splitlines():
         if counted := _FILE_COUNT.match(line):
             files.setdefault(counted[2].lower(), int(counted[1]))
-        # "2 tests failed:" then the names, indented, over one or more lines.
-        if _FAILED_HEADING.match(line):
-            in_failed_list = True
+        # "2 tests failed:" or "1 re-run test:", then the names, indented, over several lines.
+        if _FAILED_HEADING.match(line) or _RERUN_HEADING.match(line):
+            in_list = "failed" if _FAILED_HEADING.match(line) else "rerun"
             continue
-        if in_failed_list and line.startswith("    "):
-            failed_files += line.split()
+        if in_list and line.startswith("    "):
+            lists[in_list] += line.split()
             continue
-        in_failed_list = False
+        in_list = None
         if line.startswith("Total tests:"):
             tests = _counts(line)
         elif line.startswith("Total test files:"):
@@ -65,7 +75,8 @@ def parse_summary(output: str) -> Summary | None:
             result = line.split(": ", 1)[1].strip()
     if result is None or not (tests or files):
         return None
-    return Summary(tests=tests, files=files, result=result, failed_files=tuple(failed_files))
+    return Summary(tests=tests, files=files, result=result, failed_files=tuple(lists["failed"]),
+                   rerun_files=tuple(lists["rerun"]))
 
 
 def _counts(line: str) -> dict[str, int]:
@@ -79,6 +90,7 @@ def command(plan: RegrtestPlan, available: set[str], version: Version, *, full: 
         "-m",
         "test",
         "-j2",
+        "-w",
         "--timeout",
         str(_TIMEOUT),
         "-u",
@@ -103,10 +115,13 @@ def check(tree: InstallTree, plan: RegrtestPlan, *, full: bool) -> CheckResult:
     summary = parse_summary(result.output)
     if summary is None:
         return failed(NAME, f"no regrtest summary (exit code {result.returncode}); see {tree.log}")
-    if result.returncode != 0 or summary.result != "SUCCESS":
+    if result.returncode != 0 or not summary.passed:
         names = " ".join(summary.failed_files) or "none listed"
         return failed(
             NAME,
             f"{summary.result}: {summary.describe()}; failed: {names}; see {tree.log}",
         )
+    if summary.rerun_files:
+        return passed(NAME, f"{summary.describe()}; passed when run again alone: "
+                            f"{' '.join(summary.rerun_files)}")
     return passed(NAME, summary.describe())
