@@ -164,7 +164,7 @@ def test_the_compilers_flags_key_the_cpython_step(catalog: Catalog, toolchain: T
 
     def key(compiler: CPythonCompiler) -> str:
         return plan_cpython(
-            python=python, options=options, configure_options=(), bolt=None,
+            python=python, options=options, configure_options=(), bolt=None, patches=(),
             excluded_modules=frozenset(), setup_rules=None, compiler=compiler, target=target,
             source=fetched(catalog.python_source(python)),
             pip=fetched(next(s for s in catalog.sources if s.name == "pip")), deps=[],

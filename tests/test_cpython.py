@@ -7,8 +7,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from packaging.specifiers import SpecifierSet
 
-from pbs.cpython.getpath import search_from_running_executable
+from conftest import pbs
+
+from pbs.cache import Cache, default_cache_root
+from pbs.catalog import SourcePatch, load_catalog
+from pbs.cpython.patches import apply_patches
 from pbs.cpython.modules import (
     module_states,
     read_module_table,
@@ -18,6 +23,7 @@ from pbs.cpython.modules import (
 )
 from pbs.cpython.relocate import Rewrites, files_containing, relocate
 from pbs.errors import PbsError
+from pbs.extract import extract_archive, source_root
 
 SETUP_BOOTSTRAP = """\
 # Built-in modules required to get a functioning interpreter.
@@ -192,9 +198,39 @@ def test_files_containing_finds_binary_matches(tmp_path: Path) -> None:
     assert files_containing(tmp_path, ["/cache/tmp/w1"]) == [tmp_path / "a.bin"]
 
 
-def test_a_getpath_without_the_prefix_search_is_refused(tmp_path: Path) -> None:
-    # A CPython whose getpath.py was reorganized must fail the build, not lose the edit.
+def test_a_patch_whose_text_is_not_there_once_stops_the_build(tmp_path: Path) -> None:
+    # A release that reorganized the code must fail the build, not lose the edit or make it twice.
+    patch = SourcePatch(name="demo", file="Modules/getpath.py", python=SpecifierSet(),
+                        find="prefix = PREFIX\n", replace="prefix = found\n")
     (tmp_path / "Modules").mkdir()
-    (tmp_path / "Modules" / "getpath.py").write_text("prefix = PREFIX\n")
-    with pytest.raises(PbsError, match="no single"):
-        search_from_running_executable(tmp_path)
+    getpath = tmp_path / "Modules" / "getpath.py"
+    for text in ("prefix = other\n", "prefix = PREFIX\nprefix = PREFIX\n"):
+        getpath.write_text(text)
+        with pytest.raises(PbsError, match="patch demo: Modules/getpath.py holds"):
+            apply_patches(tmp_path, [patch])
+        assert getpath.read_text() == text
+    getpath.write_text("x = 1\nprefix = PREFIX\n")
+    apply_patches(tmp_path, [patch])
+    assert getpath.read_text() == "x = 1\nprefix = found\n"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("version", ["3.11", "3.13", "3.14", "3.15"])
+def test_every_catalogued_patch_applies_to_its_real_source(tmp_path: Path, version: str) -> None:
+    # Against the real release: each edit finds its text once, and edited Python still parses.
+    catalog = load_catalog()
+    python = catalog.python(version)
+    cache = Cache(default_cache_root())
+    fetched = pbs("fetch", "--python", version, cache=cache.root)
+    assert fetched.returncode == 0, fetched.stderr[-2000:]
+    artifact = catalog.python_source(python).artifacts[0]
+    tarball = cache.source_path(artifact.sha256, artifact.file)
+    source = source_root(extract_archive(tarball, tmp_path / "src"))
+    patches = catalog.patches_for(python.version)
+    assert patches
+    apply_patches(source, patches)
+    for patch in patches:
+        text = (source / patch.file).read_text()
+        assert patch.replace in text
+        if patch.file.endswith(".py"):
+            compile(text, patch.file, "exec")

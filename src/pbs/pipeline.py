@@ -98,6 +98,7 @@ def run_build(
         options=request.options,
         configure_options=catalog.options.configure_args(request.options, request.python.version),
         bolt=catalog.options.bolt_for(request.options, request.target.arch, request.python.version),
+        patches=catalog.patches_for(request.python.version),
         excluded_modules=catalog.excluded_for(request.python.version),
         setup_rules=catalog.setup_rules_for(request.python.version),
         compiler=select_compiler(

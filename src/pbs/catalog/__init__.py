@@ -31,6 +31,7 @@ from pbs.catalog.model import (
     PythonConfigure,
     RegrtestPlan,
     Source,
+    SourcePatch,
     Target,
     ToolchainSpec,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "PyPILocation",
     "Python",
     "RegrtestPlan",
+    "SourcePatch",
     "Source",
     "Target",
     "ToolchainSpec",
@@ -72,6 +74,7 @@ class Catalog:
     setup_py_python: SpecifierSet  # versions whose configure leaves Setup.stdlib to setup.py
     setup_py_rules: tuple[str, ...]  # Setup lines for the modules only their setup.py knows
     regrtest: RegrtestPlan
+    patches: tuple[SourcePatch, ...]  # edits of CPython's sources
 
     # -- lookups of user input -------------------------------------------------------------
 
@@ -151,6 +154,11 @@ class Catalog:
         if self.setup_py_python.contains(version, prereleases=True):
             return self.setup_py_rules
         return None
+
+    def patches_for(self, version: Version) -> tuple[SourcePatch, ...]:
+        """The edits made to CPython `version`'s sources before configure."""
+        return tuple(patch for patch in self.patches
+                     if patch.python.contains(version, prereleases=True))
 
     def python_source(self, python: Python) -> Source:
         return self.source(PYTHON_SOURCE, str(python.version))
@@ -294,6 +302,7 @@ def load_catalog(directory: Path | None = None) -> Catalog:
         toolchain = _read(root / "toolchain.toml")["toolchain"]
         modules = _read(root / "modules.toml")["modules"]
         regrtest = _read(root / "regrtest.toml")["regrtest"]
+        patches = _read(root / "patches.toml")["patch"]
         return Catalog(
             sources=tuple(_source(s) for s in sources),
             pythons=tuple(Python(version=_version(p["version"])) for p in pythons),
@@ -326,6 +335,12 @@ def load_catalog(directory: Path | None = None) -> Catalog:
                 skip_tests_python={name: _specifier(skip["python"])
                                    for name, skip in regrtest.get("skip_tests", {}).items()
                                    if not isinstance(skip, str)},
+            ),
+            patches=tuple(
+                SourcePatch(name=patch["name"], file=patch["file"],
+                            python=_specifier(patch["python"]), find=patch["find"],
+                            replace=patch["replace"])
+                for patch in patches
             ),
             toolchain=ToolchainSpec(
                 llvm_major=toolchain["llvm_major"],

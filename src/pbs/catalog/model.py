@@ -258,3 +258,15 @@ class ToolchainSpec:
     debian_packages: tuple[str, ...]
     python_package: str
     glibc: dict[str, GlibcSysrootSpec]  # arch -> sysroot recipe
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourcePatch:
+    """An edit of CPython's sources: `find`, which occurs exactly once in `file`, becomes
+    `replace`, for the versions `python` contains."""
+
+    name: str
+    file: str
+    python: SpecifierSet
+    find: str
+    replace: str

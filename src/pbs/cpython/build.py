@@ -18,11 +18,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pbs.catalog import BoltSpec, BuildOptions, Python
+from pbs.catalog import BoltSpec, BuildOptions, Python, SourcePatch
 from pbs.cpython import bolt
-from pbs.cpython.getpath import search_from_running_executable
 from pbs.cpython.bolt import BoltTools, optimize_binary
 from pbs.cpython.compiler import CPythonCompiler
+from pbs.cpython.patches import apply_patches
 from pbs.cpython.modules import (
     ModuleTable,
     module_states,
@@ -59,6 +59,7 @@ class CPythonBuild:
     options: BuildOptions
     configure_options: tuple[str, ...]  # from the catalog, for these build options
     bolt: BoltSpec | None  # set if the interpreter is BOLT-optimized after the build
+    patches: tuple[SourcePatch, ...]  # edits of the sources, made before configure
     excluded_modules: frozenset[str]
     setup_rules: tuple[str, ...] | None  # see Catalog.setup_rules_for
     toolchain: Toolchain
@@ -124,7 +125,7 @@ class CPythonBuild:
         return table
 
     def configure(self) -> ModuleTable:
-        search_from_running_executable(self.source_dir)
+        apply_patches(self.source_dir, self.patches)
         triple = f"{self.toolchain.target.arch}-pc-linux-gnu"
         self.run([
             "./configure",

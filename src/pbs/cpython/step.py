@@ -18,8 +18,8 @@ from pathlib import Path
 
 from pbs import metadata
 from pbs.cache import Cache, key_of
-from pbs.catalog import BoltSpec, BuildOptions, Python, Target
-from pbs.cpython import assemble, bolt, build, compiler, getpath, modules, relocate
+from pbs.catalog import BoltSpec, BuildOptions, Python, SourcePatch, Target
+from pbs.cpython import assemble, bolt, build, compiler, modules, patches, relocate
 from pbs.cpython.assemble import Dependency, Distribution, interpreter_facts
 from pbs.cpython.build import INSTALL_PREFIX, SOURCE_DATE_EPOCH, CPythonBuild
 from pbs.cpython.compiler import CPythonCompiler
@@ -31,7 +31,7 @@ from pbs.recipes.base import NEUTRAL_BUILD_DIR, NEUTRAL_TOOLCHAIN_DIR, PREFIX
 from pbs.runner import run
 from pbs.toolchain import Toolchain
 
-CODE = (assemble, bolt, build, compiler, getpath, modules, relocate, metadata)
+CODE = (assemble, bolt, build, compiler, modules, patches, relocate, metadata)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,6 +40,7 @@ class CPythonStep:
     options: BuildOptions
     configure_options: tuple[str, ...]
     bolt: BoltSpec | None
+    patches: tuple[SourcePatch, ...]
     excluded_modules: frozenset[str]
     setup_rules: tuple[str, ...] | None
     compiler: CPythonCompiler
@@ -65,7 +66,8 @@ class CPythonResult:
 
 def plan_cpython(
     *, python: Python, options: BuildOptions, configure_options: tuple[str, ...],
-    bolt: BoltSpec | None, excluded_modules: frozenset[str], setup_rules: tuple[str, ...] | None,
+    bolt: BoltSpec | None, patches: tuple[SourcePatch, ...], excluded_modules: frozenset[str],
+    setup_rules: tuple[str, ...] | None,
     compiler: CPythonCompiler, target: Target, source: Fetched, pip: Fetched, deps: list[Step],
 ) -> CPythonStep:
     key = key_of(
@@ -76,6 +78,7 @@ def plan_cpython(
         str(options),
         *configure_options,
         repr(bolt),
+        repr(patches),
         *sorted(excluded_modules),
         repr(setup_rules),
         compiler.identity,
@@ -85,7 +88,7 @@ def plan_cpython(
     )
     return CPythonStep(
         python=python, options=options, configure_options=configure_options, bolt=bolt,
-        excluded_modules=excluded_modules, setup_rules=setup_rules, compiler=compiler, target=target,
+        patches=patches, excluded_modules=excluded_modules, setup_rules=setup_rules, compiler=compiler, target=target,
         source=source, pip=pip,
         deps=tuple(deps), key=key,
     )
@@ -134,7 +137,7 @@ class CPythonRunner:
         deps_prefix = deps_root / PREFIX.lstrip("/")
         cpython = CPythonBuild(
             python=step.python, options=step.options, configure_options=step.configure_options,
-            bolt=step.bolt, excluded_modules=step.excluded_modules,
+            bolt=step.bolt, patches=step.patches, excluded_modules=step.excluded_modules,
             setup_rules=step.setup_rules, toolchain=self._toolchain, compiler=step.compiler,
             source_dir=source_dir, deps_prefix=deps_prefix, work_root=staging,
             destdir=root, jobs=self._jobs, log=log,
