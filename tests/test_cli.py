@@ -238,7 +238,8 @@ def test_an_unusable_cache_directory_is_one_line(
     [
         ("{regular}", "-o {regular}: {regular} is not a directory"),
         ("{regular}/linked", "-o {regular}/linked: {regular} is not a directory"),
-        ("/proc/pbs-linked", "-o /proc/pbs-linked: cannot write in /proc: No such file or directory"),
+        ("/proc/pbs-linked", "-o /proc/pbs-linked: cannot write in /proc: No such file or "
+                             "directory"),
     ],
 )
 def test_link_refuses_an_output_that_cannot_be_a_directory(
@@ -254,7 +255,9 @@ def test_link_refuses_an_output_that_cannot_be_a_directory(
     assert regular_file.read_text() == "not a directory\n"
 
 
-@pytest.mark.parametrize("command", [["test"], ["link", "-o", "{tmp}/linked"]], ids=["test", "link"])
+@pytest.mark.parametrize(
+    "command", [["test"], ["link", "-o", "{tmp}/linked"]], ids=["test", "link"]
+)
 def test_test_and_link_of_what_is_not_an_archive(tmp_path: Path, command: list[str]) -> None:
     verb, *options = (part.format(tmp=tmp_path) for part in command)
     cache = tmp_path / "cache"
