@@ -24,13 +24,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from pbs.errors import CacheError, UsageError
+from pbs import runner
+from pbs.errors import CacheError, PbsError, UsageError
 
 CACHE_ENV = "PBS_CACHE_DIR"
 HELD_LOCK = ".in-use"
 # A held directory is made under its name plus this suffix and renamed once its lock is taken.
 UNNAMED_SUFFIX = ".new"
 UNLOCKED_GRACE_SECONDS = 60
+LOCK_POLL_SECONDS = 0.2
 
 
 def notice(message: str) -> None:
@@ -214,7 +216,7 @@ class Cache:
             except BlockingIOError:
                 holder = handle.read().strip() or "unknown"
                 notice(f"waiting for {name} (held by pid {holder})")
-                fcntl.flock(handle, fcntl.LOCK_EX)
+                _wait_for_lock(handle.fileno(), name)
             handle.seek(0)
             handle.truncate()
             handle.write(f"{os.getpid()}\n")
@@ -229,3 +231,19 @@ class Cache:
         """Move a complete staged directory to `final` in one rename (same file system)."""
         final.parent.mkdir(parents=True, exist_ok=True)
         os.rename(staged, final)
+
+
+def _wait_for_lock(fd: int, name: str) -> None:
+    """Take the lock once its holder lets go; give up if this run is being stopped.
+
+    Polled rather than blocking: a worker thread blocked in flock could not be stopped, and
+    an interrupted run would wait for the other process to finish its step.
+    """
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if runner.stopping():
+                raise PbsError(f"stopped waiting for {name}: pbs was interrupted") from None
+            time.sleep(LOCK_POLL_SECONDS)

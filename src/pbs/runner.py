@@ -98,6 +98,11 @@ def stop_all() -> None:
     killer.start()
 
 
+def stopping() -> bool:
+    """Whether `stop_all` was called: work that waits should give up."""
+    return _stopping.is_set()
+
+
 def _running_groups() -> list[int]:
     # Only commands not yet reaped: their group ids cannot have been reused.
     with _running_lock:
