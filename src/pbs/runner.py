@@ -113,6 +113,8 @@ def _wait(process: subprocess.Popen[str]) -> str:
     """The command's output, once it has ended; if the wait is interrupted, it is stopped."""
     with _running_lock:
         _running.add(process)
+    if _stopping.is_set():
+        _signal_groups([process.pid], signal.SIGTERM)  # started as stop_all ran
     try:
         with process:
             try:

@@ -6,9 +6,9 @@ oldest C library with only the target's system libraries or libraries shipped be
 interpreter and libpython, export CPython's symbols and nothing of its bundled dependencies
 ("exports", "builtin-init"). No file may name a build-machine path ("build-path"). A full
 archive's PYTHON.json must follow its schema and name only files that exist inside it
-("python-json") and agree with the extension modules shipped ("extensions"). What is checked
-must be a distribution at all: one python/ directory with an interpreter, and for a full
-archive PYTHON.json ("layout").
+("python-json"; a full archive without one fails it too) and agree with the extension modules
+shipped ("extensions"). What is checked must be a distribution at all: a python/ directory
+with an interpreter ("layout"). Nothing is read through a symlink that leads out of the tree.
 """
 
 from __future__ import annotations
