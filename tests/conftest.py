@@ -62,6 +62,25 @@ class E2EBuild:
     output: str  # what `pbs build` printed
 
 
+def killed_leftover(parent: Path, prefix: str) -> Path:
+    """What a pbs process killed (SIGKILL) while it used a held directory leaves behind."""
+    script = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "from pbs.cache import held_directory\n"
+        "with held_directory(Path(sys.argv[1]), sys.argv[2]) as work:\n"
+        "    (work / 'half-written').write_text('x')\n"
+        "    print(work, flush=True)\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script, str(parent), prefix],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == -9, result.stderr
+    leftover = Path(result.stdout.strip())
+    assert (leftover / "half-written").is_file()
+    return leftover
+
+
 def pbs(*args: str | Path, cache: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pbs", "--cache-dir", str(cache), *map(str, args)],

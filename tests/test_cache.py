@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.server
+import multiprocessing
 import os
+import queue
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,8 +19,13 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import killed_leftover
 
-from pbs.cache import Cache
+from pbs.cache import UNLOCKED_GRACE_SECONDS, UNNAMED_SUFFIX, Cache, held_directory, sweep_held
+from pbs.catalog import Artifact, Source
+from pbs.debian import DebianSource
+from pbs.errors import CacheError
+from pbs.fetch import Fetcher
 
 
 def test_staging_is_removed_after_use_even_on_error(cache: Cache) -> None:
@@ -121,3 +131,137 @@ def test_sweep_spares_a_staging_directory_in_use(cache: Cache) -> None:
     with cache.staging() as staging:
         assert cache.sweep_staging() == []
         assert staging.is_dir()
+
+
+def test_a_stray_file_in_the_staging_area_is_removed_and_reported(
+    cache: Cache, capfd: pytest.CaptureFixture[str]
+) -> None:
+    with cache.staging():
+        pass  # creates tmp/
+    stray = cache.root / "tmp" / "notes.txt"
+    stray.write_text("left here by hand")
+    with cache.staging() as live:
+        assert cache.sweep_staging() == [stray]
+        assert live.is_dir()
+    assert not stray.exists()
+    assert capfd.readouterr().err == (
+        f"pbs: removed {stray}: a stray file where pbs keeps its temporary directories\n"
+    )
+
+
+def test_a_held_directory_is_swept_only_once_its_process_is_gone(tmp_path: Path) -> None:
+    leftover = killed_leftover(tmp_path, ".work-")
+    with held_directory(tmp_path, ".work-") as live:
+        (live / "data").write_text("in use")
+        # Just made and not yet locked: spared for a while, in case its process is alive.
+        unnamed = tmp_path / f".work-{'0' * 16}{UNNAMED_SUFFIX}"
+        unnamed.mkdir()
+        assert sweep_held(tmp_path, ".work-") == [leftover]
+        assert (live / "data").read_text() == "in use" and unnamed.is_dir()
+        long_ago = time.time() - UNLOCKED_GRACE_SECONDS - 1
+        os.utime(unnamed, (long_ago, long_ago))
+        assert sweep_held(tmp_path, ".work-") == [unnamed]
+        assert live.is_dir()
+    assert list(tmp_path.iterdir()) == []
+
+
+def _stage(root: str, until: float) -> tuple[int, list[str]]:
+    """Use staging directories until `until`; every one must stay whole while in use."""
+    cache, done, problems = Cache(Path(root)), 0, []
+    while time.time() < until:
+        try:
+            with cache.staging() as staging:
+                (staging / "file").write_text("live")
+                time.sleep(0.001)
+                if (staging / "file").read_text() != "live":
+                    problems.append(f"{staging} changed while in use")
+            done += 1
+        except Exception as exc:  # noqa: BLE001 (reported by the test)
+            problems.append(repr(exc))
+    return done, problems
+
+
+def _sweep(root: str, until: float) -> tuple[int, list[str]]:
+    cache, done, problems = Cache(Path(root)), 0, []
+    while time.time() < until:
+        try:
+            cache.sweep_staging()
+            done += 1
+        except Exception as exc:  # noqa: BLE001 (reported by the test)
+            problems.append(repr(exc))
+    return done, problems
+
+
+def test_staging_and_sweeping_race_from_several_processes(cache: Cache) -> None:
+    """Three processes stage while two sweep the same cache, as fast as they can, for 2.5 s:
+    no sweep removes a directory in use, and neither side fails on the other's leftovers."""
+    cache.root.mkdir()
+    until = time.time() + 2.5
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(5) as pool:
+        stagers = [pool.apply_async(_stage, (str(cache.root), until)) for _ in range(3)]
+        sweepers = [pool.apply_async(_sweep, (str(cache.root), until)) for _ in range(2)]
+        results = [job.get(timeout=60) for job in stagers + sweepers]
+    assert [problem for _, problems in results for problem in problems] == []
+    assert all(done > 20 for done, _ in results), results
+    assert list((cache.root / "tmp").iterdir()) == []
+
+
+def test_a_run_waiting_for_a_lock_says_for_what_and_whom(catalog, tmp_path: Path) -> None:
+    """`pbs fetch` waits for the lock of its first download, which this process holds."""
+    cache = Cache(tmp_path / "cache")
+    names = sorted({f"source-{a.sha256}" for s in catalog.sources for a in s.artifacts})
+    with contextlib.ExitStack() as held:
+        for name in names:
+            held.enter_context(cache.lock(name))
+        assert (cache.root / "locks" / f"{names[0]}.lock").read_text() == f"{os.getpid()}\n"
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pbs", "fetch", "--python", "3.14"],
+            env={**os.environ, "PBS_CACHE_DIR": str(cache.root)},
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+        lines: queue.Queue[str] = queue.Queue()
+        assert process.stderr is not None
+        threading.Thread(target=lambda: [lines.put(line) for line in process.stderr],
+                         daemon=True).start()
+        try:
+            waiting = lines.get(timeout=60)
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=30) == 143
+        finally:
+            process.kill()
+    match = re.fullmatch(r"pbs: waiting for (source-[0-9a-f]{64}) \(held by pid (\d+)\)\n", waiting)
+    assert match is not None, waiting
+    assert match[1] in names and int(match[2]) == os.getpid()
+    assert lines.get(timeout=10) == "pbs: interrupted by SIGTERM\n"
+
+
+def test_a_cache_deleted_during_a_fetch_is_one_error(catalog, tmp_path: Path) -> None:
+    """The server deletes the cache before it answers, as a user might during a download."""
+    cache = Cache(tmp_path / "cache")
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            shutil.rmtree(cache.root)
+            self.send_response(200)
+            self.send_header("Content-Length", "5")
+            self.end_headers()
+            self.wfile.write(b"bytes")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/demo.tar.gz"
+    artifact = Artifact(file="demo.tar.gz", sha256=hashlib.sha256(b"bytes").hexdigest(),
+                        urls=(url, url))
+    source = Source(name="demo", version="1", role="library", license="MIT",
+                    license_files=("LICENSE",), artifacts=(artifact,))
+    try:
+        with pytest.raises(CacheError, match="deleted during the run") as caught:
+            Fetcher(cache, DebianSource(catalog.debian, cache)).fetch(source)
+    finally:
+        httpd.shutdown()
+    assert f"was the cache {cache.root} deleted during the run? Run pbs again." in str(caught.value)
+    assert "\n" not in str(caught.value)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import os
+import signal
 import subprocess
 import sys
+import tarfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -118,3 +123,258 @@ def test_deps_refuses_unknown_options_before_any_work(tmp_path) -> None:
     assert result.returncode == 2
     assert result.stderr.startswith("pbs: error: unknown build options 'fast'; valid options:")
     assert not (tmp_path / "cache").exists()
+
+
+# -- hostile and broken input: one line, the documented exit code, nothing left behind ------
+
+QUICK_SECONDS = 60  # a bound, not the expectation: a refusal comes before any work
+
+
+def refused(*args: str | Path, cache: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run pbs on input it must refuse; the timeout keeps a regression from building."""
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "pbs", *map(str, args)],
+        capture_output=True, text=True, timeout=QUICK_SECONDS, check=False,
+        env={**os.environ, "PBS_CACHE_DIR": str(cache), **env},
+    )
+    result.seconds = time.monotonic() - started  # type: ignore[attr-defined]
+    return result
+
+
+def one_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The one error line on stderr, without a traceback."""
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("pbs: error: "), result.stderr
+    return lines[0].removeprefix("pbs: error: ")
+
+
+@pytest.fixture
+def regular_file(tmp_path: Path) -> Path:
+    path = tmp_path / "regular-file"
+    path.write_text("not a directory\n")
+    return path
+
+
+BAD_BUILD_INPUTS = [
+    (["--tag", ""], {}, "--tag must be 1 to 64 ASCII letters and digits, not ''"),
+    (["--tag", "２０２６"], {}, "--tag must be 1 to 64 ASCII letters and digits, not '２０２６'"),
+    (["--tag", "a" * 65], {}, "--tag must be 1 to 64 ASCII letters and digits"),
+    (["--tag", "2026-01"], {}, "--tag must be 1 to 64 ASCII letters and digits"),
+    ([], {"SOURCE_DATE_EPOCH": "abc"}, "SOURCE_DATE_EPOCH must be a whole number of seconds"),
+    ([], {"SOURCE_DATE_EPOCH": "²"}, "SOURCE_DATE_EPOCH must be a whole number of seconds"),
+    (["--out", "{regular}"], {}, "--out {regular}: {regular} is not a directory"),
+    (["--out", "{regular}/dist"], {}, "--out {regular}/dist: {regular} is not a directory"),
+    (["--out", "/proc/pbs-dist"], {}, "--out /proc/pbs-dist: cannot write in /proc"),
+    (["--source-dir", "{tmp}/nowhere"], {}, "--source-dir {tmp}/nowhere does not exist"),
+    (["--source-dir", "{regular}"], {}, "--source-dir {regular} is not a directory"),
+    ([], {"PBS_SOURCE_DIR": "{tmp}/nowhere"}, "$PBS_SOURCE_DIR {tmp}/nowhere does not exist"),
+]
+
+
+@pytest.mark.parametrize(("args", "env", "message"), BAD_BUILD_INPUTS)
+def test_bad_build_input_is_refused_before_any_work(
+    tmp_path: Path, regular_file: Path, args: list[str], env: dict[str, str], message: str
+) -> None:
+    def fill(text: str) -> str:
+        return text.format(regular=regular_file, tmp=tmp_path)
+
+    args = [fill(arg) for arg in args]
+    out = [] if "--out" in args else ["--out", str(tmp_path / "dist")]
+    result = refused("build", "--python", "3.14", "--options", "noopt", *out, *args,
+                     cache=tmp_path / "cache", **{k: fill(v) for k, v in env.items()})
+    assert result.returncode == 2
+    assert one_line(result).startswith(fill(message))
+    assert result.seconds < 10  # type: ignore[attr-defined]
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "dist").exists()
+    assert regular_file.read_text() == "not a directory\n"
+
+
+@pytest.mark.parametrize("command", ["fetch", "deps"])
+def test_fetch_and_deps_refuse_a_source_dir_that_is_not_one(
+    tmp_path: Path, regular_file: Path, command: str
+) -> None:
+    missing = refused(command, "--source-dir", tmp_path / "nowhere", cache=tmp_path / "cache")
+    assert missing.returncode == 2
+    assert one_line(missing) == f"--source-dir {tmp_path / 'nowhere'} does not exist"
+    a_file = refused(command, cache=tmp_path / "cache", PBS_SOURCE_DIR=str(regular_file))
+    assert a_file.returncode == 2
+    assert one_line(a_file) == f"$PBS_SOURCE_DIR {regular_file} is not a directory"
+    assert not (tmp_path / "cache").exists()
+
+
+UNUSABLE_CACHES = {
+    "a regular file": ("{regular}", "it is not a directory"),
+    "under a regular file": ("{regular}/cache", "Not a directory"),
+    "under /proc": ("/proc/pbs-cache", "No such file or directory"),
+}
+
+
+@pytest.mark.parametrize("where", UNUSABLE_CACHES)
+@pytest.mark.parametrize(
+    "command",
+    [["fetch"], ["toolchain"], ["test", "{tmp}/a.tar.gz"], ["link", "{tmp}/a.tar.zst", "-o",
+                                                            "{tmp}/linked"]],
+    ids=["fetch", "toolchain", "test", "link"],
+)
+def test_an_unusable_cache_directory_is_one_line(
+    tmp_path: Path, regular_file: Path, where: str, command: list[str]
+) -> None:
+    (tmp_path / "a.tar.gz").write_bytes(b"")
+    (tmp_path / "a.tar.zst").write_bytes(b"")
+    path, reason = UNUSABLE_CACHES[where]
+    cache = Path(path.format(regular=regular_file))
+    result = refused(*(part.format(tmp=tmp_path) for part in command), cache=cache)
+    assert result.returncode == 2
+    assert one_line(result) == f"cannot use {cache} as the cache directory: {reason}"
+    assert regular_file.read_text() == "not a directory\n"
+    assert not (tmp_path / "linked").exists()
+
+
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [
+        ("{regular}", "-o {regular}: {regular} is not a directory"),
+        ("{regular}/linked", "-o {regular}/linked: {regular} is not a directory"),
+        ("/proc/pbs-linked", "-o /proc/pbs-linked: cannot write in /proc: No such file or "
+                             "directory"),
+    ],
+)
+def test_link_refuses_an_output_that_cannot_be_a_directory(
+    tmp_path: Path, regular_file: Path, out: str, message: str
+) -> None:
+    archive = tmp_path / "cpython-3.14.7+1-x86_64-unknown-linux-gnu-noopt-full.tar.zst"
+    archive.write_bytes(b"")
+    out = out.format(regular=regular_file)
+    result = refused("link", archive, "-o", out, cache=tmp_path / "cache")
+    assert result.returncode == 2
+    assert one_line(result) == message.format(regular=regular_file)
+    assert not (tmp_path / "cache").exists()
+    assert regular_file.read_text() == "not a directory\n"
+
+
+@pytest.mark.parametrize(
+    "command", [["test"], ["link", "-o", "{tmp}/linked"]], ids=["test", "link"]
+)
+def test_test_and_link_of_what_is_not_an_archive(tmp_path: Path, command: list[str]) -> None:
+    verb, *options = (part.format(tmp=tmp_path) for part in command)
+    cache = tmp_path / "cache"
+
+    missing = refused(verb, tmp_path / "missing.tar.zst", *options, cache=cache)
+    assert missing.returncode == 2
+    assert one_line(missing) == f"no archive at {tmp_path / 'missing.tar.zst'}"
+
+    fifo = tmp_path / "fifo.tar.zst"
+    os.mkfifo(fifo)
+    blocked = refused(verb, fifo, *options, cache=cache)
+    assert blocked.returncode == 2
+    assert one_line(blocked) == f"{fifo} is not a regular file"
+    device = refused(verb, "/dev/zero", *options, cache=cache)
+    assert one_line(device) == "/dev/zero is not a regular file"
+
+    text = tmp_path / "notes.tar.zst"
+    text.write_text("hello\n")
+    unreadable = refused(verb, text, *options, cache=cache)
+    assert unreadable.returncode == 1
+    assert unreadable.stderr.splitlines()[-1] == (
+        "pbs: error: cannot read archive notes.tar.zst: zstd decompress error: "
+        "Unknown frame descriptor"
+    )
+    assert "Traceback" not in unreadable.stderr
+    assert not (tmp_path / "linked").exists()
+    assert not list(tmp_path.glob(".pbs-link-*"))
+
+
+def test_an_unforeseen_os_error_is_one_line(tmp_path: Path) -> None:
+    """The last resort: a broken cache (a directory where pbs test writes its log)."""
+    archive = tmp_path / "cpython-3.14.7+1-x86_64-unknown-linux-gnu-install_only.tar.gz"
+    archive.write_bytes(b"")
+    log = tmp_path / "cache" / "logs" / "test" / f"{archive.name}.log"
+    (log / "in-the-way").mkdir(parents=True)
+    result = refused("test", archive, cache=tmp_path / "cache")
+    assert result.returncode == 1
+    assert one_line(result) == f"{log}: Is a directory"
+
+
+# -- interruptions ---------------------------------------------------------------------------
+
+
+def sleeping_archive(tmp_path: Path, pids: Path, *, ignore_term: bool) -> Path:
+    """An install_only archive whose `python3` is a shell script that starts a long sleep,
+    writes both pids, and waits; with `ignore_term`, both ignore SIGTERM."""
+    trap = "trap '' TERM\n" if ignore_term else ""
+    files = {
+        "python/bin/python3": (
+            f"#!/bin/sh\n{trap}echo $$ > '{pids}/shell'\nsleep 300 &\necho $! > '{pids}/sleep'\n"
+            "wait\n"
+        ),
+        "python/lib/python3.14/os.py": "",
+        "python/lib/python3.14/config-3.14-x86_64-linux-gnu/Makefile": "",
+        "python/lib/python3.14/config-3.14-x86_64-linux-gnu/Setup.bootstrap": "",
+        "python/lib/python3.14/config-3.14-x86_64-linux-gnu/Setup.stdlib": "",
+    }
+    archive = tmp_path / "cpython-3.14.7+1-x86_64-unknown-linux-gnu-install_only.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, text in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(text.encode())
+            info.mode = 0o755
+            tar.addfile(info, io.BytesIO(text.encode()))
+    return archive
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, waiting for its parent to reap it, does not)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return False
+    return fields[0] != "Z"
+
+
+def wait_for(condition: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+@pytest.mark.parametrize(
+    ("signum", "ignore_term"),
+    [(signal.SIGTERM, False), (signal.SIGINT, False), (signal.SIGTERM, True)],
+    ids=["SIGTERM", "SIGINT", "SIGTERM-ignored-by-the-command"],
+)
+def test_a_signal_stops_the_run_its_commands_and_leaves_nothing(
+    tmp_path: Path, signum: signal.Signals, ignore_term: bool
+) -> None:
+    pids, scratch = tmp_path / "pids", tmp_path / "tmp"
+    pids.mkdir()
+    scratch.mkdir()
+    archive = sleeping_archive(tmp_path, pids, ignore_term=ignore_term)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pbs", "test", str(archive)],
+        env={**os.environ, "PBS_CACHE_DIR": str(tmp_path / "cache"), "TMPDIR": str(scratch)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert wait_for(lambda: (pids / "sleep").is_file() and (pids / "sleep").read_text(), 60)
+        shell, sleep = (int((pids / name).read_text()) for name in ("shell", "sleep"))
+        # The command runs in a process group of its own: a terminal's Ctrl-C reaches pbs only.
+        assert os.getpgid(shell) == shell != os.getpgid(process.pid)
+        assert os.getpgid(sleep) == shell
+        assert [entry.name for entry in scratch.iterdir()][0].startswith("pbs test ")
+        process.send_signal(signum)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 128 + signum
+    assert "Traceback" not in stderr
+    assert stderr.splitlines()[-1] == f"pbs: interrupted by {signum.name}"
+    # SIGTERM ends both at once; commands that ignore it get SIGKILL after the grace period.
+    assert wait_for(lambda: not alive(shell) and not alive(sleep), 10)
+    assert list(scratch.iterdir()) == []
+    assert list((tmp_path / "cache" / "tmp").glob("*")) == []

@@ -201,3 +201,20 @@ def test_a_corrupted_cache_entry_is_replaced(catalog, cache, console, server) ->
     assert again.origin is Origin.UPSTREAM
     assert again.path.read_bytes() == GOOD
     assert "corrupt cache entry removed" in console.file.getvalue()
+
+
+def test_an_entry_whose_file_was_deleted_is_repaired(catalog, cache, console, server) -> None:
+    """What a user's `rm` leaves of an entry (the directory, here with the pip-download/
+    directory that pip's entries used to keep) must not block the next fetch."""
+    source = demo_source(demo_artifact(server.url("good")))
+    first = fetcher(catalog, cache, console).fetch(source)
+    first.path.unlink()
+    (first.path.parent / "pip-download").mkdir()
+    for _ in range(2):
+        again = fetcher(catalog, cache, console).fetch(source)
+    assert again.path == first.path and again.path.read_bytes() == GOOD
+    assert sorted(p.name for p in again.path.parent.iterdir()) == [again.path.name]
+    assert console.file.getvalue().count(
+        f"damaged cache entry {first.path.parent} removed"
+    ) == 1
+    assert list((cache.root / "tmp").iterdir()) == []

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import shutil
 import subprocess
 import tarfile
 from pathlib import Path
 
 import pytest
 import zstandard
-from conftest import E2E_ARCHIVES, E2EBuild, pbs
+from conftest import E2E_ARCHIVES, E2EBuild, killed_leftover, pbs
+from test_metadata import make_data, materialise
 
 from pbs.catalog import load_catalog
 from pbs.errors import PbsError, UsageError
@@ -118,3 +121,110 @@ def test_link_without_sqlite_and_ssl(e2e_build: E2EBuild, tmp_path: Path) -> Non
     embedded = subprocess.run([out / "python" / "bin" / "embed-example", "6 * 7"],
                               capture_output=True, text=True, env=env, check=False)
     assert embedded.stdout == "42\n", embedded.stderr[-2000:]
+
+
+# -- hostile and broken full archives: refused before anything they name is touched --------
+
+FULL = "cpython-3.14.7+1-x86_64-unknown-linux-gnu-noopt-full.tar.zst"
+
+
+def full_archive(
+    where: Path, document: bytes | None = None, *, links: dict[str, str] | None = None
+) -> Path:
+    """A small full archive: a valid PYTHON.json (or `document`) and every file it names,
+    plus `links` (member name -> symlink target)."""
+    tree = where / "tree"
+    data = make_data()
+    materialise(tree / "python", data)
+    (tree / "python" / "PYTHON.json").write_bytes(document or json.dumps(data).encode())
+    for name, target in (links or {}).items():
+        (tree / name).unlink()
+        (tree / name).symlink_to(target)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        tar.add(tree / "python", arcname="python")
+    archive = where / FULL
+    archive.write_bytes(zstandard.ZstdCompressor().compress(buffer.getvalue()))
+    shutil.rmtree(tree)
+    return archive
+
+
+def changed(data: dict, **changes: object) -> bytes:
+    return json.dumps({**data, **changes}).encode()
+
+
+HOSTILE = {
+    "paths leading out": (
+        changed(make_data(), python_exe="install/../../victim-bin/python3",
+                python_stdlib_platform_config="install/../../victim-cfg",
+                python_paths={**make_data()["python_paths"], "stdlib": "install/../../victim-lib"}),
+        "python_exe: 'install/../../victim-bin/python3' must not contain '..'; "
+        "python_stdlib_platform_config: 'install/../../victim-cfg' must not contain '..'; "
+        "python_paths.stdlib: 'install/../../victim-lib' must not contain '..'",
+    ),
+    "an absolute path": (
+        changed(make_data(), python_exe="/victim-bin/python3"),
+        "python_exe: '/victim-bin/python3' must be relative to the directory holding PYTHON.json",
+    ),
+    "not JSON": (b"{not json", "not valid JSON: Expecting property name"),
+    "binary bytes": (b"\x00\xff\xfe\x80garbage", "not valid JSON:"),
+    "a list": (b"[1, 2]", "document: expected a JSON object, got array"),
+    "an empty object": (b"{}", "version: missing required key; target_triple: missing"),
+    "a missing key": (
+        json.dumps({k: v for k, v in make_data().items() if k != "python_exe"}).encode(),
+        "python_exe: missing required key",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE)
+def test_link_refuses_a_hostile_or_broken_python_json(tmp_path: Path, case: str) -> None:
+    document, problem = HOSTILE[case]
+    work = tmp_path / "work"
+    work.mkdir()
+    archive = full_archive(work, document)
+    victims = {name: work / name / "keep" for name in ("victim-bin", "victim-cfg", "victim-lib")}
+    for victim in victims.values():
+        victim.parent.mkdir()
+        victim.write_text("precious")
+    result = pbs("link", archive, "-o", work / "out", cache=tmp_path / "cache")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith(
+        f"pbs: error: python/PYTHON.json of {FULL} is not a valid format-8 PYTHON.json: {problem}"
+    )
+    assert result.stderr.count("\n") == 1
+    assert all(victim.read_text() == "precious" for victim in victims.values())
+    assert sorted(p.name for p in work.iterdir()) == [FULL, *sorted(victims)]
+    assert not (tmp_path / "cache" / "toolchains").exists()  # refused before any work
+
+
+def test_link_refuses_symlinks_that_lead_out(tmp_path: Path) -> None:
+    # Out of the archive: extraction refuses it.
+    outside = full_archive(tmp_path, links={"python/install/bin/python3.14": "/etc/passwd"})
+    result = pbs("link", outside, "-o", tmp_path / "out", cache=tmp_path / "cache")
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"pbs: error: refusing to extract {FULL}: member 'python/install/bin/python3.14' is a "
+        "symlink to '/etc/passwd', which is an absolute path\n"
+    )
+    # Out of install/, the tree linking writes: the interpreter would be written elsewhere.
+    elsewhere = full_archive(
+        tmp_path, links={"python/install/bin/python3.14": "../../build/run_tests.py"}
+    )
+    result = pbs("link", elsewhere, "-o", tmp_path / "out", cache=tmp_path / "cache")
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"pbs: error: python/PYTHON.json of {FULL}: python_exe 'install/bin/python3.14' is not "
+        "in install/, the tree linking writes\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", FULL]
+
+
+def test_a_killed_links_work_directory_goes_with_the_next_link(tmp_path: Path) -> None:
+    leftover = killed_leftover(tmp_path, ".pbs-link-")
+    archive = full_archive(tmp_path, b"[]")
+    result = pbs("link", archive, "-o", tmp_path / "out", cache=tmp_path / "cache")
+    assert result.returncode == 1  # the archive is refused, but the leftover is gone anyway
+    assert not leftover.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", FULL]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import stat
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from pbs.metadata import (
     Link,
     PythonJson,
     PythonJsonError,
+    check_python_json,
+    load_python_json,
     read_python_json,
     referenced_paths,
     schema_problems,
@@ -496,3 +499,68 @@ def test_dangling_symlink_counts_as_missing(tmp_path: Path):
 
 def test_not_an_object():
     assert schema_problems([]) == ["document: expected a JSON object, got array"]
+
+
+# ------------------------------------------------------------------------- unpacked distributions
+
+
+def test_load_checks_the_document_against_the_tree(tmp_path: Path):
+    data = make_data()
+    materialise(tmp_path, data)
+    (tmp_path / "PYTHON.json").write_text(json.dumps(data))
+    assert load_python_json(tmp_path, "archive.tar.zst") == data
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (None, "PYTHON.json is missing"),
+        (b"\x00\xff\xfe\x80garbage", "not valid JSON: "),
+        (b"[" * 100_000, "not valid JSON: "),
+        (b"{}", "version: missing required key"),
+        (b'"a string"', "document: expected a JSON object, got string"),
+    ],
+)
+def test_load_refuses_what_is_not_a_document_in_one_line(
+    tmp_path: Path, content: bytes | None, problem: str
+):
+    if content is not None:
+        (tmp_path / "PYTHON.json").write_bytes(content)
+    with pytest.raises(PythonJsonError) as info:
+        load_python_json(tmp_path, "cpython-full.tar.zst")
+    message = str(info.value)
+    assert message.startswith(
+        f"python/PYTHON.json of cpython-full.tar.zst is not a valid format-8 PYTHON.json: {problem}"
+    )
+    assert "\n" not in message
+
+
+def test_one_line_error_shows_the_first_problems_and_counts_the_rest(tmp_path: Path):
+    (tmp_path / "PYTHON.json").write_text("{}")
+    with pytest.raises(PythonJsonError) as info:
+        load_python_json(tmp_path, "a.tar.zst")
+    assert len(info.value.problems) > 5
+    assert str(info.value).endswith(f"(and {len(info.value.problems) - 5} more)")
+
+
+def test_a_symlink_leading_out_of_the_tree_is_refused(tmp_path: Path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    tree = tmp_path / "python"
+    data = make_data()
+    materialise(tree, data)
+    (tree / "PYTHON.json").write_text(json.dumps(data))
+    exe = tree / data["python_exe"]
+    exe.unlink()
+    exe.symlink_to(outside / "python3")
+    (outside / "python3").write_text("")
+    with pytest.raises(PythonJsonError, match="python_exe: 'install/bin/python3.14' leads outside"):
+        load_python_json(tree, "a.tar.zst")
+    # PYTHON.json itself may not be a way out either.
+    (outside / "PYTHON.json").write_text(json.dumps(data))
+    (tree / "PYTHON.json").unlink()
+    (tree / "PYTHON.json").symlink_to(outside / "PYTHON.json")
+    assert check_python_json(tree) == (None, [f"PYTHON.json leads outside {tree} through a symlink"])
+    (tree / "PYTHON.json").unlink()
+    os.mkfifo(tree / "PYTHON.json")
+    assert check_python_json(tree) == (None, ["PYTHON.json is not a regular file"])

@@ -5,7 +5,9 @@ import hashlib
 import io
 import os
 import shutil
+import signal
 import subprocess
+import sys
 import tarfile
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
@@ -15,7 +17,17 @@ import zstandard
 from elftools.elf.elffile import ELFFile
 
 from pbs.errors import CommandFailed, PbsError
-from pbs.package import ArchiveNames, package, write_sha256sums, write_tar
+from conftest import killed_leftover
+
+from pbs.package import (
+    SHA256SUMS,
+    STAGING_PREFIX,
+    ArchiveNames,
+    package,
+    recover,
+    sha256sums_text,
+    write_tar,
+)
 
 SOURCE_DATE_EPOCH = 1_700_000_000
 LLVM_STRIP = Path("/usr/lib/llvm-22/bin/llvm-strip")
@@ -197,8 +209,11 @@ def test_package_writes_the_three_archives(packaged: list[Path], tmp_path: Path)
         NAMES.install_only(),
         NAMES.install_only_stripped(),
     ]
-    # Nothing but the archives: no staging directory or temporary file stays behind.
-    assert sorted(os.listdir(out)) == sorted(p.name for p in packaged)
+    # Nothing but the archives and SHA256SUMS: no staging directory or temporary file.
+    assert sorted(os.listdir(out)) == sorted([SHA256SUMS, *(p.name for p in packaged)])
+    assert (out / SHA256SUMS).read_text() == "".join(
+        f"{sha256(archive)}  {archive.name}\n" for archive in sorted(packaged)
+    )
 
 
 @needs_toolchain
@@ -407,25 +422,28 @@ def test_unknown_compression_is_refused(tmp_path: Path) -> None:
 # --- SHA256SUMS ------------------------------------------------------------------------
 
 
-def test_sha256sums_are_written_sorted_and_merged(tmp_path: Path) -> None:
+def test_sha256sums_are_sorted_and_merged(tmp_path: Path) -> None:
+    sums = tmp_path / "out" / "SHA256SUMS"
+    sums.parent.mkdir()
     b, a = tmp_path / "b.tar.gz", tmp_path / "a.tar.zst"
     b.write_bytes(b"bee")
     a.write_bytes(b"ay")
-    sums = write_sha256sums(tmp_path, [b, a])
-    assert sums == tmp_path / "SHA256SUMS"
+    sums.write_text(sha256sums_text(sums, [b, a]))
     assert sums.read_text() == f"{sha256(a)}  a.tar.zst\n{sha256(b)}  b.tar.gz\n"
 
     # A second build: rebuilds a.tar.zst and adds c.tar.gz; b's line stays.
     a.write_bytes(b"ay again")
     c = tmp_path / "c.tar.gz"
     c.write_bytes(b"sea")
-    write_sha256sums(tmp_path, [c, a])
+    sums.write_text(sha256sums_text(sums, [c, a]))
     assert sums.read_text() == (
         f"{sha256(a)}  a.tar.zst\n{sha256(b)}  b.tar.gz\n{sha256(c)}  c.tar.gz\n"
     )
-    assert sorted(os.listdir(tmp_path)) == ["SHA256SUMS", "a.tar.zst", "b.tar.gz", "c.tar.gz"]
     if shutil.which("sha256sum"):
-        subprocess.run(["sha256sum", "--check", "--quiet", "SHA256SUMS"], cwd=tmp_path, check=True)
+        for archive in (a, b, c):
+            shutil.copy(archive, sums.parent)
+        subprocess.run(["sha256sum", "--check", "--quiet", "SHA256SUMS"], cwd=sums.parent,
+                       check=True)
 
 
 def test_malformed_sha256sums_is_reported(tmp_path: Path) -> None:
@@ -433,12 +451,114 @@ def test_malformed_sha256sums_is_reported(tmp_path: Path) -> None:
     archive = tmp_path / "x.tar.gz"
     archive.write_bytes(b"x")
     with pytest.raises(PbsError, match="not a sha256sum line"):
-        write_sha256sums(tmp_path, [archive])
+        sha256sums_text(tmp_path / "SHA256SUMS", [archive])
 
 
-def test_sha256sums_only_names_files_in_its_directory(tmp_path: Path) -> None:
-    elsewhere = tmp_path / "elsewhere.tar.gz"
-    elsewhere.write_bytes(b"x")
-    (tmp_path / "out").mkdir()
-    with pytest.raises(PbsError, match="is not in"):
-        write_sha256sums(tmp_path / "out", [elsewhere])
+# --- publication as one set ------------------------------------------------------------
+
+# Packages `dist` into `out`, and once the first archive has been moved into `out`, sends
+# itself `signal`: a crash (SIGKILL) or an interruption (SIGTERM) at the worst moment.
+INTERRUPTED_PACKAGING = """
+import os, signal, sys
+from pathlib import Path
+from pbs import interrupt
+from pbs.package import ArchiveNames, package
+
+dist, out, log, strip, signum = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), \\
+    Path(sys.argv[4]), int(sys.argv[5])
+names = ArchiveNames(version="3.14.7", tag="20261121", triple="x86_64-unknown-linux-gnu",
+                     options="pgo+lto", freethreaded=False)
+move = os.replace
+
+def move_then_signal(source, target):
+    move(source, target)
+    if Path(target).parent == out and Path(target).name.startswith("cpython-"):
+        os.replace = move
+        os.kill(os.getpid(), signum)
+
+os.replace = move_then_signal
+try:
+    with interrupt.handled():
+        package(dist, out, names, mtime=0, strip=strip, log=log)
+except interrupt.Interrupted as exc:
+    sys.exit(exc.exit_code)
+"""
+
+
+def package_and_signal(dist: Path, out: Path, log: Path, signum: int) -> int:
+    return subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_PACKAGING, dist, out, log, LLVM_STRIP, str(signum)],
+        check=False,
+    ).returncode
+
+
+def assert_whole_set(out: Path, earlier: str) -> None:
+    """The three archives and a SHA256SUMS naming them (and what an earlier build left)."""
+    names = [NAMES.full(), NAMES.install_only(), NAMES.install_only_stripped()]
+    assert sorted(os.listdir(out)) == sorted([*names, SHA256SUMS, "earlier.tar.gz"])
+    assert (out / SHA256SUMS).read_text() == "".join(
+        f"{sha256(out / name)}  {name}\n" for name in sorted([*names, "earlier.tar.gz"])
+    )
+    assert earlier in (out / SHA256SUMS).read_text()
+
+
+def earlier_build(out: Path) -> str:
+    out.mkdir()
+    (out / "earlier.tar.gz").write_bytes(b"an earlier build's archive")
+    line = f"{sha256(out / 'earlier.tar.gz')}  earlier.tar.gz\n"
+    (out / SHA256SUMS).write_text(line)
+    return line
+
+
+@needs_toolchain
+def test_a_publication_killed_midway_is_finished_by_the_next_run(
+    dist: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    earlier = earlier_build(out)
+    assert package_and_signal(dist, out, tmp_path / "log", signal.SIGKILL) == -signal.SIGKILL
+    # Killed with one archive moved: the set is incomplete and SHA256SUMS not yet replaced.
+    staged = list(out.glob(".package-*"))
+    assert len(staged) == 1
+    assert len([name for name in os.listdir(out) if name.startswith("cpython-")]) == 1
+    assert (out / SHA256SUMS).read_text() == earlier
+    recover(out)  # what the next `pbs build` into `out` does first
+    assert_whole_set(out, earlier)
+    assert capfd.readouterr().err.startswith(
+        f"pbs: finished publishing {NAMES.full()}, {NAMES.install_only()}, "
+        f"{NAMES.install_only_stripped()} in {out}, which a killed run had begun"
+    )
+    if shutil.which("sha256sum"):
+        subprocess.run(["sha256sum", "--check", "--quiet", SHA256SUMS], cwd=out, check=True)
+
+
+@needs_toolchain
+def test_an_interruption_during_publication_waits_for_the_whole_set(
+    dist: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    earlier = earlier_build(out)
+    # The interruption is raised once the set is out: the process ends as interrupted.
+    assert package_and_signal(dist, out, tmp_path / "log", signal.SIGTERM) == 128 + signal.SIGTERM
+    assert_whole_set(out, earlier)
+
+
+def test_a_killed_run_before_publication_leaves_nothing_published(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    leftover = killed_leftover(out, STAGING_PREFIX)
+    (leftover / NAMES.full()).write_bytes(b"a staged archive, never declared ready")
+    recover(out)
+    assert list(out.iterdir()) == []
+
+
+@needs_toolchain
+def test_a_malformed_sha256sums_stops_the_publication_before_any_archive_moves(
+    dist: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / SHA256SUMS).write_text("edited by hand\n")
+    with pytest.raises(PbsError, match="not a sha256sum line"):
+        package(dist, out, NAMES, mtime=SOURCE_DATE_EPOCH, strip=LLVM_STRIP, log=tmp_path / "log")
+    assert os.listdir(out) == [SHA256SUMS]

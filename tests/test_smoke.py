@@ -12,10 +12,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import E2E_ARCHIVES, E2EBuild
+from conftest import E2E_ARCHIVES, E2EBuild, killed_leftover
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 from rich.console import Console
+from test_link import full_archive
+from test_metadata import make_data
 
 from pbs.catalog import Catalog, RegrtestPlan
 from pbs.catalog import _regrtest_problems as regrtest_problems
@@ -341,3 +343,25 @@ def test_missing_module_fails_the_imports_check(install_only_archive: Path, tmp_
 
     assert results["imports"].outcome == "failed"
     assert "_ssl" in results["imports"].detail
+
+
+def test_pbs_test_refuses_a_full_archive_whose_python_json_leads_out(tmp_path: Path) -> None:
+    data = make_data()
+    data["python_paths"]["stdlib"] = "install/../../victim-lib"
+    archive = full_archive(tmp_path, json.dumps(data).encode())
+    leftover = killed_leftover(tmp_path / "tmp", "pbs test ")
+    result = subprocess.run(
+        [sys.executable, "-m", "pbs", "test", str(archive)],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "PBS_CACHE_DIR": str(tmp_path / "cache"),
+             "TMPDIR": str(tmp_path / "tmp")},
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"pbs: error: python/PYTHON.json of {archive.name} is not a valid format-8 "
+        "PYTHON.json: python_paths.stdlib: 'install/../../victim-lib' must not contain '..'"
+    )
+    # Its own temporary directory is gone, and so is what a killed run had left.
+    assert not leftover.exists()
+    assert list((tmp_path / "tmp").iterdir()) == []

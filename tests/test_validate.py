@@ -9,11 +9,14 @@ import os
 import platform
 import shutil
 import subprocess
+import sys
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
 import zstandard
+from conftest import killed_leftover
 from test_metadata import make_data, materialise
 
 from pbs.catalog import Catalog, Target
@@ -79,12 +82,21 @@ def shared(out: Path, source: str = PLAIN, *flags: str) -> Path:
     return cc(out, source, "-shared", "-fPIC", *flags)
 
 
+def fragment_problem(problem: Problem) -> bool:
+    """Whether `problem` only says that a tree is not a whole distribution (no interpreter, no
+    PYTHON.json): the ELF and build-path tests check fragments of trees, and the layout
+    checks are tested on their own."""
+    return problem.check == "layout" or (
+        problem.file == "python/PYTHON.json" and problem.value == "PYTHON.json is missing"
+    )
+
+
 def found(report: Report) -> set[tuple[str, str, str]]:
-    return {(p.file, p.check, p.value) for p in report.problems}
+    return {(p.file, p.check, p.value) for p in report.problems if not fragment_problem(p)}
 
 
 def checks(report: Report) -> set[str]:
-    return {p.check for p in report.problems}
+    return {p.check for p in report.problems if not fragment_problem(p)}
 
 
 # -- ELF checks ----------------------------------------------------------------------------
@@ -94,8 +106,7 @@ def checks(report: Report) -> set[str]:
 def test_hardened_shared_library_passes(tmp_path: Path, floor_target: Target) -> None:
     shared(tmp_path / LIB / "libgood.so", PLAIN, *HARDENED)
     report = validate_tree(tmp_path, floor_target, [NEEDLE])
-    assert report == Report(files_checked=1, elf_files_checked=1, problems=())
-    assert report.ok
+    assert (report.files_checked, report.elf_files_checked, found(report)) == (1, 1, set())
 
 
 @needs_gcc
@@ -106,7 +117,7 @@ def test_glibc_newer_than_the_floor(tmp_path: Path, floor_target: Target, host_t
     assert found(validate_tree(tmp_path, floor_target, [])) == {
         (f"{LIB}/libgrow.so", "glibc", "GLIBC_2.26 > 2.17")
     }
-    assert validate_tree(tmp_path, host_target, []).ok
+    assert found(validate_tree(tmp_path, host_target, [])) == set()
 
 
 @needs_gcc
@@ -129,7 +140,7 @@ def test_needed_library_must_be_allowed_or_shipped_and_reachable(
 
     # Shipped and reached through $ORIGIN.
     shared(root / module, user, *link, "-Wl,-rpath,$ORIGIN/../..")
-    assert validate_tree(root, host_target, []).ok
+    assert found(validate_tree(root, host_target, [])) == set()
 
     # A search path outside the archive does not count, even where the library exists.
     shared(root / module, user, *link, f"-Wl,-rpath,{outside.parent}")
@@ -141,7 +152,7 @@ def test_allowed_system_library(tmp_path: Path, host_target: Target) -> None:
     source = "#include <math.h>\ndouble wave(double x) { return cos(x); }\n"
     shared(tmp_path / LIB / "libwave.so", source, "-lm", *HARDENED)
     cc(tmp_path / EXE, INTERPRETER, "-rdynamic", "-Wl,--no-as-needed", "-lm", *HARDENED)
-    assert validate_tree(tmp_path, host_target, []).ok
+    assert found(validate_tree(tmp_path, host_target, [])) == set()
 
 
 @needs_gcc
@@ -418,3 +429,137 @@ def test_problems_sort_and_render() -> None:
         "checked 4321 files (57 ELF): 2 problems",
     ]
     assert render(Report(3, 0, ())) == ["checked 3 files (0 ELF): 0 problems"]
+
+
+# -- what is not a distribution, as `pbs validate` sees it ---------------------------------
+
+FULL_NAME = "cpython-3.14.7+1-x86_64-unknown-linux-gnu-noopt-full.tar.zst"
+
+
+def validate_command(*archives: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """`pbs validate` as a user runs it, its temporary directories in tmp_path/tmp."""
+    (tmp_path / "tmp").mkdir(exist_ok=True)
+    return subprocess.run(
+        [sys.executable, "-m", "pbs", "validate", *map(str, archives)],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "PBS_CACHE_DIR": str(tmp_path / "cache"),
+             "TMPDIR": str(tmp_path / "tmp")},
+    )
+
+
+def full_archive_of(tree: Path, archive: Path) -> Path:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        tar.add(tree / "python", arcname="python")
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    archive.write_bytes(zstandard.ZstdCompressor().compress(buffer.getvalue()))
+    return archive
+
+
+def test_what_is_not_a_distribution_has_problems(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    no_python = tmp_path / "no-python"
+    (no_python / "lib").mkdir(parents=True)
+    (no_python / "lib" / "notes.txt").write_text("hello\n")
+    without_json = tmp_path / "without-json"
+    full_tree(without_json)
+    (without_json / "python" / "PYTHON.json").unlink()
+    without_interpreter = tmp_path / "without-interpreter"
+    full_tree(without_interpreter, skip={"install/bin/python3.14"})
+    archives = [
+        empty,
+        no_python,
+        full_archive_of(without_json, tmp_path / "a" / FULL_NAME),
+        full_archive_of(without_interpreter, tmp_path / "b" / FULL_NAME),
+    ]
+    result = validate_command(*archives, tmp_path=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr == ""
+    reports = result.stdout.split(f"{FULL_NAME}:\n")
+    assert reports[0] == (
+        "empty:\n"
+        "  python/: layout: missing: not a distribution\n"
+        "  checked 0 files (0 ELF): 1 problem\n"
+        "no-python:\n"
+        "  python/: layout: missing: not a distribution\n"
+        "  checked 1 files (0 ELF): 1 problem\n"
+    )
+    assert reports[1].splitlines() == [
+        "  python/PYTHON.json: python-json: PYTHON.json is missing",
+        "  checked 16 files (0 ELF): 1 problem",
+    ]
+    assert "  python/install/bin/: layout: no python3 interpreter\n" in reports[2]
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_a_fifo_or_device_is_refused_at_once_and_the_others_still_checked(
+    tmp_path: Path, host_target: Target
+) -> None:
+    fifo = tmp_path / "fifo" / FULL_NAME
+    fifo.parent.mkdir()
+    os.mkfifo(fifo)
+    damaged = tmp_path / "damaged" / FULL_NAME
+    damaged.parent.mkdir()
+    damaged.write_bytes(b"not zstd")
+    good = tmp_path / "good"
+    full_tree(good)
+    started = time.monotonic()
+    result = validate_command(fifo, Path("/dev/zero"), tmp_path / "missing.tar.zst", damaged,
+                              good, tmp_path=tmp_path)
+    assert time.monotonic() - started < 30
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        f"{FULL_NAME}:",
+        f"  error: {fifo} is not a regular file or directory",
+        "zero:",
+        "  error: /dev/zero is not a regular file or directory",
+        "missing.tar.zst:",
+        f"  error: {tmp_path / 'missing.tar.zst'} does not exist",
+        f"{FULL_NAME}:",
+        f"  error: cannot read archive {FULL_NAME}: zstd decompress error: Unknown frame "
+        "descriptor",
+        "good:",
+        f"  checked {validate_tree(good, host_target, []).files_checked} files (0 ELF): 0 problems",
+    ]
+    assert result.stderr == ""
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_paths_that_lead_out_of_a_tree_are_problems_and_never_read(
+    tmp_path: Path, host_target: Target
+) -> None:
+    """A directory given to `pbs validate` can hold any symlink: what PYTHON.json names must
+    stay inside, and a config.c that is a FIFO (or leads to /dev/zero) is not read."""
+    root = tmp_path / "tree"
+    full_tree(root)
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not the archive's\n")
+    license_path = root / "python" / "licenses" / "LICENSE.cpython.txt"
+    license_path.unlink()
+    license_path.symlink_to(outside)
+    config = root / "python/install/lib/python3.14/config-3.14-x86_64-linux-gnu/config.c"
+    os.mkfifo(config)
+    install_only = tmp_path / "install-only"
+    config_c = install_only / "python/lib/python3.14/config-3.14-x86_64-linux-gnu/config.c"
+    config_c.parent.mkdir(parents=True)
+    config_c.symlink_to("/dev/zero")
+    (install_only / "python/bin").mkdir()
+    (install_only / "python/bin/python3").write_text("")
+    assert found(validate_tree(root, host_target, [])) == {
+        ("python/PYTHON.json", "python-json",
+         f"license_path: 'licenses/LICENSE.cpython.txt' leads outside {root / 'python'} "
+         "through a symlink"),
+    }
+    assert validate_tree(install_only, host_target, []).ok
+
+
+def test_a_killed_validations_directory_goes_with_the_next_validation(tmp_path: Path) -> None:
+    (tmp_path / "tmp").mkdir()
+    leftover = killed_leftover(tmp_path / "tmp", "pbs-validate-")
+    tree = tmp_path / "tree"
+    full_tree(tree)
+    result = validate_command(full_archive_of(tree, tmp_path / FULL_NAME), tmp_path=tmp_path)
+    assert result.returncode == 0, result.stdout
+    assert not leftover.exists()
+    assert list((tmp_path / "tmp").iterdir()) == []

@@ -12,13 +12,20 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from pbs import __version__
-from pbs.cache import Cache, default_cache_root
-from pbs.catalog import Catalog, load_catalog
+from pbs import __version__, interrupt
+from pbs.cache import Cache, default_cache_root, open_cache
+from pbs.catalog import Catalog, Target, load_catalog
 from pbs.debian import DebianSource
 from pbs.errors import PbsError, UsageError
 from pbs.fetch import Fetched, Fetcher
 from pbs.graph import StepRunner, execute, plan
+from pbs.inputs import (
+    archive_file,
+    output_directory,
+    release_tag,
+    source_date_epoch,
+    source_directory,
+)
 from pbs.link import LinkRequest, link_archive
 from pbs.live import LiveSteps
 from pbs.pipeline import BuildRequest, default_tag, run_build
@@ -26,6 +33,7 @@ from pbs.recipes import RECIPES
 from pbs.smoke import render as render_tests
 from pbs.smoke import test_archive
 from pbs.toolchain import prepare_toolchain
+from pbs.validate import Report as ValidationReport
 from pbs.validate import render as render_validation
 from pbs.validate import validate_archive, validate_tree
 
@@ -41,13 +49,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Console(highlight=False, width=None if sys.stdout.isatty() else PIPE_WIDTH)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        return args.handler(args, load_catalog(), out, err)
+        with interrupt.handled():
+            return args.handler(args, load_catalog(), out, err)
     except PbsError as exc:
         print(f"pbs: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except interrupt.Interrupted as exc:
+        print(f"pbs: interrupted by {exc.signal.name}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("pbs: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:
+        # A last resort: the failures pbs foresees have messages of their own.
+        what = f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else exc
+        print(f"pbs: error: {what}", file=sys.stderr)
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -196,9 +213,8 @@ def _build(args: argparse.Namespace, catalog: Catalog, out: Console, err: Consol
     python = catalog.python(args.python)
     target = catalog.target(args.target)
     options = catalog.parse_options(args.options, python, target)
-    tag = args.tag or default_tag()
-    if not tag.isalnum():
-        raise UsageError(f"--tag must be letters and digits only, not '{tag}'")
+    tag = release_tag(default_tag() if args.tag is None else args.tag)
+    source_date_epoch()  # used only when packaging, but a bad value must not wait for that
     full_regrtest = catalog.options.needs_full_regrtest(options)
     if args.no_test and full_regrtest:
         raise UsageError(
@@ -206,13 +222,16 @@ def _build(args: argparse.Namespace, catalog: Catalog, out: Console, err: Consol
             f"profile ({', '.join(catalog.options.full_regrtest_bases)}) are published only after "
             "CPython's whole test suite passes on them"
         )
+    output_directory(args.out, "--out")
+    source_dirs = _source_dirs(args)
     request = BuildRequest(python=python, target=target, options=options, jobs=args.jobs,
                            out=args.out, tag=tag, run_tests=not args.no_test,
                            full_regrtest=full_regrtest)
-    cache = Cache(args.cache_dir or default_cache_root())
+    cache = _cache(args)
     err.print(f"building CPython {python} for {target.triple} with {options}")
     with LiveSteps(err) as live:
-        report = run_build(request, catalog, cache, _fetcher(args, catalog, cache, err), live)
+        report = run_build(request, catalog, cache, _fetcher(catalog, cache, source_dirs, err),
+                           live)
     built = sum(1 for r in report.deps if not r.cached)
     cpython = report.cpython
     out.print(
@@ -238,20 +257,34 @@ def _build(args: argparse.Namespace, catalog: Catalog, out: Console, err: Consol
 
 
 def _validate(args: argparse.Namespace, catalog: Catalog, out: Console, err: Console) -> int:
+    target = catalog.target(args.target) if args.target else None
     forbidden = [str((args.cache_dir or default_cache_root()).resolve()), *args.forbid]
     failed = 0
+    # Every archive is checked and reported, whatever happens to the others.
     for archive in args.archives:
-        # A directory is a tree `pbs link` wrote (OUTDIR holding python/); its name says nothing.
-        if archive.is_dir():
-            report = validate_tree(archive, catalog.target(args.target), forbidden)
-        else:
-            target = catalog.target(args.target) if args.target else catalog.target_of_archive(archive)
-            report = validate_archive(archive, target, forbidden)
-        out.print(f"{archive.name}:")
+        out.print(f"{archive.name or archive}:", markup=False)
+        try:
+            report = _validate_one(archive, target, catalog, forbidden)
+        except PbsError as exc:
+            out.print(f"  error: {exc}", markup=False)
+            failed += 1
+            continue
         for line in render_validation(report):
             out.print(f"  {line}", markup=False)
         failed += not report.ok
     return 1 if failed else 0
+
+
+def _validate_one(
+    archive: Path, target: Target | None, catalog: Catalog, forbidden: list[str]
+) -> ValidationReport:
+    # A directory is a tree `pbs link` wrote (OUTDIR holding python/); its name says nothing.
+    if archive.is_dir():
+        return validate_tree(archive, target or catalog.target(None), forbidden)
+    if not archive.is_file():
+        what = "is not a regular file or directory" if archive.exists() else "does not exist"
+        raise UsageError(f"{archive} {what}")
+    return validate_archive(archive, target or catalog.target_of_archive(archive), forbidden)
 
 
 def _module_list(text: str) -> frozenset[str]:
@@ -261,7 +294,8 @@ def _module_list(text: str) -> frozenset[str]:
 def _link(args: argparse.Namespace, catalog: Catalog, out: Console, err: Console) -> int:
     request = LinkRequest(archive=args.archive, out=args.out, exclude=args.exclude,
                           include=args.include, embed_example=args.embed_example)
-    result = link_archive(request, catalog, Cache(args.cache_dir or default_cache_root()))
+    request.check()
+    result = link_archive(request, catalog, _cache(args))
     out.print(f"linked {len(result.modules)} built-in modules; left out: "
               f"{', '.join(result.left_out) or 'none'}")
     out.print(f"{result.interpreter}: {_size(result.interpreter.stat().st_size)} "
@@ -273,7 +307,10 @@ def _link(args: argparse.Namespace, catalog: Catalog, out: Console, err: Console
 
 
 def _test(args: argparse.Namespace, catalog: Catalog, out: Console, err: Console) -> int:
-    cache = Cache(args.cache_dir or default_cache_root())
+    archive_file(args.archive)
+    if args.keep is not None:
+        output_directory(args.keep, "--keep")
+    cache = _cache(args)
     log = cache.root / "logs" / "test" / f"{args.archive.name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     log.unlink(missing_ok=True)
@@ -291,9 +328,10 @@ def _fetch(args: argparse.Namespace, catalog: Catalog, out: Console, err: Consol
     pythons = catalog.pythons if args.all else (catalog.python(args.python),)
     needed = {s.key for python in pythons for s in catalog.sources_for(python, target)}
     wanted = [source for source in catalog.sources if source.key in needed]
-    cache = Cache(args.cache_dir or default_cache_root())
+    source_dirs = _source_dirs(args)
+    cache = _cache(args)
     cache.sweep_staging()
-    fetcher = _fetcher(args, catalog, cache, err)
+    fetcher = _fetcher(catalog, cache, source_dirs, err)
     fetched = []
     for source in wanted:
         fetched.append(fetcher.fetch(source))
@@ -329,10 +367,11 @@ def _deps(args: argparse.Namespace, catalog: Catalog, out: Console, err: Console
     target = catalog.target(args.target)
     # Validated for the newest Python, though no dependency depends on the options.
     catalog.parse_options(args.options, catalog.python(None), target)
-    cache = Cache(args.cache_dir or default_cache_root())
+    source_dirs = _source_dirs(args)
+    cache = _cache(args)
     cache.sweep_staging()
     toolchain = prepare_toolchain(catalog.toolchain, target, cache)
-    fetcher = _fetcher(args, catalog, cache, err)
+    fetcher = _fetcher(catalog, cache, source_dirs, err)
     fetched = {}
     for recipe in RECIPES.values():
         source = catalog.library(recipe.source)
@@ -368,14 +407,21 @@ def _deps(args: argparse.Namespace, catalog: Catalog, out: Console, err: Console
     return 0
 
 
-def _fetcher(args: argparse.Namespace, catalog: Catalog, cache: Cache, err: Console) -> Fetcher:
-    source_dir = args.source_dir or (Path(d) if (d := os.environ.get(SOURCE_DIR_ENV)) else None)
-    return Fetcher(
-        cache,
-        DebianSource(catalog.debian, cache),
-        source_dirs=[source_dir] if source_dir else [],
-        console=err,
-    )
+def _cache(args: argparse.Namespace) -> Cache:
+    return open_cache(args.cache_dir or default_cache_root())
+
+
+def _source_dirs(args: argparse.Namespace) -> list[Path]:
+    if args.source_dir is not None:
+        return [source_directory(args.source_dir, "--source-dir")]
+    if configured := os.environ.get(SOURCE_DIR_ENV):
+        return [source_directory(Path(configured), f"${SOURCE_DIR_ENV}")]
+    return []
+
+
+def _fetcher(catalog: Catalog, cache: Cache, source_dirs: list[Path], err: Console) -> Fetcher:
+    return Fetcher(cache, DebianSource(catalog.debian, cache), source_dirs=source_dirs,
+                   console=err)
 
 
 def _positive(text: str) -> int:
@@ -393,7 +439,7 @@ def _toolchain(args: argparse.Namespace, catalog: Catalog, out: Console, err: Co
         print(" ".join(catalog.toolchain.debian_packages))
         return 0
     target = catalog.target(args.target)
-    cache = Cache(args.cache_dir or default_cache_root())
+    cache = _cache(args)
     cache.sweep_staging()
     toolchain = prepare_toolchain(catalog.toolchain, target, cache)
     table = Table(title=f"toolchain for {target.triple}", title_justify="left", show_header=False)

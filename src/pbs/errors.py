@@ -10,7 +10,8 @@ class PbsError(Exception):
 
 
 class UsageError(PbsError):
-    """The request names something the catalog does not know (version, target, option)."""
+    """Bad input: something the catalog does not know (version, target, option), or a value,
+    file or directory named on the command line or in the environment that cannot be used."""
 
     exit_code = 2
 
@@ -33,3 +34,7 @@ class UnsafeArchive(PbsError):
 
 class CommandFailed(PbsError):
     """An external command exited non-zero; the message shows its log's tail."""
+
+
+class CacheError(PbsError):
+    """The cache changed under a running pbs (a directory in use was deleted)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import os
 import shutil
 import sys
 import urllib.error
@@ -27,7 +28,7 @@ from pbs import __version__
 from pbs.cache import Cache
 from pbs.catalog import Artifact, DebianLocation, Source
 from pbs.debian import DebianSource
-from pbs.errors import FetchError, HashMismatch, PbsError
+from pbs.errors import CacheError, FetchError, HashMismatch, PbsError
 from pbs.progress import activity
 from pbs.runner import run
 
@@ -111,6 +112,8 @@ class Fetcher:
         for attempt in self._remote_attempts(source):
             try:
                 return self._download(source, attempt)
+            except CacheError:
+                raise  # the cache is broken, not this location
             except PbsError as exc:
                 failure = f"{attempt.origin} {attempt.detail}: {exc}"
                 failures.append(failure)
@@ -202,6 +205,12 @@ class Fetcher:
                     source=source, artifact=artifact, path=final, origin=Origin.CACHE,
                     detail=str(final),
                 )
+            if os.path.lexists(final.parent):
+                # An entry without its file (deleted by hand): publishing onto it would fail.
+                self._console.print(
+                    f"[yellow]{source.key}:[/] damaged cache entry {final.parent} removed"
+                )
+                _remove(final.parent)
             with self._cache.staging() as staging:
                 entry = staging / "entry"
                 entry.mkdir()
@@ -246,6 +255,7 @@ class Fetcher:
             offered = ", ".join(p.name for p in downloads.iterdir()) or "nothing"
             raise FetchError(f"pip download {requirement} gave {offered}, not {artifact.file}")
         got.rename(dest)
+        shutil.rmtree(downloads)  # the cache entry holds the wheel alone
         return requirement
 
 
@@ -275,6 +285,13 @@ def http_download(
         raise FetchError(f"transfer failed: {exc}") from None
     if announced and received != int(announced):
         raise FetchError(f"truncated transfer: received {received} of {announced} bytes")
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
 
 
 def _copy(source: Path, dest: Path) -> str:

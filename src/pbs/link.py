@@ -9,22 +9,21 @@ from the catalog for the archive's target triple.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pbs.cache import Cache
+from pbs.cache import Cache, held_directory, sweep_held
 from pbs.catalog import Catalog
 from pbs.cpython.build import HARDENING_LDFLAGS
 from pbs.errors import PbsError, UsageError
 from pbs.extract import extract_archive
-from pbs.metadata import FILE_NAME
+from pbs.inputs import archive_file, output_directory
+from pbs.metadata import FILE_NAME, load_python_json
 from pbs.runner import run
 from pbs.toolchain import Toolchain, prepare_toolchain
 
@@ -61,6 +60,8 @@ int main(int argc, char **argv)
 }
 """
 EMBED_EXAMPLE = "embed-example"
+# The work directory, beside the output directory.
+WORK_PREFIX = ".pbs-link-"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,6 +71,13 @@ class LinkRequest:
     exclude: frozenset[str]
     include: frozenset[str] | None  # None: every built-in module not excluded
     embed_example: bool
+
+    def check(self) -> None:
+        """Refuse an archive that is not a file and an output directory that cannot be one."""
+        archive_file(self.archive)
+        output_directory(self.out, "-o")
+        if self.out.is_dir() and any(self.out.iterdir()):
+            raise UsageError(f"{self.out} exists and is not empty; choose a new output directory")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,6 +89,42 @@ class LinkResult:
     left_out: tuple[str, ...]
     embed_example: Path | None
     log: Path
+
+
+@dataclass(frozen=True, kw_only=True)
+class InstallLayout:
+    """Where linking reads and writes in the install tree: paths relative to install/,
+    symlinks resolved, taken from a checked PYTHON.json."""
+
+    interpreter: Path
+    config_dir: Path  # holds python.o (CPython's main) and config.c
+    include: Path
+    stdlib: Path
+    libpython: Path  # the versioned shared library the symlinks lead to
+
+    @classmethod
+    def of(cls, python: Path, document: dict[str, Any], archive: str) -> InstallLayout:
+        named = {
+            "python_exe": document["python_exe"],
+            "python_stdlib_platform_config": document.get("python_stdlib_platform_config"),
+            "python_paths.include": document["python_paths"].get("include"),
+            "python_paths.stdlib": document["python_paths"].get("stdlib"),
+            "build_info.core.shared_lib": document["build_info"]["core"].get("shared_lib"),
+        }
+        install = Path(os.path.realpath(python / "install"))
+        where = f"python/{FILE_NAME} of {archive}"
+        found = {}
+        for key, rel in named.items():
+            if rel is None:
+                raise PbsError(f"{where} names no {key}, which linking needs")
+            real = Path(os.path.realpath(python / rel))
+            if not real.is_relative_to(install):
+                raise PbsError(f"{where}: {key} {rel!r} is not in install/, the tree linking writes")
+            found[key] = real.relative_to(install)
+        return cls(interpreter=found["python_exe"],
+                   config_dir=found["python_stdlib_platform_config"],
+                   include=found["python_paths.include"], stdlib=found["python_paths.stdlib"],
+                   libpython=found["build_info.core.shared_lib"])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -128,33 +172,30 @@ def trim_inittab(config_c: str, left_out: Iterable[BuiltinModule]) -> str:
 
 
 def link_archive(request: LinkRequest, catalog: Catalog, cache: Cache) -> LinkResult:
-    if not request.archive.is_file():
-        raise UsageError(f"no archive at {request.archive}")
-    if request.out.exists() and any(request.out.iterdir()):
-        raise UsageError(f"{request.out} exists and is not empty; choose a new output directory")
+    request.check()
     log = cache.logs / "link" / f"{request.archive.name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     log.unlink(missing_ok=True)
-    request.out.parent.mkdir(parents=True, exist_ok=True)
+    sweep_held(request.out.parent, WORK_PREFIX)  # what killed runs left here
     # Built beside the output and moved there whole: a failure leaves nothing behind.
-    with tempfile.TemporaryDirectory(dir=request.out.parent, prefix=".pbs-link-") as tmp:
-        work = Path(tmp)
+    with held_directory(request.out.parent, WORK_PREFIX) as work:
         python = extract_archive(request.archive, work / "archive") / "python"
         document = _python_json(python, request.archive)
+        layout = InstallLayout.of(python, document, request.archive.name)
         available = _builtin_modules(document)
         linked, left_out = choose_modules(available, request.include, request.exclude)
         toolchain = prepare_toolchain(
             catalog.toolchain, catalog.target(document["target_triple"]), cache
         )
         _check_object_format(document, catalog.toolchain.llvm_major)
-        linker = _Linker(python=python, document=document, toolchain=toolchain,
+        linker = _Linker(python=python, document=document, layout=layout, toolchain=toolchain,
                          objects=work / "objects", log=log)
         tree = work / "python"
         shutil.copytree(python / "install", tree, symlinks=True)
-        interpreter = tree / Path(document["python_exe"]).relative_to("install")
+        interpreter = tree / layout.interpreter
         original_size = interpreter.stat().st_size
-        linker.link(linked, left_out, tree, interpreter, _real_libpython(python, document, tree))
-        _remove_wrappers(tree, document, left_out, catalog.module_wrappers)
+        linker.link(linked, left_out, tree, interpreter, tree / layout.libpython)
+        _remove_wrappers(tree / layout.stdlib, left_out, catalog.module_wrappers)
         embed = None
         if request.embed_example:
             embed = tree / "bin" / EMBED_EXAMPLE
@@ -177,13 +218,14 @@ def link_archive(request: LinkRequest, catalog: Catalog, cache: Cache) -> LinkRe
 class _Linker:
     python: Path  # the archive's python/
     document: dict[str, Any]
+    layout: InstallLayout
     toolchain: Toolchain
     objects: Path  # where the new objects go
     log: Path
 
     @property
     def _include(self) -> Path:
-        return self.python / self.document["python_paths"]["include"]
+        return self.python / "install" / self.layout.include
 
     @property
     def _lto(self) -> list[str]:
@@ -204,12 +246,12 @@ class _Linker:
     def link(self, linked: Sequence[BuiltinModule], left_out: Sequence[BuiltinModule],
              tree: Path, interpreter: Path, libpython: Path) -> None:
         build_info = self.document["build_info"]
-        config_c = trim_inittab((self.python / build_info["inittab_source"]).read_text(), left_out)
+        inittab = (self.python / build_info["inittab_source"]).read_text(errors="replace")
+        config_c = trim_inittab(inittab, left_out)
         config = self._compile(config_c, "config", *build_info["inittab_cflags"])
         # The config dir keeps CPython's main() (Programs/python.o) and describes the inittab.
-        config_dir = Path(self.document["python_stdlib_platform_config"])
-        main = self.python / config_dir / "python.o"
-        (tree / config_dir.relative_to("install") / "config.c").write_text(config_c)
+        main = self.python / "install" / self.layout.config_dir / "python.o"
+        (tree / self.layout.config_dir / "config.c").write_text(config_c)
         core = build_info["core"]
         objects = [self.python / obj for obj in core["objs"] if obj != build_info["inittab_object"]]
         objects += [self.python / obj for module in linked for obj in module.objs]
@@ -230,10 +272,9 @@ class _Linker:
 
 
 def _python_json(python: Path, archive: Path) -> dict[str, Any]:
-    path = python / FILE_NAME
-    if not path.is_file():
+    if not os.path.lexists(python / FILE_NAME):
         raise UsageError(f"{archive.name} is not a full archive: it has no python/{FILE_NAME}")
-    return json.loads(path.read_text())
+    return load_python_json(python, archive.name)
 
 
 def _builtin_modules(document: dict[str, Any]) -> dict[str, BuiltinModule]:
@@ -267,24 +308,16 @@ def _library_arguments(python: Path, links: Iterable[dict[str, Any]]) -> list[st
     return ["-Wl,--start-group", *unique, "-Wl,--end-group", *dict.fromkeys(system)]
 
 
-def _real_libpython(python: Path, document: dict[str, Any], tree: Path) -> Path:
-    """Where, in the new tree, the versioned libpython (the symlinks' target) lives."""
-    shared = python / document["build_info"]["core"]["shared_lib"]
-    return tree / shared.resolve().relative_to(python.resolve() / "install")
-
-
 def _remove_wrappers(
-    tree: Path, document: dict[str, Any], left_out: Sequence[BuiltinModule],
-    wrappers: dict[str, tuple[str, ...]],
+    stdlib: Path, left_out: Sequence[BuiltinModule], wrappers: dict[str, tuple[str, ...]]
 ) -> None:
-    stdlib = tree / Path(document["python_paths"]["stdlib"]).relative_to("install")
     for module in left_out:
         # A wrapper may be missing from a version (compression/zstd exists from 3.14).
         for name in wrappers.get(module.name, ()):
             path = stdlib / name
-            if path.is_dir():
+            if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path)
-            elif path.is_file():
-                path.unlink()
+            elif path.is_symlink() or path.is_file():
+                path.unlink()  # a symlink goes, never what it points to
                 for cached in (path.parent / "__pycache__").glob(f"{path.stem}.*.pyc"):
                     cached.unlink()

@@ -13,7 +13,6 @@ import secrets
 import shutil
 import stat
 import tarfile
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +22,8 @@ from typing import Literal, get_args
 
 import zstandard
 
+from pbs import interrupt
+from pbs.cache import held_directory, notice, sweep_held
 from pbs.errors import PbsError
 from pbs.runner import run
 
@@ -35,6 +36,10 @@ _GZIP_LEVEL = 9
 _CHUNK_SIZE = 1 << 20
 _ELF_MAGIC = b"\x7fELF"
 SHA256SUMS = "SHA256SUMS"
+# The staging directory inside the output directory, and in it the list of the archives it
+# publishes, written once they are all ready.
+STAGING_PREFIX = ".package-"
+_PUBLISHING = "PUBLISHING"
 
 # Test suites left out of install_only, as paths under lib/python3.X/ (3.11 still keeps
 # tkinter's tests inside the package).
@@ -86,10 +91,13 @@ def package(
     `dist_root/python` holds PYTHON.json, install/, build/ and licenses/. `strip` is an
     llvm-strip binary, run through the logged runner with `log`. `mtime` (normally
     SOURCE_DATE_EPOCH) becomes every member's mtime. Everything is first written in a
-    staging directory inside `out_dir` and moved into place only once all three archives
-    exist, so a failure leaves no new archive behind. `dist_root` is never modified.
-    `check`, if given, is called with the staged archives before they are moved; whatever it
-    raises stops the publication too.
+    staging directory inside `out_dir`, so a failure leaves no new archive behind.
+    `dist_root` is never modified. `check`, if given, is called with the staged archives
+    before they are moved; whatever it raises stops the publication too.
+
+    The archives and `out_dir/SHA256SUMS` (naming them, replaced last) are published as one
+    set: an interruption meanwhile waits for the end of the moves, and if the process is
+    killed during them, the next run into `out_dir` finishes them (`recover`).
     Returns the archives' paths in the order full, install_only, install_only_stripped.
     """
     python = dist_root / "python"
@@ -97,9 +105,7 @@ def package(
     for required in (python / "PYTHON.json", install):
         if not required.exists():
             raise PbsError(f"cannot package {dist_root}: {required} is missing")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".package-") as tmp:
-        staging = Path(tmp)
+    with held_directory(out_dir, STAGING_PREFIX) as staging:
         # Strip first: it runs an external tool, the likeliest step to fail.
         stripped = _strip_elf_files(install, staging / "stripped", strip=strip, log=log)
         built = [
@@ -119,10 +125,41 @@ def package(
             )
         if check is not None:
             check(built)
-        published = [out_dir / archive.name for archive in built]
-        for archive, target in zip(built, published):
-            os.replace(archive, target)
-    return published
+        with interrupt.deferred():
+            ready = staging / _PUBLISHING
+            with _atomic_file(ready) as tmp:
+                tmp.write_text("".join(f"{archive.name}\n" for archive in built))
+            _publish(staging, out_dir)
+    return [out_dir / archive.name for archive in built]
+
+
+def recover(out_dir: Path) -> None:
+    """Deal with what killed runs left in `out_dir`: finish a publication that had begun,
+    remove the other staging directories."""
+    sweep_held(out_dir, STAGING_PREFIX, salvage=lambda staging: _publish(staging, out_dir))
+
+
+def _publish(staging: Path, out_dir: Path) -> None:
+    """Move the archives a staging directory lists as ready into `out_dir`, SHA256SUMS last.
+
+    The new SHA256SUMS is written before anything moves, so only renames remain. Safe to
+    repeat: an archive a killed run already moved is found in `out_dir`.
+    """
+    ready = staging / _PUBLISHING
+    if not ready.is_file():
+        return  # killed before its archives were all ready: nothing of it is published
+    names = [name for name in ready.read_text().split() if PurePosixPath(name).name == name]
+    archives = [staging / name if os.path.lexists(staging / name) else out_dir / name
+                for name in names]
+    sums = staging / SHA256SUMS
+    sums.write_text(sha256sums_text(out_dir / SHA256SUMS, archives))
+    staged = [archive for archive in archives if archive.parent == staging]
+    for archive in staged:
+        os.replace(archive, out_dir / archive.name)
+    os.replace(sums, out_dir / SHA256SUMS)
+    if len(staged) < len(archives):
+        notice(f"finished publishing {', '.join(names)} in {out_dir}, which a killed run had "
+               "begun")
 
 
 def excluded_from_install_only(path: PurePosixPath) -> bool:
@@ -174,22 +211,16 @@ def write_tar(
         _compress(tmp_tar, tmp_archive, compression)
 
 
-def write_sha256sums(out_dir: Path, archives: Sequence[Path]) -> Path:
-    """Record the archives' sha256 in `out_dir/SHA256SUMS`, in `sha256sum -c` format.
+def sha256sums_text(sums: Path, archives: Sequence[Path]) -> str:
+    """The SHA256SUMS file `sums` (`sha256sum -c` format) once it names `archives`.
 
-    Lines of an existing file are kept for other files, so several builds into one
-    directory accumulate; a file named again gets its new digest. Lines are sorted by
-    file name and the file is replaced atomically.
+    Lines of other files are kept, so several builds into one directory accumulate; a file
+    named again gets its new digest. Archives are named by file name; lines are sorted.
     """
-    sums_path = out_dir / SHA256SUMS
-    digests = _read_sha256sums(sums_path) if sums_path.exists() else {}
+    digests = _read_sha256sums(sums) if sums.exists() else {}
     for archive in archives:
-        if archive.parent.resolve() != out_dir.resolve():
-            raise PbsError(f"{archive} is not in {out_dir}, so {SHA256SUMS} cannot name it")
         digests[archive.name] = _sha256(archive)
-    with _atomic_file(sums_path) as tmp:
-        tmp.write_text("".join(f"{digests[name]}  {name}\n" for name in sorted(digests)))
-    return sums_path
+    return "".join(f"{digests[name]}  {name}\n" for name in sorted(digests))
 
 
 def _walk(root: Path, exclude: Callable[[PurePosixPath], bool]) -> Iterator[PurePosixPath]:

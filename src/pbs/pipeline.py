@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,10 +12,10 @@ from pbs.cache import Cache
 from pbs.catalog import BuildOptions, Catalog, Python, Target
 from pbs.cpython.compiler import select_compiler
 from pbs.cpython.step import CPythonResult, CPythonRunner, plan_cpython
-from pbs.errors import UsageError
 from pbs.fetch import Fetcher
 from pbs.graph import StepResult, StepRunner, execute, plan
-from pbs.package import ArchiveNames, package, write_sha256sums
+from pbs.inputs import source_date_epoch
+from pbs.package import SHA256SUMS, ArchiveNames, package, recover
 from pbs.recipes import RECIPES
 from pbs.toolchain import prepare_toolchain
 from pbs.verify import Verification, reject_failures, test_staged, validate_staged
@@ -60,10 +59,8 @@ def default_tag() -> str:
 
 def archive_mtime(tag: str) -> int:
     """SOURCE_DATE_EPOCH if set; otherwise midnight UTC of a date tag; otherwise 0."""
-    if value := os.environ.get("SOURCE_DATE_EPOCH"):
-        if not value.isdigit():
-            raise UsageError(f"SOURCE_DATE_EPOCH must be a whole number of seconds, not '{value}'")
-        return int(value)
+    if (epoch := source_date_epoch()) is not None:
+        return epoch
     try:
         day = datetime.datetime.strptime(tag, "%Y%m%d").replace(tzinfo=datetime.UTC)
     except ValueError:
@@ -77,6 +74,7 @@ def run_build(
 ) -> BuildReport:
     started = time.monotonic()
     cache.sweep_staging()
+    recover(request.out)
     toolchain = prepare_toolchain(catalog.toolchain, request.target, cache)
     fetched = {
         source.name: fetcher.fetch(source)
@@ -121,7 +119,6 @@ def run_build(
         options=str(request.options),
         freethreaded=request.options.freethreaded,
     )
-    request.out.mkdir(parents=True, exist_ok=True)
     checks_log = cpython.log.with_suffix(".checks.log")
     checks_log.unlink(missing_ok=True)
     # What names the build machine: the cache holds the staging trees, sources and toolchain;
@@ -148,6 +145,6 @@ def run_build(
         cpython.output.parent, request.out, names, mtime=archive_mtime(request.tag),
         strip=toolchain.tool("strip"), log=cpython.log.with_suffix(".package.log"), check=verify,
     )
-    sums = write_sha256sums(request.out, archives)
-    return BuildReport(deps=deps, cpython=cpython, archives=archives, sha256sums=sums,
+    return BuildReport(deps=deps, cpython=cpython, archives=archives,
+                       sha256sums=request.out / SHA256SUMS,
                        verification=verified[0], seconds=time.monotonic() - started)

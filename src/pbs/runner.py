@@ -1,10 +1,17 @@
-"""The one place pbs runs external commands: each run is logged, each failure explained."""
+"""The one place pbs runs external commands: each run is logged, each failure explained.
+
+Every command runs in a process group of its own, so that stopping it reaches whatever it
+started (make's compilers, a test's servers), and a terminal's Ctrl-C reaches only pbs, which
+then stops its commands itself (`stop_all`).
+"""
 
 from __future__ import annotations
 
 import os
 import shlex
+import signal
 import subprocess
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +19,14 @@ from pathlib import Path
 from pbs.errors import CommandFailed
 
 TAIL_LINES = 25
+# How long a command has to end after SIGTERM before its group gets SIGKILL.
+STOP_GRACE_SECONDS = 3.0
+
+# The commands running now (from any thread). Reentrant: the signal handler that calls
+# stop_all runs in the main thread, possibly while that thread holds the lock.
+_running: set[subprocess.Popen[str]] = set()
+_running_lock = threading.RLock()
+_stopping = threading.Event()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,8 +55,10 @@ def run(
     with log.open("a") as sink:
         sink.write(f"$ {shlex.join(argv)}\n")
         sink.flush()
+        if _stopping.is_set():
+            raise CommandFailed(f"{step}: not started: pbs is stopping")
         try:
-            completed = subprocess.run(
+            process = subprocess.Popen(
                 argv,
                 cwd=cwd,
                 env=full_env,
@@ -50,18 +67,86 @@ def run(
                 stderr=subprocess.STDOUT,
                 text=True,
                 errors="replace",
-                check=False,
+                start_new_session=True,
             )
         except OSError as exc:
             sink.write(f"cannot run {argv[0]}: {exc}\n")
             raise CommandFailed(f"{step}: cannot run {argv[0]}: {exc.strerror}") from None
-        sink.write(completed.stdout)
-        sink.write(f"[exit code {completed.returncode}]\n")
-    if check and completed.returncode != 0:
+        output = _wait(process)
+        sink.write(output)
+        sink.write(f"[exit code {process.returncode}]\n")
+    if _stopping.is_set():
+        raise CommandFailed(f"{step}: stopped: pbs was interrupted")
+    if check and process.returncode != 0:
         raise CommandFailed(
-            f"{step} failed (exit code {completed.returncode}); log: {log}\n" + log_tail(log)
+            f"{step} failed (exit code {process.returncode}); log: {log}\n" + log_tail(log)
         )
-    return CommandResult(returncode=completed.returncode, output=completed.stdout)
+    return CommandResult(returncode=process.returncode, output=output)
+
+
+def stop_all() -> None:
+    """Stop every running command: SIGTERM to its group now, SIGKILL after a grace period.
+
+    Commands not yet started are refused from now on. Safe to call from a signal handler.
+    """
+    _stopping.set()
+    _signal_groups(_running_groups(), signal.SIGTERM)
+    killer = threading.Timer(
+        STOP_GRACE_SECONDS, lambda: _signal_groups(_running_groups(), signal.SIGKILL)
+    )
+    killer.daemon = True
+    killer.start()
+
+
+def stopping() -> bool:
+    """Whether `stop_all` was called: work that waits should give up."""
+    return _stopping.is_set()
+
+
+def _running_groups() -> list[int]:
+    # Only commands not yet reaped: their group ids cannot have been reused.
+    with _running_lock:
+        return [process.pid for process in _running]
+
+
+def _wait(process: subprocess.Popen[str]) -> str:
+    """The command's output, once it has ended; if the wait is interrupted, it is stopped."""
+    with _running_lock:
+        _running.add(process)
+    if _stopping.is_set():
+        _signal_groups([process.pid], signal.SIGTERM)  # started as stop_all ran
+    try:
+        with process:
+            try:
+                output, _ = process.communicate()
+            except BaseException:
+                _stop(process)
+                raise
+    finally:
+        with _running_lock:
+            _running.discard(process)
+    if _stopping.is_set():
+        # What the command started may outlive it; the group still names it.
+        _signal_groups([process.pid], signal.SIGKILL)
+    return output
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    _signal_groups([process.pid], signal.SIGTERM)
+    try:
+        process.wait(STOP_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        pass
+    _signal_groups([process.pid], signal.SIGKILL)
+    process.wait()
+
+
+def _signal_groups(groups: Sequence[int], signum: signal.Signals) -> None:
+    for group in groups:
+        try:
+            os.killpg(group, signum)
+        except (ProcessLookupError, PermissionError):
+            pass  # the group has ended
 
 
 def log_tail(log: Path, lines: int = TAIL_LINES) -> str:

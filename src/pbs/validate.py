@@ -5,13 +5,14 @@ oldest C library with only the target's system libraries or libraries shipped be
 ("needed", "glibc"), be hardened ("stack", "relro", "bind-now", "textrel"), and, for the
 interpreter and libpython, export CPython's symbols and nothing of its bundled dependencies
 ("exports", "builtin-init"). No file may name a build-machine path ("build-path"). A full
-archive's PYTHON.json must follow its schema and name only files that exist ("python-json")
-and agree with the extension modules shipped ("extensions").
+archive's PYTHON.json must follow its schema and name only files that exist inside it
+("python-json"; a full archive without one fails it too) and agree with the extension modules
+shipped ("extensions"). What is checked must be a distribution at all: a python/ directory
+with an interpreter ("layout"). Nothing is read through a symlink that leads out of the tree.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tempfile
@@ -23,10 +24,11 @@ from typing import Any
 from elftools.common.exceptions import ELFError
 from packaging.version import Version
 
+from pbs.cache import held_directory, sweep_held
 from pbs.catalog import Target
 from pbs.elf import ElfFacts, elf_kind, read_elf
 from pbs.extract import extract_archive
-from pbs.metadata import FILE_NAME, schema_problems
+from pbs.metadata import FILE_NAME, check_python_json
 
 _LINKED_KINDS = ("ET_EXEC", "ET_DYN")
 
@@ -65,6 +67,8 @@ _CONFIG_C_INIT = re.compile(r"^extern PyObject\* (PyInit_\w+)\(void\);", re.MULT
 
 _ORIGINS = ("$ORIGIN", "${ORIGIN}")
 _PYTHON_JSON = f"python/{FILE_NAME}"
+# Where archives are unpacked, in the system's temporary directory.
+_WORK_PREFIX = "pbs-validate-"
 
 
 @dataclass(frozen=True, order=True)
@@ -95,15 +99,22 @@ def validate_archive(archive: Path, target: Target, forbidden_paths: Sequence[st
 
     Raises PbsError (UnsafeArchive for hostile members) if the archive cannot be read.
     """
-    with tempfile.TemporaryDirectory(prefix="pbs-validate-") as tmp:
-        root = extract_archive(archive, Path(tmp) / "archive")
+    scratch = Path(tempfile.gettempdir())
+    sweep_held(scratch, _WORK_PREFIX)  # what killed runs left there
+    with held_directory(scratch, _WORK_PREFIX) as work:
+        root = extract_archive(archive, work / "archive")
         return validate_tree(root, target, forbidden_paths)
 
 
 def validate_tree(root: Path, target: Target, forbidden_paths: Sequence[str]) -> Report:
     """Validate an unpacked archive; `root` is the directory that holds `python/`."""
     python_dir = root / "python"
+    if not python_dir.is_dir() or python_dir.is_symlink():
+        files = sum(1 for _ in _regular_files(root))
+        problem = Problem("python/", "layout", "missing: not a distribution")
+        return Report(files_checked=files, elf_files_checked=0, problems=(problem,))
     document, problems = _load_python_json(python_dir)
+    problems += _layout_problems(python_dir)
     required_exports = {_EMBEDDING_API, *_builtin_init_functions(python_dir, document)}
     # An empty needle would be found in every file.
     needles = tuple(path.encode() for path in forbidden_paths if path)
@@ -230,20 +241,30 @@ def _shipped_and_reachable(root: Path, path: Path, soname: str, search_path: Seq
 # -- PYTHON.json and built-in modules -----------------------------------------------------
 
 
+def _is_full(python_dir: Path) -> bool:
+    """Full archives hold the install tree in python/install/, install_only ones in python/."""
+    return (python_dir / "install").is_dir() or os.path.lexists(python_dir / FILE_NAME)
+
+
 def _load_python_json(python_dir: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
-    """The parsed PYTHON.json (None if absent or unusable) and its schema problems."""
-    path = python_dir / FILE_NAME
-    if not path.is_file():
+    """The parsed PYTHON.json of a full archive (None if unusable) and its problems."""
+    if not _is_full(python_dir):
         return None, []
-    try:
-        data = json.loads(path.read_bytes())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return None, [Problem(_PYTHON_JSON, "python-json", f"not valid JSON: {exc}")]
-    problems = [
-        Problem(_PYTHON_JSON, "python-json", message)
-        for message in schema_problems(data, root=python_dir)
-    ]
-    return (data if isinstance(data, dict) else None), problems
+    document, messages = check_python_json(python_dir)
+    return document, [Problem(_PYTHON_JSON, "python-json", message) for message in messages]
+
+
+def _layout_problems(python_dir: Path) -> list[Problem]:
+    """A distribution has an interpreter: bin/python3… in its install tree."""
+    bin_dir = python_dir / "install" / "bin" if _is_full(python_dir) else python_dir / "bin"
+    if any(path.is_file() for path in bin_dir.glob("python3*") if _inside(path, python_dir)):
+        return []
+    rel = bin_dir.relative_to(python_dir.parent).as_posix()
+    return [Problem(f"{rel}/", "layout", "no python3 interpreter")]
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(root))
 
 
 def _variants(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -277,7 +298,9 @@ def _builtin_init_functions(python_dir: Path, document: dict[str, Any] | None) -
     functions: set[str] = set()
     for prefix in ("install/", ""):
         for config_c in python_dir.glob(f"{prefix}lib/python3.*/config-3.*/config.c"):
-            functions.update(_CONFIG_C_INIT.findall(config_c.read_text(errors="replace")))
+            # Only the tree's own regular files: a FIFO or /dev/zero would never end.
+            if config_c.is_file() and _inside(config_c, python_dir):
+                functions.update(_CONFIG_C_INIT.findall(config_c.read_text(errors="replace")))
     return functions
 
 

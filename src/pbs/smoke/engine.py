@@ -5,11 +5,15 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from pbs.cache import held_directory, sweep_held
 from pbs.catalog import load_catalog
 from pbs.smoke import building, gui, library, regrtest, relocation, terminal, tls
 from pbs.smoke.expected import expected_modules
 from pbs.smoke.result import CheckResult
 from pbs.smoke.tree import unpack
+
+# The temporary directory's prefix: a space, so that nothing depends on unquoted paths.
+WORK_PREFIX = "pbs test "
 
 
 def test_archive(
@@ -23,19 +27,22 @@ def test_archive(
 
     The archive is unpacked into a new directory whose path holds a space, so nothing can
     depend on the build's own paths or on unquoted ones. With `work_dir` that directory is
-    kept there for inspection; otherwise it is a temporary one, removed afterwards.
+    kept there for inspection; otherwise it is a temporary one, removed afterwards (and, if
+    the process was killed, by the next run).
     Raises PbsError when the archive is not a readable pbs archive.
     """
     if work_dir is not None:
         work_dir.mkdir(parents=True, exist_ok=True)
         return _run(
             archive,
-            Path(tempfile.mkdtemp(prefix="pbs test ", dir=work_dir)),
+            Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=work_dir)),
             full_regrtest,
             log,
         )
-    with tempfile.TemporaryDirectory(prefix="pbs test ") as scratch:
-        return _run(archive, Path(scratch), full_regrtest, log)
+    scratch = Path(tempfile.gettempdir())
+    sweep_held(scratch, WORK_PREFIX)
+    with held_directory(scratch, WORK_PREFIX) as work:
+        return _run(archive, work, full_regrtest, log)
 
 
 def _run(archive: Path, scratch: Path, full_regrtest: bool, log: Path) -> list[CheckResult]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pbs.errors import PbsError
 from pbs.extract import extract_archive
+from pbs.metadata import FILE_NAME, load_python_json
 from pbs.runner import CommandResult, run
 
 SCRIPTS = Path(__file__).parent / "scripts"
@@ -88,6 +89,10 @@ def unpack(archive: Path, dest: Path, log: Path) -> InstallTree:
     if not archive.is_file():
         raise PbsError(f"no archive at {archive}")
     extract_archive(archive, dest)
+    if os.path.lexists(dest / "python" / FILE_NAME):
+        # A full archive is trusted no further than its PYTHON.json: `pbs link` makes the
+        # same check before it reads any file the document names.
+        load_python_json(dest / "python", archive.name)
     for prefix in (dest / "python" / "install", dest / "python"):
         if (prefix / "bin" / "python3").exists():
             break
