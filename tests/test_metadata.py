@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from pbs.distribution_json import check_python_json, load_python_json
 from pbs.metadata import (
     FORMAT_VERSION,
     BuildInfo,
@@ -18,8 +19,6 @@ from pbs.metadata import (
     Link,
     PythonJson,
     PythonJsonError,
-    check_python_json,
-    load_python_json,
     read_python_json,
     referenced_paths,
     schema_problems,

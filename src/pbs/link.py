@@ -23,7 +23,8 @@ from pbs.cpython.build import HARDENING_LDFLAGS
 from pbs.errors import PbsError, UsageError
 from pbs.extract import extract_archive
 from pbs.inputs import archive_file, output_directory
-from pbs.metadata import FILE_NAME, load_python_json
+from pbs.distribution_json import load_python_json
+from pbs.metadata import FILE_NAME
 from pbs.runner import run
 from pbs.toolchain import Toolchain, prepare_toolchain
 

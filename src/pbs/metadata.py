@@ -20,8 +20,7 @@ archive's top ``python/`` directory), e.g. ``install/bin/python3.14`` or
 The Apple-only keys (``apple_sdk_*``) are known to the schema check but not modelled: pbs
 builds for Linux.
 
-This module holds value objects, their (de)serialisation and the check of a document
-against the files of an unpacked distribution; it never looks at a build.
+This module holds value objects and their (de)serialisation only; it never looks at a build.
 """
 
 from __future__ import annotations
@@ -47,7 +46,6 @@ SUFFIX_KINDS = ("bytecode", "debug_bytecode", "extension", "optimized_bytecode",
 _OBJECT_FILE_FORMAT = re.compile(r"elf|coff|mach-o|llvm-bitcode:\S+")
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _MAJOR_MINOR = re.compile(r"\d+\.\d+")
-_SHOWN_PROBLEMS = 5
 
 # Keys that earlier format versions used; format 8 readers reject them.
 _SUPERSEDED = {
@@ -67,18 +65,13 @@ _APPLE_KEYS = (
 
 
 class PythonJsonError(PbsError):
-    """A PYTHON.json document (or the file holding it) does not follow the format.
-
-    The message is one line with the first problems; `problems` holds them all.
-    """
+    """A PYTHON.json document (or the file holding it) does not follow the format."""
 
     def __init__(self, problems: Iterable[str], source: str | os.PathLike[str] | None = None):
         self.problems = list(problems)
         where = str(source) if source is not None else FILE_NAME
-        shown = "; ".join(self.problems[:_SHOWN_PROBLEMS])
-        if len(self.problems) > _SHOWN_PROBLEMS:
-            shown += f" (and {len(self.problems) - _SHOWN_PROBLEMS} more)"
-        super().__init__(f"{where} is not a valid format-{FORMAT_VERSION} PYTHON.json: {shown}")
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"{where} is not a valid format-{FORMAT_VERSION} PYTHON.json:\n{lines}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -440,54 +433,13 @@ def read_python_json(path: Path | str) -> PythonJson:
     """Load and schema-check a PYTHON.json file; raises PythonJsonError if it is not valid."""
     path = Path(path)
     try:
-        data = _parse(path)
-    except ValueError as exc:
-        raise PythonJsonError([str(exc)], path) from None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise PythonJsonError([f"not valid JSON: {exc}"], path) from exc
     try:
         return PythonJson.from_dict(data)
     except PythonJsonError as exc:
         raise PythonJsonError(exc.problems, path) from None
-
-
-def load_python_json(python: Path, source: str) -> dict[str, Any]:
-    """The PYTHON.json of an unpacked distribution whose python/ directory is `python`.
-
-    Nothing of it may be used before this check: it must be a format-8 document whose every
-    path exists inside `python`, symlinks followed. Raises PythonJsonError naming `source`
-    (the archive) and what is wrong.
-    """
-    document, problems = check_python_json(python)
-    if document is None or problems:
-        raise PythonJsonError(problems, f"python/{FILE_NAME} of {source}")
-    return document
-
-
-def check_python_json(python: Path) -> tuple[dict[str, Any] | None, list[str]]:
-    """The parsed PYTHON.json of an unpacked distribution (None if it is not a JSON object)
-    and every problem with it, checked against the files under `python`."""
-    path = python / FILE_NAME
-    if not _inside(path, python):
-        return None, [f"{FILE_NAME} leads outside {python} through a symlink"]
-    if not path.is_file():
-        return None, [f"{FILE_NAME} is {'not a regular file' if path.exists() else 'missing'}"]
-    try:
-        data = _parse(path)
-    except ValueError as exc:
-        return None, [str(exc)]
-    return (data if isinstance(data, dict) else None), schema_problems(data, root=python)
-
-
-def _parse(path: Path) -> Any:
-    """The JSON value in `path`; ValueError saying why if there is none."""
-    try:
-        return json.loads(path.read_bytes())
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError
-        raise ValueError(f"not valid JSON: {exc}") from None
-
-
-def _inside(path: Path, root: Path) -> bool:
-    """Whether `path`, with every symlink followed, lies within `root`."""
-    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(root))
 
 
 # --------------------------------------------------------------------------------------------
@@ -759,8 +711,7 @@ def schema_problems(data: Any, root: Path | None = None) -> list[str]:
     enumerations, that every extension has at least one well-formed variant, that links say
     how to find their library, and that every path is relative and stays inside the
     distribution. With ``root`` (the directory holding PYTHON.json, i.e. the archive's top
-    ``python/`` directory), also that every path the document names exists under it and,
-    with symlinks followed, stays inside it.
+    ``python/`` directory), also that every path the document names exists under it.
 
     Returns human-readable problems, each prefixed with its location in the document
     (e.g. ``build_info.extensions._ssl[0].objs[1]``); an empty list means valid.
@@ -793,25 +744,18 @@ def schema_problems(data: Any, root: Path | None = None) -> list[str]:
             f"python_version {version!r}"
         )
 
-    checked: dict[str, str | None] = {}
+    checked: dict[str, bool] = {}
     for where, rel in referenced_paths(data):
         problem = _path_problem(rel)
-        if problem is None and root is not None:
-            if rel not in checked:
-                checked[rel] = _disk_problem(Path(root), rel)
-            problem = checked[rel]
         if problem:
             problems.append(f"{where}: {rel!r} {problem}")
+            continue
+        if root is not None:
+            if rel not in checked:
+                checked[rel] = (Path(root) / rel).exists()
+            if not checked[rel]:
+                problems.append(f"{where}: {rel!r} does not exist under {root}")
     return problems
-
-
-def _disk_problem(root: Path, rel: str) -> str | None:
-    path = root / rel
-    if not _inside(path, root):
-        return f"leads outside {root} through a symlink"
-    if not path.exists():
-        return f"does not exist under {root}"
-    return None
 
 
 def _path_problem(rel: str) -> str | None:
@@ -903,9 +847,7 @@ __all__ = [
     "Link",
     "PythonJson",
     "PythonJsonError",
-    "check_python_json",
     "dumps",
-    "load_python_json",
     "read_python_json",
     "referenced_paths",
     "schema_problems",

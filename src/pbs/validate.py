@@ -28,7 +28,8 @@ from pbs.cache import held_directory, sweep_held
 from pbs.catalog import Target
 from pbs.elf import ElfFacts, elf_kind, read_elf
 from pbs.extract import extract_archive
-from pbs.metadata import FILE_NAME, check_python_json
+from pbs.distribution_json import check_python_json
+from pbs.metadata import FILE_NAME
 
 _LINKED_KINDS = ("ET_EXEC", "ET_DYN")
 

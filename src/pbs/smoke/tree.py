@@ -10,7 +10,8 @@ from pathlib import Path
 
 from pbs.errors import PbsError
 from pbs.extract import extract_archive
-from pbs.metadata import FILE_NAME, load_python_json
+from pbs.distribution_json import load_python_json
+from pbs.metadata import FILE_NAME
 from pbs.runner import CommandResult, run
 
 SCRIPTS = Path(__file__).parent / "scripts"
