@@ -18,6 +18,7 @@ from packaging.version import InvalidVersion, Version
 
 from pbs.catalog.model import (
     Artifact,
+    BoltOmission,
     BoltSpec,
     BuildOptions,
     CompilerSpec,
@@ -266,6 +267,10 @@ class Catalog:
                         for rule in self.options.python_compilers)
             if count != 1:
                 found.append(f"python {python.version} matches {count} compiler rules, not one")
+        for omission in self.options.bolt_omissions:
+            unknown_flags = set(omission.flags) - set(self.options.bolt.apply)
+            if unknown_flags:
+                found.append(f"BOLT omits flags it does not apply: {', '.join(sorted(unknown_flags))}")
         if self.options.default not in self.options.bases:
             found.append(f"default options '{self.options.default}' is not a base")
         return found
@@ -456,5 +461,10 @@ def _options(raw: dict[str, Any]) -> OptionsGrammar:
             skip_functions=tuple(raw["bolt"]["skip_functions"]),
             instrument=tuple(raw["bolt"]["instrument"]),
             apply=tuple(raw["bolt"]["apply"]),
+        ),
+        bolt_omissions=tuple(
+            BoltOmission(requires_python=_specifier(omission["requires_python"]),
+                         flags=tuple(omission["flags"]))
+            for omission in raw["bolt"].get("omit", [])
         ),
     )

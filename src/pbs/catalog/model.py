@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
@@ -163,6 +163,14 @@ class BoltSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class BoltOmission:
+    """llvm-bolt `apply` flags left out for the CPython versions `requires_python` contains."""
+
+    requires_python: SpecifierSet
+    flags: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
 class OptionsGrammar:
     """What may be written in --options: `[prefix+]base[+suffix]`."""
 
@@ -177,6 +185,7 @@ class OptionsGrammar:
     compilers: dict[str, CompilerSpec]
     python_compilers: tuple[PythonCompiler, ...]
     bolt: BoltSpec
+    bolt_omissions: tuple[BoltOmission, ...]
 
     def spellings(self) -> list[str]:
         """Every base, and the shape of the prefixed/suffixed forms, for error messages."""
@@ -210,7 +219,12 @@ class OptionsGrammar:
         BOLT-optimized."""
         if (options.base in self.bolt.bases and arch in self.bolt.arches
                 and self.compiler_for(version).name in self.bolt.compilers):
-            return self.bolt
+            omitted = {flag for omission in self.bolt_omissions
+                       if omission.requires_python.contains(version, prereleases=True)
+                       for flag in omission.flags}
+            if not omitted:
+                return self.bolt
+            return replace(self.bolt, apply=tuple(f for f in self.bolt.apply if f not in omitted))
         return None
 
 
