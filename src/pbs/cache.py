@@ -175,6 +175,17 @@ class Cache:
     def source_path(self, sha256: str, file: str) -> Path:
         return self.sources / sha256 / file
 
+    def step_output(self, name: str, key: str) -> Path:
+        """Where a cached step's finished output lives (see pbs.steps.engine)."""
+        return self.root / "steps" / f"{name}-{key}"
+
+    def step_log(self, name: str, key: str) -> Path:
+        return self.logs / "steps" / f"{name}-{key}.log"
+
+    def log(self, area: str, name: str) -> Path:
+        """The log of work done outside a step: fetching, probing tools, linking."""
+        return self.logs / area / name
+
     @contextmanager
     def staging(self) -> Iterator[Path]:
         """A fresh directory on the cache's file system, removed afterwards whatever happens.

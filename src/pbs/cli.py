@@ -18,7 +18,6 @@ from pbs.catalog import Catalog, Target, load_catalog
 from pbs.debian import DebianSource
 from pbs.errors import PbsError, UsageError
 from pbs.fetch import Fetched, Fetcher
-from pbs.graph import StepRunner, execute, plan
 from pbs.inputs import (
     archive_file,
     output_directory,
@@ -28,10 +27,11 @@ from pbs.inputs import (
 )
 from pbs.link import LinkRequest, link_archive
 from pbs.live import LiveSteps
-from pbs.pipeline import BuildRequest, default_tag, run_build
+from pbs.pipeline import BuildRequest, default_tag, dependency_stage, run_build
 from pbs.recipes import RECIPES
 from pbs.smoke import render as render_tests
 from pbs.smoke import test_archive
+from pbs.steps.engine import StepEngine
 from pbs.toolchain import prepare_toolchain
 from pbs.validate import Report as ValidationReport
 from pbs.validate import render as render_validation
@@ -369,31 +369,21 @@ def _deps(args: argparse.Namespace, catalog: Catalog, out: Console, err: Console
     catalog.parse_options(args.options, catalog.python(None), target)
     source_dirs = _source_dirs(args)
     cache = _cache(args)
-    cache.sweep_staging()
-    toolchain = prepare_toolchain(catalog.toolchain, target, cache)
     fetcher = _fetcher(catalog, cache, source_dirs, err)
-    fetched = {}
-    for recipe in RECIPES.values():
-        source = catalog.library(recipe.source)
-        fetched[recipe.source] = fetcher.fetch(source)
-    steps = plan(RECIPES, fetched, toolchain, target)
-    runner = StepRunner(cache, toolchain, args.jobs)
     started = time.monotonic()
     with LiveSteps(err) as live:
-        results = execute(
-            steps,
-            runner,
-            parallel=args.jobs,
-            on_start=lambda step: live.started(step.name, runner.log(step), runner.is_cached(step)),
-            on_done=lambda result: live.finished(result.step.name, result.cached, result.seconds),
-        )
+        _, _, stage = dependency_stage(
+            [catalog.library(name) for name in dict.fromkeys(r.source for r in RECIPES.values())], target=target,
+            catalog=catalog, cache=cache, fetcher=fetcher, engine=StepEngine(cache, live),
+            jobs=args.jobs)
     table = Table(title=f"dependencies for {target.triple}", title_justify="left")
     for column in ("library", "version", "status", "seconds", "log"):
         table.add_column(column, justify="right" if column == "seconds" else "left")
-    for result in results:
+    results = stage.results
+    for step, result in zip(stage.steps, results, strict=True):
         table.add_row(
-            result.step.name,
-            result.step.fetched.source.version,
+            result.name,
+            step.fetched.source.version,
             "cached" if result.cached else "built",
             f"{result.seconds:.1f}",
             str(result.log),

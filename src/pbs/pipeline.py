@@ -6,18 +6,17 @@ import datetime
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from pbs.cache import Cache
-from pbs.catalog import BuildOptions, Catalog, Python, Target
+from pbs.catalog import BuildOptions, Catalog, Python, Source, Target
 from pbs.cpython.compiler import select_compiler
-from pbs.cpython.step import CPythonResult, CPythonRunner, plan_cpython
-from pbs.fetch import Fetcher
-from pbs.graph import StepResult, StepRunner, execute, plan
+from pbs.cpython.step import build_cpython, plan_cpython
+from pbs.fetch import Fetched, Fetcher
 from pbs.inputs import source_date_epoch
 from pbs.package import SHA256SUMS, ArchiveNames, package, recover
-from pbs.recipes import RECIPES
-from pbs.toolchain import prepare_toolchain
+from pbs.steps.dependencies import DependencyStage, build_dependencies
+from pbs.steps.engine import Progress, StepEngine, StepResult
+from pbs.toolchain import Toolchain, prepare_toolchain
 from pbs.verify import Verification, reject_failures, test_staged, validate_staged
 
 PIP_SOURCE = "pip"
@@ -38,19 +37,11 @@ class BuildRequest:
 @dataclass(frozen=True, kw_only=True)
 class BuildReport:
     deps: list[StepResult]
-    cpython: CPythonResult
+    cpython: StepResult  # its output holds `python/`, the full archive's tree
     archives: list[Path]
     sha256sums: Path
     verification: Verification
     seconds: float
-
-
-class Progress(Protocol):
-    """Told when each step starts and ends (a live view, or nothing)."""
-
-    def started(self, name: str, log: Path, cached: bool) -> None: ...
-
-    def finished(self, name: str, cached: bool, seconds: float) -> None: ...
 
 
 def default_tag() -> str:
@@ -68,29 +59,30 @@ def archive_mtime(tag: str) -> int:
     return int(day.timestamp())
 
 
+def dependency_stage(
+    sources: list[Source], *, target: Target, catalog: Catalog, cache: Cache, fetcher: Fetcher,
+    engine: StepEngine, jobs: int,
+) -> tuple[Toolchain, dict[str, Fetched], DependencyStage]:
+    """The toolchain, the fetched `sources`, and the steps of the libraries among them:
+    what `pbs deps` does, and the first half of `pbs build`."""
+    cache.sweep_staging()
+    toolchain = prepare_toolchain(catalog.toolchain, target, cache)
+    fetched = {source.name: fetcher.fetch(source) for source in sources}
+    deps = build_dependencies(fetched, target=target, toolchain=toolchain, engine=engine,
+                              jobs=jobs)
+    return toolchain, fetched, deps
+
+
 def run_build(
     request: BuildRequest, catalog: Catalog, cache: Cache, fetcher: Fetcher,
     progress: Progress,
 ) -> BuildReport:
     started = time.monotonic()
-    cache.sweep_staging()
     recover(request.out)
-    toolchain = prepare_toolchain(catalog.toolchain, request.target, cache)
-    fetched = {
-        source.name: fetcher.fetch(source)
-        for source in catalog.sources_for(request.python, request.target)
-    }
-    recipes = {name: r for name, r in RECIPES.items() if r.source in fetched}
-    steps = plan(recipes, fetched, toolchain, request.target)
-    deps_runner = StepRunner(cache, toolchain, request.jobs)
-    cpython_runner = CPythonRunner(cache, toolchain, deps_runner, request.jobs)
-    deps = execute(
-        steps,
-        deps_runner,
-        parallel=request.jobs,
-        on_start=lambda s: progress.started(s.name, deps_runner.log(s), deps_runner.is_cached(s)),
-        on_done=lambda r: progress.finished(r.step.name, r.cached, r.seconds),
-    )
+    engine = StepEngine(cache, progress)
+    toolchain, fetched, deps = dependency_stage(
+        catalog.sources_for(request.python, request.target), target=request.target,
+        catalog=catalog, cache=cache, fetcher=fetcher, engine=engine, jobs=request.jobs)
     step = plan_cpython(
         python=request.python,
         options=request.options,
@@ -107,11 +99,9 @@ def run_build(
         target=request.target,
         source=fetched[catalog.python_source(request.python).name],
         pip=fetched[PIP_SOURCE],
-        deps=steps,
+        deps=deps.steps,
     )
-    progress.started(step.name, cpython_runner.log(step), cpython_runner.is_cached(step))
-    cpython = cpython_runner.build(step)
-    progress.finished(step.name, cpython.cached, cpython.seconds)
+    cpython = build_cpython(step, engine=engine, toolchain=toolchain, jobs=request.jobs)
     names = ArchiveNames(
         version=str(request.python.version),
         tag=request.tag,
@@ -142,9 +132,9 @@ def run_build(
         reject_failures(verified[0], checks_log)
 
     archives = package(
-        cpython.output.parent, request.out, names, mtime=archive_mtime(request.tag),
+        cpython.output, request.out, names, mtime=archive_mtime(request.tag),
         strip=toolchain.tool("strip"), log=cpython.log.with_suffix(".package.log"), check=verify,
     )
-    return BuildReport(deps=deps, cpython=cpython, archives=archives,
+    return BuildReport(deps=deps.results, cpython=cpython, archives=archives,
                        sha256sums=request.out / SHA256SUMS,
                        verification=verified[0], seconds=time.monotonic() - started)

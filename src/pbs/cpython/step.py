@@ -1,37 +1,40 @@
 """The CPython build as one cached step on top of the dependency steps.
 
-Its key hashes this package's code, the PYTHON.json writer, the CPython and pip files, the
-build options and their configure arguments, the deliberate module exclusions, the compiler
-identity, the target and every dependency step's key. Its output is the finished `python/`
-tree of a full archive; packaging only archives it, so archives rebuilt from the cache are
-byte-identical.
+Its key hashes the code its stages run (CODE and this module), the CPython and pip files, the
+build options and their configure arguments, the patches, the deliberate module exclusions,
+the compiler identity and flags, the target and every dependency step's key. Its output is the
+finished `python/` tree of a full archive; packaging only archives it, so archives rebuilt
+from the cache are byte-identical.
 """
 
 from __future__ import annotations
 
 import inspect
-import json
 import shutil
-import time
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
-from pbs import metadata
-from pbs.cache import Cache, key_of
+from pbs import elf, metadata
+from pbs.cache import key_of
 from pbs.catalog import BoltSpec, BuildOptions, Python, SourcePatch, Target
 from pbs.cpython import assemble, bolt, build, compiler, modules, patches, relocate
 from pbs.cpython.assemble import Dependency, Distribution, interpreter_facts
 from pbs.cpython.build import INSTALL_PREFIX, SOURCE_DATE_EPOCH, CPythonBuild
 from pbs.cpython.compiler import CPythonCompiler
+from pbs.cpython.modules import ModuleTable
 from pbs.cpython.relocate import Rewrites
 from pbs.extract import extract_archive, source_root
 from pbs.fetch import Fetched
-from pbs.graph import STEP_FILE, Step, StepRunner, merge_outputs
 from pbs.recipes.base import NEUTRAL_BUILD_DIR, NEUTRAL_TOOLCHAIN_DIR, PREFIX
 from pbs.runner import run
+from pbs.steps.dependencies import DependencyStep, merge_outputs
+from pbs.steps.engine import StepEngine, StepResult
 from pbs.toolchain import Toolchain
 
-CODE = (assemble, bolt, build, compiler, modules, patches, relocate, metadata)
+# The modules whose code shapes the step's output, besides this one.
+CODE = (assemble, bolt, build, compiler, modules, patches, relocate, metadata, elf)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,28 +50,27 @@ class CPythonStep:
     target: Target
     source: Fetched
     pip: Fetched
-    deps: tuple[Step, ...]
+    deps: tuple[DependencyStep, ...]
     key: str
 
     @property
     def name(self) -> str:
         return f"cpython-{self.python.version}-{self.options}"
 
+    def record(self) -> dict[str, str]:
+        return {"python": str(self.python.version), "options": str(self.options)}
 
-@dataclass(frozen=True, kw_only=True)
-class CPythonResult:
-    step: CPythonStep
-    cached: bool
-    seconds: float
-    output: Path  # the `python/` directory of the full archive
-    log: Path
+    def closure(self) -> list[DependencyStep]:
+        """Every dependency step the build merges, each once."""
+        return list({s.name: s for dep in self.deps for s in (*dep.closure(), dep)}.values())
 
 
 def plan_cpython(
     *, python: Python, options: BuildOptions, configure_options: tuple[str, ...],
     bolt: BoltSpec | None, patches: tuple[SourcePatch, ...], excluded_modules: frozenset[str],
     setup_rules: tuple[str, ...] | None,
-    compiler: CPythonCompiler, target: Target, source: Fetched, pip: Fetched, deps: list[Step],
+    compiler: CPythonCompiler, target: Target, source: Fetched, pip: Fetched,
+    deps: list[DependencyStep],
 ) -> CPythonStep:
     key = key_of(
         *(Path(inspect.getsourcefile(module) or "").read_text() for module in CODE),
@@ -88,115 +90,163 @@ def plan_cpython(
     )
     return CPythonStep(
         python=python, options=options, configure_options=configure_options, bolt=bolt,
-        patches=patches, excluded_modules=excluded_modules, setup_rules=setup_rules, compiler=compiler, target=target,
-        source=source, pip=pip,
-        deps=tuple(deps), key=key,
+        patches=patches, excluded_modules=excluded_modules, setup_rules=setup_rules,
+        compiler=compiler, target=target, source=source, pip=pip, deps=tuple(deps), key=key,
     )
 
 
-class CPythonRunner:
-    def __init__(self, cache: Cache, toolchain: Toolchain, deps: StepRunner, jobs: int) -> None:
-        self._cache = cache
-        self._toolchain = toolchain
-        self._deps = deps
-        self._jobs = jobs
+def build_cpython(step: CPythonStep, *, engine: StepEngine, toolchain: Toolchain,
+                  jobs: int) -> StepResult:
+    """The step's output directory holds `python/`, the full archive's tree."""
 
-    def output(self, step: CPythonStep) -> Path:
-        return self._cache.root / "steps" / f"{step.name}-{step.key}"
+    def build_into(work: Path, out: Path, log: Path) -> None:
+        job = CPythonJob(
+            step=step, toolchain=toolchain, jobs=jobs, work=work, root=out / "python", log=log,
+            cache_root=engine.cache_root,
+            dependency_outputs={s.name: engine.output(s) for s in step.closure()},
+        )
+        for stage in STAGES:
+            with log.open("a") as sink:
+                sink.write(f"## stage: {stage.__name__}\n")
+            stage(job)
 
-    def log(self, step: CPythonStep) -> Path:
-        return self._cache.logs / "steps" / f"{step.name}-{step.key}.log"
+    return engine.run(step, build_into)
 
-    def is_cached(self, step: CPythonStep) -> bool:
-        return (self.output(step) / STEP_FILE).is_file()
 
-    def build(self, step: CPythonStep) -> CPythonResult:
-        started = time.monotonic()
-        final = self.output(step)
-        log = self.log(step)
-        with self._cache.lock(f"step-{step.key}"):
-            if not self.is_cached(step):
-                log.parent.mkdir(parents=True, exist_ok=True)
-                log.write_text(f"# {step.name} key {step.key}\n")
-                with self._cache.staging() as staging:
-                    out = staging / "out"
-                    self._build_into(step, staging, out / "python", log)
-                    (out / STEP_FILE).write_text(json.dumps(
-                        {"name": step.name, "key": step.key,
-                         "seconds": round(time.monotonic() - started, 1)}, indent=2))
-                    self._cache.publish(out, final)
-                return CPythonResult(step=step, cached=False, seconds=time.monotonic() - started,
-                                     output=final / "python", log=log)
-        return CPythonResult(step=step, cached=True, seconds=0.0, output=final / "python", log=log)
+@dataclass(kw_only=True)
+class CPythonJob:
+    """What the stages share: the step, where it is built, and what earlier stages made."""
 
-    def _build_into(self, step: CPythonStep, staging: Path, root: Path, log: Path) -> None:
-        source_dir = source_root(extract_archive(step.source.path, staging / "src"))
-        deps_root = staging / "deps-root"
-        closure = {s.name: s for dep in step.deps for s in (*dep.closure(), dep)}
-        merge_outputs([self._deps.output(s) for s in closure.values()], deps_root)
-        deps_prefix = deps_root / PREFIX.lstrip("/")
-        cpython = CPythonBuild(
+    step: CPythonStep
+    toolchain: Toolchain
+    jobs: int
+    work: Path  # the staging directory: source, merged dependencies, compiler wrappers
+    root: Path  # the `python/` directory of the full archive being made
+    log: Path
+    cache_root: Path  # named by the sources' debug paths: mapped away on relocation
+    dependency_outputs: Mapping[str, Path]  # dependency step name -> its cached output
+    table: ModuleTable | None = None  # set by compile_cpython
+    relocated: list[Path] = field(default_factory=list)  # files make_relocatable rewrote
+
+    @cached_property
+    def source_dir(self) -> Path:
+        return source_root(self.work / "src")
+
+    @property
+    def deps_prefix(self) -> Path:
+        return self.work / "deps-root" / PREFIX.lstrip("/")
+
+    @cached_property
+    def cpython(self) -> CPythonBuild:
+        step = self.step
+        return CPythonBuild(
             python=step.python, options=step.options, configure_options=step.configure_options,
             bolt=step.bolt, patches=step.patches, excluded_modules=step.excluded_modules,
-            setup_rules=step.setup_rules, toolchain=self._toolchain, compiler=step.compiler,
-            source_dir=source_dir, deps_prefix=deps_prefix, work_root=staging,
-            destdir=root, jobs=self._jobs, log=log,
+            setup_rules=step.setup_rules, toolchain=self.toolchain, compiler=step.compiler,
+            source_dir=self.source_dir, deps_prefix=self.deps_prefix, work_root=self.work,
+            destdir=self.root, jobs=self.jobs, log=self.log,
         )
-        table = cpython.build()
-        install = cpython.install_dir
-        python = install / "bin" / f"python{step.python.minor}"
-        self._install_pip(cpython, python, step.pip.path, install)
-        # Tcl/Tk find their script libraries at <exe>/../lib/tcl8.6 and tk8.6.
-        for library in sorted((deps_prefix / "lib").glob("t[ck]*")):
-            if library.is_dir():
-                shutil.copytree(library, install / "lib" / library.name, dirs_exist_ok=True)
-        env = cpython.env()
-        tools = {env["CC"]: "cc", env["AR"]: "ar", f"{self._toolchain.llvm_bin}/": ""}
-        rewritten = relocate.relocate(install, Rewrites(
-            tools=tools,
-            build_dirs={str(deps_prefix): PREFIX, str(source_dir): f"{NEUTRAL_BUILD_DIR}/cpython",
-                        str(staging): NEUTRAL_BUILD_DIR, str(self._cache.root): NEUTRAL_BUILD_DIR,
-                        # The compiler's own headers: only -ffile-prefix-map flags name it.
-                        str(self._toolchain.llvm_bin.parent): f"{NEUTRAL_TOOLCHAIN_DIR}/llvm"},
-        ))
-        self._compile(cpython, python, install, rewritten)
-        facts = interpreter_facts(cpython, python)
-        dependencies = [
-            Dependency(
-                name=s.name,
-                source=s.fetched.source,
-                libraries={
-                    lib.name.removeprefix("lib").removesuffix(".a"): deps_prefix / "lib" / lib.name
-                    for lib in (self._deps.output(s) / PREFIX.lstrip("/") / "lib").glob("*.a")
-                },
-                license_dir=self._deps.output(s) / PREFIX.lstrip("/") / "share" / "licenses" / s.name,
-            )
-            for s in closure.values()
-        ]
-        Distribution(
-            build=cpython, table=table, target=step.target, options=step.options,
-            python_source=step.source.source, dependencies=dependencies, root=root,
-        ).assemble(facts)
 
-    def _install_pip(self, cpython: CPythonBuild, python: Path, wheel: Path, install: Path) -> None:
-        # pip runs from its own wheel to install itself: nothing from the network or the host.
-        cpython.run([python, wheel / "pip", "install", "--no-index", "--no-deps", "--no-compile",
-                     "--disable-pip-version-check", "--no-warn-script-location",
-                     "--root-user-action=ignore", wheel])
-        # PEP 610's record of where the wheel came from names the cache: not for users.
-        for record in install.glob("lib/python3*/site-packages/pip-*.dist-info/direct_url.json"):
-            record.unlink()
-            listing = record.parent / "RECORD"
-            listing.write_text("".join(
-                line for line in listing.read_text().splitlines(keepends=True)
-                if not line.startswith(f"{record.parent.name}/direct_url.json,")
-            ))
-        self._compile(cpython, python, install, sorted(install.glob("lib/python3*/site-packages")))
+    @property
+    def install(self) -> Path:
+        return self.cpython.install_dir
 
-    @staticmethod
-    def _compile(cpython: CPythonBuild, python: Path, install: Path, paths: list[Path]) -> None:
+    @property
+    def python(self) -> Path:
+        return self.install / "bin" / f"python{self.step.python.minor}"
+
+    def compile_bytecode(self, paths: list[Path]) -> None:
         """Bytecode as `make install` writes it: every optimization level, hash-checked
         (SOURCE_DATE_EPOCH), naming the files by their /install path."""
-        run([python, "-m", "compileall", "-q", "-j0", "-o", "0", "-o", "1", "-o", "2",
-             "-s", str(install), "-p", INSTALL_PREFIX, *paths],
-            step="compile bytecode", log=cpython.log, env={"SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH})
+        run([self.python, "-m", "compileall", "-q", "-j0", "-o", "0", "-o", "1", "-o", "2",
+             "-s", str(self.install), "-p", INSTALL_PREFIX, *paths],
+            step="compile bytecode", log=self.log, env={"SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH})
+
+
+def unpack_source(job: CPythonJob) -> None:
+    extract_archive(job.step.source.path, job.work / "src")
+
+
+def merge_dependencies(job: CPythonJob) -> None:
+    merge_outputs(list(job.dependency_outputs.values()), job.work / "deps-root")
+
+
+def compile_cpython(job: CPythonJob) -> None:
+    job.table = job.cpython.build()
+
+
+def install_pip(job: CPythonJob) -> None:
+    wheel = job.step.pip.path
+    # pip runs from its own wheel to install itself: nothing from the network or the host.
+    job.cpython.run([job.python, wheel / "pip", "install", "--no-index", "--no-deps",
+                     "--no-compile", "--disable-pip-version-check", "--no-warn-script-location",
+                     "--root-user-action=ignore", wheel])
+    # PEP 610's record of where the wheel came from names the cache: not for users.
+    for record in job.install.glob("lib/python3*/site-packages/pip-*.dist-info/direct_url.json"):
+        record.unlink()
+        listing = record.parent / "RECORD"
+        listing.write_text("".join(
+            line for line in listing.read_text().splitlines(keepends=True)
+            if not line.startswith(f"{record.parent.name}/direct_url.json,")
+        ))
+    job.compile_bytecode(sorted(job.install.glob("lib/python3*/site-packages")))
+
+
+def add_tcl_tk_libraries(job: CPythonJob) -> None:
+    # Tcl/Tk find their script libraries at <exe>/../lib/tcl8.6 and tk8.6.
+    for library in sorted((job.deps_prefix / "lib").glob("t[ck]*")):
+        if library.is_dir():
+            shutil.copytree(library, job.install / "lib" / library.name, dirs_exist_ok=True)
+
+
+def make_relocatable(job: CPythonJob) -> None:
+    env = job.cpython.env()
+    tools = {env["CC"]: "cc", env["AR"]: "ar", f"{job.toolchain.llvm_bin}/": ""}
+    job.relocated = relocate.relocate(job.install, Rewrites(
+        tools=tools,
+        build_dirs={str(job.deps_prefix): PREFIX,
+                    str(job.source_dir): f"{NEUTRAL_BUILD_DIR}/cpython",
+                    str(job.work): NEUTRAL_BUILD_DIR, str(job.cache_root): NEUTRAL_BUILD_DIR,
+                    # The compiler's own headers: only -ffile-prefix-map flags name it.
+                    str(job.toolchain.llvm_bin.parent): f"{NEUTRAL_TOOLCHAIN_DIR}/llvm"},
+    ))
+
+
+def compile_rewritten_bytecode(job: CPythonJob) -> None:
+    # The rewritten sources (sysconfig data) need their bytecode made again.
+    job.compile_bytecode(job.relocated)
+
+
+def assemble_distribution(job: CPythonJob) -> None:
+    assert job.table is not None, "compile_cpython runs first"
+    facts = interpreter_facts(job.cpython, job.python)
+    dependencies = [
+        Dependency(
+            name=s.name,
+            source=s.fetched.source,
+            libraries={
+                lib.name.removeprefix("lib").removesuffix(".a"): job.deps_prefix / "lib" / lib.name
+                for lib in (job.dependency_outputs[s.name] / PREFIX.lstrip("/") / "lib").glob("*.a")
+            },
+            license_dir=job.dependency_outputs[s.name] / PREFIX.lstrip("/") / "share" / "licenses"
+            / s.name,
+        )
+        for s in job.step.closure()
+    ]
+    Distribution(
+        build=job.cpython, table=job.table, target=job.step.target, options=job.step.options,
+        python_source=job.step.source.source, dependencies=dependencies, root=job.root,
+    ).assemble(facts)
+
+
+# The build, in order.
+STAGES: tuple[Callable[[CPythonJob], None], ...] = (
+    unpack_source,
+    merge_dependencies,
+    compile_cpython,
+    install_pip,
+    add_tcl_tk_libraries,
+    make_relocatable,
+    compile_rewritten_bytecode,
+    assemble_distribution,
+)

@@ -18,8 +18,9 @@ from pbs.catalog import Catalog
 from pbs.debian import DebianSource
 from pbs.elf import max_glibc_version, needed_libraries
 from pbs.fetch import Fetcher
-from pbs.graph import STEP_FILE, StepRunner, execute, plan
 from pbs.recipes import RECIPES, BuildContext, Recipe
+from pbs.steps.dependencies import build_dependencies, plan
+from pbs.steps.engine import STEP_FILE, StepEngine
 from pbs.toolchain import Toolchain, prepare_toolchain
 
 pytestmark = pytest.mark.slow
@@ -95,8 +96,13 @@ class Built:
     fetched: dict
     catalog: Catalog
 
-    def runner(self) -> StepRunner:
-        return StepRunner(self.cache, self.toolchain, jobs=2)
+    def engine(self) -> StepEngine:
+        return StepEngine(self.cache)
+
+    def build(self, recipes: dict[str, Recipe] = RECIPES):
+        return build_dependencies(self.fetched, target=self.catalog.target(None),
+                                  toolchain=self.toolchain, engine=self.engine(), jobs=2,
+                                  recipes=recipes).results
 
     def steps(self, recipes: dict[str, Recipe] = RECIPES):
         return plan(recipes, self.fetched, self.toolchain, self.catalog.target(None))
@@ -109,16 +115,16 @@ def built(tmp_path_factory, catalog: Catalog) -> Built:
     fetcher = Fetcher(cache, DebianSource(catalog.debian, cache))
     fetched = {r.source: fetcher.fetch(catalog.library(r.source)) for r in RECIPES.values()}
     state = Built(cache=cache, toolchain=toolchain, fetched=fetched, catalog=catalog)
-    results = execute(state.steps(), state.runner(), parallel=2)
+    results = state.build()
     assert [r.cached for r in results] == [False] * len(RECIPES)
     return state
 
 
 def test_static_libraries_link_into_a_program_at_the_glibc_floor(built: Built, tmp_path) -> None:
-    runner = built.runner()
+    engine = built.engine()
     flags = []
     for step in built.steps():
-        prefix = runner.output(step) / "deps"
+        prefix = engine.output(step) / "deps"
         if step.fetched.source.role == "library":
             assert list((prefix / "lib").glob("*.a")), step.name
         assert not list(prefix.rglob("*.so*")), f"{step.name} installed a shared library"
@@ -152,9 +158,9 @@ def test_static_libraries_link_into_a_program_at_the_glibc_floor(built: Built, t
 
 
 def test_pkgconfig_files_name_no_build_path(built: Built) -> None:
-    runner = built.runner()
+    engine = built.engine()
     for step in built.steps():
-        for pc in (runner.output(step) / "deps").rglob("*.pc"):
+        for pc in (engine.output(step) / "deps").rglob("*.pc"):
             text = pc.read_text()
             prefixes = [line for line in text.splitlines() if line.startswith("prefix=")]
             assert prefixes in ([], ["prefix=/deps"]), pc
@@ -162,12 +168,12 @@ def test_pkgconfig_files_name_no_build_path(built: Built) -> None:
 
 
 def test_a_second_run_builds_nothing(built: Built) -> None:
-    runner = built.runner()
-    logs = {step.name: runner.log(step).stat().st_mtime_ns for step in built.steps()}
-    results = execute(built.steps(), runner, parallel=2)
+    engine = built.engine()
+    logs = {step.name: engine.log(step).stat().st_mtime_ns for step in built.steps()}
+    results = built.build()
     assert all(result.cached for result in results)
     # No command ran: every step's log is untouched.
-    assert {s.name: runner.log(s).stat().st_mtime_ns for s in built.steps()} == logs
+    assert {s.name: engine.log(s).stat().st_mtime_ns for s in built.steps()} == logs
 
 
 def consumer_build(ctx: BuildContext) -> None:
@@ -190,7 +196,7 @@ def changed_zlib_build(ctx: BuildContext) -> None:
 def test_changing_one_recipe_rebuilds_it_and_its_dependents_only(built: Built) -> None:
     consumer = Recipe(name="consumer", source="zlib", deps=("zlib",), build=consumer_build)
     before = built.steps({**RECIPES, "consumer": consumer})
-    execute(before, built.runner(), parallel=2)
+    built.build({**RECIPES, "consumer": consumer})
 
     changed = dataclasses.replace(RECIPES["zlib"], build=changed_zlib_build)
     after = built.steps({**RECIPES, "zlib": changed, "consumer": consumer})
@@ -200,16 +206,16 @@ def test_changing_one_recipe_rebuilds_it_and_its_dependents_only(built: Built) -
     assert "consumer" in affected and "bzip2" not in affected
     assert {n for n in keys_after if keys_after[n] != keys_before[n]} == affected
 
-    results = {r.step.name: r.cached for r in execute(after, built.runner(), parallel=2)}
+    results = {r.name: r.cached for r in built.build({**RECIPES, "zlib": changed, "consumer": consumer})}
     assert {name for name, cached in results.items() if not cached} == affected
     assert set(results) == {*RECIPES, "consumer"}
 
 
 def test_a_build_killed_mid_step_leaves_a_consistent_cache(built: Built) -> None:
-    runner = built.runner()
+    engine = built.engine()
     victim = next(step for step in built.steps() if step.name == "xz")
-    shutil.rmtree(runner.output(victim))
-    runner.log(victim).unlink()
+    shutil.rmtree(engine.output(victim))
+    engine.log(victim).unlink()
     env = {**os.environ, "PBS_CACHE_DIR": str(built.cache.root)}
     command = [sys.executable, "-m", "pbs", "deps", "-j", "1"]
     process = subprocess.Popen(command, env=env, start_new_session=True,
@@ -217,7 +223,7 @@ def test_a_build_killed_mid_step_leaves_a_consistent_cache(built: Built) -> None
     try:
         # Wait until the step is under way: its log has commands, its output is not published.
         deadline = time.monotonic() + 300
-        log = runner.log(victim)
+        log = engine.log(victim)
         while not (log.is_file() and "$ " in log.read_text(errors="replace")):
             assert time.monotonic() < deadline, "the step never started"
             time.sleep(0.1)
@@ -226,7 +232,7 @@ def test_a_build_killed_mid_step_leaves_a_consistent_cache(built: Built) -> None
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
-    assert not runner.output(victim).exists()
+    assert not engine.output(victim).exists()
     for entry in built.cache.root.glob("steps/*"):
         assert (entry / STEP_FILE).is_file(), entry
     assert list((built.cache.root / "tmp").iterdir()), "the killed step left its staging directory"
@@ -234,5 +240,5 @@ def test_a_build_killed_mid_step_leaves_a_consistent_cache(built: Built) -> None
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert f"{len(RECIPES)} libraries, 1 built" in result.stdout
-    assert runner.is_cached(victim)
+    assert engine.is_cached(victim)
     assert list((built.cache.root / "tmp").iterdir()) == []
