@@ -25,7 +25,7 @@ from pbs.errors import PbsError
 from pbs.smoke import CheckResult, render
 from pbs.smoke import test_archive as run_checks  # not collected as a test by pytest
 from pbs.smoke.building import write_wheel
-from pbs.smoke.expected import expected_modules
+from pbs.smoke.expected import modules_to_import
 from pbs.smoke.regrtest import command, parse_summary
 from pbs.smoke.tree import SCRIPTS, unpack
 
@@ -193,7 +193,7 @@ def test_regrtest_plan_problems_are_found() -> None:
 # -- expected modules ----------------------------------------------------------------------
 
 
-def test_expected_modules_from_config_dir(tmp_path: Path) -> None:
+def test_modules_to_import_from_config_dir(tmp_path: Path) -> None:
     (tmp_path / "Setup.bootstrap").write_text(
         "# -*- makefile -*-\n*static*\nposix posixmodule.c\n_io _io/_iomodule.c _io/iobase.c\n"
     )
@@ -216,7 +216,7 @@ def test_expected_modules_from_config_dir(tmp_path: Path) -> None:
         "MODULE__UUID_STATE=missing\n"  # commented out by configure, still expected
         "MODULE_XXLIMITED_35_STATE=yes\n"
     )
-    assert expected_modules(tmp_path, {"_ssl": "deliberately left out"}) == [
+    assert modules_to_import(tmp_path, {"_ssl": "deliberately left out"}) == [
         "_io",
         "_uuid",
         "posix",
@@ -225,10 +225,10 @@ def test_expected_modules_from_config_dir(tmp_path: Path) -> None:
     ]
 
 
-def test_expected_modules_without_config_files(tmp_path: Path) -> None:
+def test_modules_to_import_without_config_files(tmp_path: Path) -> None:
     (tmp_path / "Makefile").write_text("")
     with pytest.raises(PbsError, match="has no Setup.bootstrap, Setup.stdlib"):
-        expected_modules(tmp_path, {})
+        modules_to_import(tmp_path, {})
 
 
 # -- archives and reporting ----------------------------------------------------------------

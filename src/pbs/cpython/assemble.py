@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pbs.catalog import BuildOptions, Source, Target
 from pbs.cpython.build import INSTALL_PREFIX, CPythonBuild
+from pbs.cpython.makesetup import Rule, Section, applied_rules
 from pbs.cpython.modules import ModuleTable
 from pbs.elf import max_glibc_version
 from pbs.metadata import (
@@ -91,13 +92,10 @@ class Distribution:
             ["LIBRARY_OBJS", "LIBS", "SYSLIBS", "LDLIBRARY", "LIBRARY", "LIBPL",
              *(f"MODULE_{name.upper()}_LDFLAGS" for name in self.table.all)]
         )
-        setup = _enabled_setup_lines(self.build.source_dir)
+        setup = _built_rules(self.build.source_dir)
         library_objs = variables["LIBRARY_OBJS"].split()
-        extension_objs = {
-            name: [_object_of(src) for src in sources]
-            for name, (sources, _) in setup.items()
-        }
-        in_core = {name for name, (_, static) in setup.items() if static}
+        extension_objs = {name: [_object_of(src) for src in rule.sources] for name, rule in setup.items()}
+        in_core = {name for name, rule in setup.items() if rule.section is Section.STATIC}
         module_objs = {obj for name in in_core for obj in extension_objs[name]}
         core_objs = [obj for obj in library_objs if obj not in module_objs]
         for obj in core_objs:
@@ -243,26 +241,13 @@ def facts_path(facts: dict, name: str) -> str:
     return "install" + facts["paths"][name].removeprefix(INSTALL_PREFIX)
 
 
-def _enabled_setup_lines(source_dir: Path) -> dict[str, tuple[list[str], bool]]:
-    """module -> (its C sources, built into the core?) as makesetup saw them.
-
-    Setup.local comes first because makesetup lets the first rule for a module win.
-    """
-    modules: dict[str, tuple[list[str], bool]] = {}
-    for setup in ("Setup.local", "Setup.stdlib", "Setup.bootstrap"):
-        static = True
-        for line in (source_dir / "Modules" / setup).read_text().splitlines():
-            words = line.split()
-            if not words or words[0].startswith("#"):
-                continue
-            if words[0] in ("*static*", "*shared*"):
-                static = words[0] == "*static*"
-                continue
-            if "=" in words[0] or words[0].startswith("*"):
-                continue
-            sources = [w for w in words[1:] if w.endswith(".c")]
-            modules.setdefault(words[0], (sources, static))
-    return modules
+def _built_rules(source_dir: Path) -> dict[str, Rule]:
+    """module -> the rule makesetup built it by, in the order the Makefile hands it the files."""
+    modules = source_dir / "Modules"
+    applied = applied_rules(
+        modules / name for name in ("Setup.local", "Setup.stdlib", "Setup.bootstrap")
+    )
+    return {name: rule for name, rule in applied.items() if rule.built}
 
 
 def _object_of(source: str) -> str:

@@ -13,9 +13,17 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from pbs.cpython.makesetup import (
+    Comment,
+    Marker,
+    Section,
+    SetupLine,
+    module_rules,
+    parse,
+    read_setup,
+)
 from pbs.errors import PbsError
 
-_TABLE_LINE = re.compile(r"^(?:@MODULE_\w+_TRUE@)?([A-Za-z_][A-Za-z0-9_]*)\s")
 _STATE_LINE = re.compile(r"^MODULE_(\w+)_STATE=(.*)$", re.MULTILINE)
 # The heading in Setup.stdlib.in above the modules that exist only for CPython's test suite.
 _TEST_HEADING = "# Test modules"
@@ -36,31 +44,25 @@ class ModuleTable:
 
 def read_module_table(source_dir: Path) -> ModuleTable:
     modules = source_dir / "Modules"
-    bootstrap = _module_names((modules / "Setup.bootstrap.in").read_text().splitlines())
-    stdlib_lines = (modules / "Setup.stdlib.in").read_text().splitlines()
-    stdlib = _module_names(stdlib_lines)
-    if _TEST_HEADING not in stdlib_lines:
+    bootstrap = _names(read_setup(modules / "Setup.bootstrap.in"))
+    stdlib = read_setup(modules / "Setup.stdlib.in")
+    heading = Comment(_TEST_HEADING)
+    if heading not in stdlib:
         raise PbsError(f"{modules / 'Setup.stdlib.in'} has no '{_TEST_HEADING}' section")
     # The test section runs to the end, or to a later `*static*` (3.15 adds one for _asyncio).
-    section = stdlib_lines[stdlib_lines.index(_TEST_HEADING):]
-    if "*static*" in section:
-        section = section[: section.index("*static*")]
-    test = _module_names(section)
-    return ModuleTable(bootstrap=bootstrap, stdlib=stdlib, test=test)
+    section = stdlib[stdlib.index(heading):]
+    if Marker(Section.STATIC) in section:
+        section = section[: section.index(Marker(Section.STATIC))]
+    return ModuleTable(bootstrap=bootstrap, stdlib=_names(stdlib), test=_names(section))
 
 
 def with_setup_rules(table: ModuleTable, rules: tuple[str, ...]) -> ModuleTable:
     """The table plus the modules that pbs's own Setup rules build (the setup.py era)."""
-    return replace(table, stdlib=table.stdlib + _module_names(list(rules)))
+    return replace(table, stdlib=table.stdlib + _names(parse("\n".join(rules))))
 
 
-def _module_names(lines: list[str]) -> tuple[str, ...]:
-    names: list[str] = []
-    for line in lines:
-        match = _TABLE_LINE.match(line + " ")
-        if match and not line.startswith(("#", "*")) and "=" not in line.split()[0]:
-            names.append(match.group(1))
-    return tuple(names)
+def _names(lines: tuple[SetupLine, ...]) -> tuple[str, ...]:
+    return tuple(rule.name for rule in module_rules(lines))
 
 
 def module_states(makefile: Path) -> dict[str, str]:
@@ -68,8 +70,8 @@ def module_states(makefile: Path) -> dict[str, str]:
     return {name: state.strip() for name, state in _STATE_LINE.findall(makefile.read_text())}
 
 
-def expected_modules(table: ModuleTable, states: dict[str, str], excluded: set[str]) -> list[str]:
-    """Every module this platform can have, minus the deliberate exclusions."""
+def _platform_modules(table: ModuleTable, states: dict[str, str], excluded: set[str]) -> list[str]:
+    """Every module of the table this platform can have, minus the deliberate exclusions."""
     return [
         name
         for name in table.all
@@ -81,7 +83,7 @@ def unbuilt_modules(table: ModuleTable, states: dict[str, str], excluded: set[st
     """Expected modules that configure will not build, each with its state."""
     return [
         f"{name} ({states[name.upper()]})"
-        for name in expected_modules(table, states, excluded)
+        for name in _platform_modules(table, states, excluded)
         if states.get(name.upper(), "yes") != "yes"
     ]
 
@@ -94,11 +96,8 @@ def setup_local(setup_stdlib: Path, table: ModuleTable, setup_rules: tuple[str, 
     generated Setup.stdlib, so the test modules' `*shared*` lines override its `*static*` ones.
     """
     stdlib = setup_stdlib.read_text()
-    lines = ["*shared*"]
-    for line in stdlib.splitlines():
-        words = line.split()
-        if words and words[0] in table.test:
-            lines.append(line)
+    lines = [Section.SHARED.value]
+    lines += [rule.line for rule in module_rules(parse(stdlib)) if rule.name in table.test]
     if setup_rules is not None:
-        lines += ["*static*", *setup_rules, *stdlib.splitlines()]
+        lines += [Section.STATIC.value, *setup_rules, *stdlib.splitlines()]
     return "\n".join(lines) + "\n"

@@ -8,7 +8,7 @@ from pathlib import Path
 from pbs.cache import held_directory, sweep_held
 from pbs.catalog import load_catalog
 from pbs.smoke import building, gui, library, regrtest, relocation, terminal, tls
-from pbs.smoke.expected import expected_modules
+from pbs.smoke.expected import modules_to_import
 from pbs.smoke.result import CheckResult
 from pbs.smoke.tree import unpack
 
@@ -48,7 +48,7 @@ def test_archive(
 def _run(archive: Path, scratch: Path, full_regrtest: bool, log: Path) -> list[CheckResult]:
     catalog = load_catalog()
     tree = unpack(archive, scratch / "archive root", log)
-    modules = expected_modules(tree.config_dir, catalog.excluded_modules)
+    modules = modules_to_import(tree.config_dir, catalog.excluded_modules)
     target = catalog.target_of_archive(archive)
     return [
         library.imports(tree, modules),
