@@ -203,7 +203,8 @@ def test_staging_and_sweeping_race_from_several_processes(cache: Cache) -> None:
         sweepers = [pool.apply_async(_sweep, (str(cache.root), until)) for _ in range(2)]
         results = [job.get(timeout=60) for job in stagers + sweepers]
     assert [problem for _, problems in results for problem in problems] == []
-    assert all(done > 20 for done, _ in results), results
+    # Enough rounds that the two sides met, even on a loaded machine (13 was seen under load).
+    assert all(done >= 5 for done, _ in results), results
     assert list((cache.root / "tmp").iterdir()) == []
 
 
