@@ -37,9 +37,7 @@ needs_gcc = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs the ho
 
 
 def compiler(catalog: Catalog, toolchain: Toolchain, name: str, tmp_path: Path) -> CPythonCompiler:
-    multiarch = catalog.toolchain.glibc[toolchain.target.arch].multiarch
-    return select_compiler(catalog.options.compilers[name], toolchain, multiarch=multiarch,
-                           log=tmp_path / "versions.log")
+    return select_compiler(catalog.options.compilers[name], toolchain, log=tmp_path / "versions.log")
 
 
 def test_clang_is_the_toolchains_own(catalog: Catalog, toolchain: Toolchain,

@@ -188,7 +188,7 @@ def link_archive(request: LinkRequest, catalog: Catalog, cache: Cache) -> LinkRe
         toolchain = prepare_toolchain(
             catalog.toolchain, catalog.target(document["target_triple"]), cache
         )
-        _check_object_format(document, catalog.toolchain.llvm_major)
+        _check_object_format(document, toolchain.llvm_major)
         linker = _Linker(python=python, document=document, layout=layout, toolchain=toolchain,
                          objects=work / "objects", log=log)
         tree = work / "python"

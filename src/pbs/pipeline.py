@@ -101,7 +101,6 @@ def run_build(
         setup_rules=catalog.setup_rules_for(request.python.version),
         compiler=select_compiler(
             catalog.options.compiler_for(request.python.version), toolchain,
-            multiarch=catalog.toolchain.glibc[request.target.arch].multiarch,
             log=cache.logs / "toolchain" / "versions.log",
         ),
         target=request.target,

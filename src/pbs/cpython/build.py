@@ -126,7 +126,7 @@ class CPythonBuild:
 
     def configure(self) -> ModuleTable:
         apply_patches(self.source_dir, self.patches)
-        triple = f"{self.toolchain.target.arch}-pc-linux-gnu"
+        triple = self.toolchain.target.host_triple
         self.run([
             "./configure",
             f"--prefix={INSTALL_PREFIX}",

@@ -107,7 +107,7 @@ class BuildContext:
     ) -> None:
         """Run an autoconf configure script (`script`, relative to `cwd`) for a static,
         position-independent library."""
-        triple = f"{self.toolchain.target.arch}-pc-linux-gnu"
+        triple = self.toolchain.target.host_triple
         self.run(
             [
                 script,
