@@ -12,6 +12,7 @@ from rich.console import Console
 
 from pbs.cache import Cache
 from pbs.catalog import Catalog, load_catalog
+from pbs.runner import run
 from pbs.toolchain import Toolchain, prepare_toolchain
 
 
@@ -24,7 +25,7 @@ def catalog() -> Catalog:
 def toolchain(tmp_path_factory: pytest.TempPathFactory, catalog: Catalog) -> Toolchain:
     """The catalogued target's toolchain, prepared once in a cache of its own."""
     cache = Cache(tmp_path_factory.mktemp("toolchain-cache"))
-    return prepare_toolchain(catalog.toolchain, catalog.target(None), cache)
+    return prepare_toolchain(catalog.toolchain, catalog.target(None), cache, run)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from pbs.cpython.compiler import CPythonCompiler, select_compiler
 from pbs.cpython.step import plan_cpython
 from pbs.elf import max_glibc_version, needed_libraries
 from pbs.fetch import Fetched, Origin
+from pbs.runner import run
 from pbs.toolchain import Toolchain
 
 # pthread_create (2.34) and hypot (2.35) have new default versions in the host's glibc.
@@ -37,7 +38,8 @@ needs_gcc = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs the ho
 
 
 def compiler(catalog: Catalog, toolchain: Toolchain, name: str, tmp_path: Path) -> CPythonCompiler:
-    return select_compiler(catalog.options.compilers[name], toolchain, log=tmp_path / "versions.log")
+    return select_compiler(catalog.options.compilers[name], toolchain, tmp_path / "versions.log",
+                           run)
 
 
 def test_clang_is_the_toolchains_own(catalog: Catalog, toolchain: Toolchain,

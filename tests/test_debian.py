@@ -11,6 +11,7 @@ from pbs.catalog import Catalog
 from pbs.debian import DebianSource, machine_mirrors
 from pbs.errors import FetchError
 from pbs.fetch import Fetcher, Origin, sha256_of
+from pbs.runner import run
 
 DEB822 = """\
 Types: deb
@@ -65,7 +66,7 @@ def test_mirrors_come_from_the_machines_apt_configuration(catalog: Catalog, tmp_
 
 def test_private_source_list_covers_catalogued_suites(catalog: Catalog, cache, tmp_path) -> None:
     etc = apt_etc(tmp_path)
-    debian = DebianSource(catalog.debian, cache, etc)
+    debian = DebianSource(catalog.debian, cache, run, etc)
     text = debian._source_list(machine_mirrors(catalog.debian, etc))
     lines = text.splitlines()
     assert len(lines) == 2 * len(catalog.debian.suites) + len(catalog.debian.security_suites)
@@ -78,7 +79,7 @@ def test_private_source_list_covers_catalogued_suites(catalog: Catalog, cache, t
 def test_no_debian_mirror_is_a_clear_error(catalog: Catalog, cache, tmp_path) -> None:
     empty = tmp_path / "empty"
     (empty / "sources.list.d").mkdir(parents=True)
-    debian = DebianSource(catalog.debian, cache, empty)
+    debian = DebianSource(catalog.debian, cache, run, empty)
     location = catalog.source("xtrans", "1.4.0").artifacts[0].debian
     assert location is not None
     with pytest.raises(FetchError, match="no Debian mirror in the apt configuration"):
@@ -102,7 +103,8 @@ def debian_only(catalog: Catalog, name: str, version: str):
 )
 def test_real_fetch_through_debian(catalog: Catalog, cache, console, name, version) -> None:
     source = debian_only(catalog, name, version)
-    fetched = Fetcher(cache, DebianSource(catalog.debian, cache), console=console).fetch(source)
+    fetched = Fetcher(cache, DebianSource(catalog.debian, cache, run), run,
+                      console=console).fetch(source)
     assert fetched.origin is Origin.DEBIAN
     assert fetched.detail.endswith("/" + fetched.artifact.debian.pool_path.split("/", 2)[2])
     assert sha256_of(fetched.path) == fetched.artifact.sha256

@@ -20,6 +20,7 @@ from pbs.elf import max_glibc_version, needed_libraries
 from pbs.fetch import Fetcher
 from pbs.graph import STEP_FILE, StepRunner, execute, plan
 from pbs.recipes import RECIPES, BuildContext, Recipe
+from pbs.runner import run
 from pbs.toolchain import Toolchain, prepare_toolchain
 
 pytestmark = pytest.mark.slow
@@ -96,7 +97,7 @@ class Built:
     catalog: Catalog
 
     def runner(self) -> StepRunner:
-        return StepRunner(self.cache, self.toolchain, jobs=2)
+        return StepRunner(self.cache, self.toolchain, 2, run)
 
     def steps(self, recipes: dict[str, Recipe] = RECIPES):
         return plan(recipes, self.fetched, self.toolchain, self.catalog.target(None))
@@ -105,8 +106,8 @@ class Built:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, catalog: Catalog) -> Built:
     cache = Cache(tmp_path_factory.mktemp("deps-cache"))
-    toolchain = prepare_toolchain(catalog.toolchain, catalog.target(None), cache)
-    fetcher = Fetcher(cache, DebianSource(catalog.debian, cache))
+    toolchain = prepare_toolchain(catalog.toolchain, catalog.target(None), cache, run)
+    fetcher = Fetcher(cache, DebianSource(catalog.debian, cache, run), run)
     fetched = {r.source: fetcher.fetch(catalog.library(r.source)) for r in RECIPES.values()}
     state = Built(cache=cache, toolchain=toolchain, fetched=fetched, catalog=catalog)
     results = execute(state.steps(), state.runner(), parallel=2)

@@ -26,6 +26,7 @@ from pbs.extract import extract_archive, source_root
 from pbs.fetch import Fetched
 from pbs.recipes import base
 from pbs.recipes.base import PREFIX, BuildContext, Recipe
+from pbs.runner import Runner
 from pbs.toolchain import Toolchain
 
 STEP_FILE = "STEP.json"
@@ -100,10 +101,11 @@ def plan(
 class StepRunner:
     """Builds steps into the cache, or finds them there."""
 
-    def __init__(self, cache: Cache, toolchain: Toolchain, jobs: int) -> None:
+    def __init__(self, cache: Cache, toolchain: Toolchain, jobs: int, runner: Runner) -> None:
         self._cache = cache
         self._toolchain = toolchain
         self._jobs = jobs
+        self._runner = runner
 
     def output(self, step: Step) -> Path:
         return self._cache.root / "steps" / f"{step.name}-{step.key}"
@@ -158,6 +160,7 @@ class StepRunner:
             work_root=staging,
             jobs=self._jobs,
             log=log,
+            runner=self._runner,
         )
         step.recipe.build(context)
         self._finish(context)

@@ -17,6 +17,7 @@ from pbs.graph import StepResult, StepRunner, execute, plan
 from pbs.inputs import source_date_epoch
 from pbs.package import SHA256SUMS, ArchiveNames, package, recover
 from pbs.recipes import RECIPES
+from pbs.runner import Runner
 from pbs.toolchain import prepare_toolchain
 from pbs.verify import Verification, reject_failures, test_staged, validate_staged
 
@@ -70,20 +71,20 @@ def archive_mtime(tag: str) -> int:
 
 def run_build(
     request: BuildRequest, catalog: Catalog, cache: Cache, fetcher: Fetcher,
-    progress: Progress,
+    progress: Progress, runner: Runner,
 ) -> BuildReport:
     started = time.monotonic()
     cache.sweep_staging()
     recover(request.out)
-    toolchain = prepare_toolchain(catalog.toolchain, request.target, cache)
+    toolchain = prepare_toolchain(catalog.toolchain, request.target, cache, runner)
     fetched = {
         source.name: fetcher.fetch(source)
         for source in catalog.sources_for(request.python, request.target)
     }
     recipes = {name: r for name, r in RECIPES.items() if r.source in fetched}
     steps = plan(recipes, fetched, toolchain, request.target)
-    deps_runner = StepRunner(cache, toolchain, request.jobs)
-    cpython_runner = CPythonRunner(cache, toolchain, deps_runner, request.jobs)
+    deps_runner = StepRunner(cache, toolchain, request.jobs, runner)
+    cpython_runner = CPythonRunner(cache, toolchain, deps_runner, request.jobs, runner)
     deps = execute(
         steps,
         deps_runner,
@@ -101,7 +102,7 @@ def run_build(
         setup_rules=catalog.setup_rules_for(request.python.version),
         compiler=select_compiler(
             catalog.options.compiler_for(request.python.version), toolchain,
-            log=cache.logs / "toolchain" / "versions.log",
+            log=cache.logs / "toolchain" / "versions.log", runner=runner,
         ),
         target=request.target,
         source=fetched[catalog.python_source(request.python).name],
@@ -135,14 +136,16 @@ def run_build(
         if request.run_tests:
             clock = time.monotonic()
             progress.started("test", checks_log, False)
-            tests = test_staged(staged, full_regrtest=request.full_regrtest, log=checks_log)
+            tests = test_staged(staged, full_regrtest=request.full_regrtest, log=checks_log,
+                                runner=runner)
             progress.finished("test", False, time.monotonic() - clock)
         verified.append(Verification(validations=validations, tests=tests))
         reject_failures(verified[0], checks_log)
 
     archives = package(
         cpython.output.parent, request.out, names, mtime=archive_mtime(request.tag),
-        strip=toolchain.tool("strip"), log=cpython.log.with_suffix(".package.log"), check=verify,
+        strip=toolchain.tool("strip"), log=cpython.log.with_suffix(".package.log"),
+        runner=runner, check=verify,
     )
     return BuildReport(deps=deps, cpython=cpython, archives=archives,
                        sha256sums=request.out / SHA256SUMS,

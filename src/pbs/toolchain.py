@@ -24,7 +24,7 @@ from pbs.cache import Cache, key_of
 from pbs.catalog import Target, ToolchainSpec
 from pbs.elf import max_glibc_version
 from pbs.errors import PbsError
-from pbs.runner import run
+from pbs.runner import Runner
 
 # zig's stub of the dynamic linker, renamed to the target's real soname in the sysroot.
 ZIG_DYNAMIC_LINKER_STUB = "libld.so.2"
@@ -98,16 +98,19 @@ class Toolchain:
         }
 
 
-def prepare_toolchain(spec: ToolchainSpec, target: Target, cache: Cache) -> Toolchain:
+def prepare_toolchain(
+    spec: ToolchainSpec, target: Target, cache: Cache, runner: Runner
+) -> Toolchain:
     """The toolchain for `target`, generated into the cache on first use."""
     if target.libc != "glibc":
         raise PbsError(f"no toolchain recipe for {target.triple}")
     llvm = _installed_llvm_bin(spec)
     zig = _zig(spec)
     probe_log = cache.logs / "toolchain" / "versions.log"
-    clang_version = run([llvm / "clang", "--version"], step="ask clang its version",
-                        log=probe_log).output.splitlines()[0]
-    zig_version = run([zig, "version"], step="ask zig its version", log=probe_log).output.strip()
+    clang_version = runner([llvm / "clang", "--version"], step="ask clang its version",
+                           log=probe_log).output.splitlines()[0]
+    zig_version = runner([zig, "version"], step="ask zig its version",
+                         log=probe_log).output.strip()
     host_crt = [Path("/usr/lib") / target.sysroot.multiarch / name for name in HOST_CRT_FILES]
     for path in host_crt:
         if not path.is_file():
@@ -134,8 +137,8 @@ def prepare_toolchain(spec: ToolchainSpec, target: Target, cache: Cache) -> Tool
             with cache.staging() as staging:
                 entry = staging / "toolchain"
                 log = cache.logs / "toolchain" / f"{target.triple}-{identity}.log"
-                _assemble(entry, zig, target, llvm, host_crt, staging, log)
-                _check(entry, toolchain, staging, log)
+                _assemble(entry, zig, target, llvm, host_crt, staging, log, runner)
+                _check(entry, toolchain, staging, log, runner)
                 cache.publish(entry, root)
     return toolchain
 
@@ -179,6 +182,7 @@ def _assemble(
     host_crt: list[Path],
     staging: Path,
     log: Path,
+    runner: Runner,
 ) -> None:
     spec = target.sysroot
     sysroot = entry / "sysroot"
@@ -189,7 +193,7 @@ def _assemble(
 
     libdir = sysroot / "usr" / "lib" / spec.multiarch
     libdir.mkdir(parents=True)
-    for path in _zig_stubs(zig, target, staging, log):
+    for path in _zig_stubs(zig, target, staging, log, runner):
         name = spec.dynamic_linker if path.name == ZIG_DYNAMIC_LINKER_STUB else path.name
         shutil.copyfile(path, libdir / name)
     for path in host_crt:
@@ -227,7 +231,9 @@ def _pin_glibc_minor(features_h: Path, floor: str) -> None:
     features_h.write_text(text.replace(marker, f"{marker}#define __GLIBC_MINOR__ {minor}\n", 1))
 
 
-def _zig_stubs(zig: Path, target: Target, staging: Path, log: Path) -> list[Path]:
+def _zig_stubs(
+    zig: Path, target: Target, staging: Path, log: Path, runner: Runner
+) -> list[Path]:
     """Have zig build its glibc stubs and start files by linking a program, then collect them."""
     zig_cache = staging / "zig-cache"
     probe = staging / "probe.c"
@@ -235,7 +241,7 @@ def _zig_stubs(zig: Path, target: Target, staging: Path, log: Path) -> list[Path
     env = {"ZIG_GLOBAL_CACHE_DIR": str(zig_cache), "ZIG_LOCAL_CACHE_DIR": str(zig_cache)}
     zig_target = f"{target.sysroot.zig_target}.{target.libc_floor}"
     for extra in ([], ["-fPIE", "-pie"]):
-        run(
+        runner(
             [zig, "cc", "-target", zig_target, *extra, probe, "-o", staging / "probe", "-lm"],
             step=f"build glibc {target.libc_floor} stubs with zig",
             log=log,
@@ -250,18 +256,18 @@ def _zig_stubs(zig: Path, target: Target, staging: Path, log: Path) -> list[Path
     return found
 
 
-def _check(entry: Path, toolchain: Toolchain, staging: Path, log: Path) -> None:
+def _check(entry: Path, toolchain: Toolchain, staging: Path, log: Path, runner: Runner) -> None:
     """Compile, link and run a program with the new toolchain; it must respect the glibc floor."""
     wrapper = entry / "bin" / toolchain.cc.name
     probe = staging / "probe.c"
     program = staging / "probe-clang"
-    run(
+    runner(
         [wrapper, "-O2", probe, "-o", program, "-lm", "-lpthread"],
         step="check the new toolchain",
         log=log,
     )
-    run([*toolchain.target.emulator, program], step="run a program built by the new toolchain",
-        log=log)
+    runner([*toolchain.target.emulator, program], step="run a program built by the new toolchain",
+           log=log)
     needed = max_glibc_version(program)
     floor = Version(toolchain.target.libc_floor)
     if needed is not None and needed > floor:

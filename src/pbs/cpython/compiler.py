@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pbs.catalog import CompilerSpec
 from pbs.errors import PbsError
-from pbs.runner import run
+from pbs.runner import Runner
 from pbs.toolchain import Toolchain, ToolchainMissing
 
 GCC_TOOLS = {"CC": "gcc", "AR": "gcc-ar", "NM": "gcc-nm", "RANLIB": "gcc-ranlib"}
@@ -70,14 +70,15 @@ class CPythonCompiler:
         return bin_dir / f"{self.toolchain.target.triple}-gcc"
 
 
-def select_compiler(spec: CompilerSpec, toolchain: Toolchain, log: Path) -> CPythonCompiler:
+def select_compiler(spec: CompilerSpec, toolchain: Toolchain, log: Path,
+                    runner: Runner) -> CPythonCompiler:
     """The compiler `spec` names, asked for its version (which keys the build)."""
     if spec.name == "clang":
         return CPythonCompiler(spec=spec, toolchain=toolchain, identity=toolchain.identity)
     if spec.name != "gcc":
         raise PbsError(f"no recipe for the compiler '{spec.name}'; known: clang, gcc")
-    version = run([_host_tool("gcc"), "--version"], step="ask gcc its version",
-                  log=log).output.splitlines()[0]
+    version = runner([_host_tool("gcc"), "--version"], step="ask gcc its version",
+                     log=log).output.splitlines()[0]
     return CPythonCompiler(spec=spec, toolchain=toolchain, identity=f"{toolchain.identity} {version}")
 
 

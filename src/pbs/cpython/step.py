@@ -28,7 +28,7 @@ from pbs.extract import extract_archive, source_root
 from pbs.fetch import Fetched
 from pbs.graph import STEP_FILE, Step, StepRunner, merge_outputs
 from pbs.recipes.base import NEUTRAL_BUILD_DIR, NEUTRAL_TOOLCHAIN_DIR, PREFIX
-from pbs.runner import run
+from pbs.runner import Runner
 from pbs.toolchain import Toolchain
 
 CODE = (assemble, bolt, build, compiler, modules, patches, relocate, metadata)
@@ -95,11 +95,13 @@ def plan_cpython(
 
 
 class CPythonRunner:
-    def __init__(self, cache: Cache, toolchain: Toolchain, deps: StepRunner, jobs: int) -> None:
+    def __init__(self, cache: Cache, toolchain: Toolchain, deps: StepRunner, jobs: int,
+                 runner: Runner) -> None:
         self._cache = cache
         self._toolchain = toolchain
         self._deps = deps
         self._jobs = jobs
+        self._runner = runner
 
     def output(self, step: CPythonStep) -> Path:
         return self._cache.root / "steps" / f"{step.name}-{step.key}"
@@ -140,7 +142,7 @@ class CPythonRunner:
             bolt=step.bolt, patches=step.patches, excluded_modules=step.excluded_modules,
             setup_rules=step.setup_rules, toolchain=self._toolchain, compiler=step.compiler,
             source_dir=source_dir, deps_prefix=deps_prefix, work_root=staging,
-            destdir=root, jobs=self._jobs, log=log,
+            destdir=root, jobs=self._jobs, log=log, runner=self._runner,
         )
         table = cpython.build()
         install = cpython.install_dir
@@ -197,6 +199,7 @@ class CPythonRunner:
     def _compile(cpython: CPythonBuild, python: Path, install: Path, paths: list[Path]) -> None:
         """Bytecode as `make install` writes it: every optimization level, hash-checked
         (SOURCE_DATE_EPOCH), naming the files by their /install path."""
-        run([python, "-m", "compileall", "-q", "-j0", "-o", "0", "-o", "1", "-o", "2",
-             "-s", str(install), "-p", INSTALL_PREFIX, *paths],
-            step="compile bytecode", log=cpython.log, env={"SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH})
+        cpython.runner([python, "-m", "compileall", "-q", "-j0", "-o", "0", "-o", "1", "-o", "2",
+                         "-s", str(install), "-p", INSTALL_PREFIX, *paths],
+                       step="compile bytecode", log=cpython.log,
+                       env={"SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH})
