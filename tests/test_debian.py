@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from pathlib import Path
 
 import pytest
 
-from pbs.catalog import Catalog
-from pbs.debian import DebianSource, machine_mirrors
+from conftest import RecordingRunner
+from pbs.catalog import Catalog, DebianLocation
+from pbs.debian import APT_HELPER, DebianSource, machine_mirrors
 from pbs.errors import FetchError
 from pbs.fetch import Fetcher, Origin, sha256_of
 from pbs.runner import run
@@ -84,6 +86,28 @@ def test_no_debian_mirror_is_a_clear_error(catalog: Catalog, cache, tmp_path) ->
     assert location is not None
     with pytest.raises(FetchError, match="no Debian mirror in the apt configuration"):
         debian.download(location, tmp_path / "out")
+
+
+@pytest.mark.skipif(shutil.which("apt-get") is None or not APT_HELPER.exists(),
+                    reason="needs apt")
+def test_a_versioned_file_is_looked_up_in_fresh_indexes_then_downloaded(
+    catalog: Catalog, cache, tmp_path, recorder: RecordingRunner
+) -> None:
+    location = DebianLocation(package="libdemo", file="libdemo_1.0.orig.tar.gz", version="1.0-1")
+    uri = "http://mirror.example/debian/pool/main/libd/libdemo/libdemo_1.0.orig.tar.gz"
+    recorder.outputs["apt-get"] = f"'{uri}' libdemo_1.0.orig.tar.gz 123 SHA256:ab\n"
+    dest = tmp_path / "dest"
+    debian = DebianSource(catalog.debian, cache, recorder, apt_etc(tmp_path))
+    assert debian.download(location, dest) == uri
+    update, lookup, download = recorder.argvs
+    private = f"Dir::Etc::sourcelist={cache.apt / 'sources.list'}"
+    assert all(private in argv for argv in recorder.argvs)
+    assert (update[0], update[-1]) == ("apt-get", "update")
+    assert lookup[0] == "apt-get"
+    assert lookup[-4:] == ["source", "--print-uris", "--only-source", "libdemo=1.0-1"]
+    assert download[0] == str(APT_HELPER)
+    assert download[-3:] == ["download-file", uri, str(dest)]
+    assert "http://mirror.example/debian" in (cache.apt / "sources.list").read_text()
 
 
 def debian_only(catalog: Catalog, name: str, version: str):

@@ -17,8 +17,7 @@ import zstandard
 from elftools.elf.elffile import ELFFile
 
 from pbs.errors import CommandFailed, PbsError
-from conftest import killed_leftover
-
+from conftest import RecordingRunner, killed_leftover
 from pbs.package import (
     SHA256SUMS,
     STAGING_PREFIX,
@@ -569,3 +568,18 @@ def test_a_malformed_sha256sums_stops_the_publication_before_any_archive_moves(
         package(dist, out, NAMES, mtime=SOURCE_DATE_EPOCH, strip=LLVM_STRIP, log=tmp_path / "log",
                 runner=run)
     assert os.listdir(out) == [SHA256SUMS]
+
+
+def test_the_stripped_copies_come_from_the_given_strip(dist: Path, tmp_path: Path,
+                                                       recorder: RecordingRunner) -> None:
+    strip = Path("/toolchain/llvm-strip")
+    recorder.effect = lambda argv: shutil.copyfile(argv[-1], argv[-2])
+    package(dist, tmp_path / "out", NAMES, mtime=SOURCE_DATE_EPOCH, strip=strip,
+            log=tmp_path / "log", runner=recorder)
+    install = dist / "python" / "install"
+    stripped = sorted(Path(argv[-1]).relative_to(install).as_posix() for argv in recorder.argvs)
+    # Only ELF files, and only those install_only ships (not the static libpython).
+    assert stripped == ["bin/python3.14",
+                        "lib/python3.14/lib-dynload/_hello.cpython-314-x86_64-linux-gnu.so"]
+    assert all(argv[:3] == [str(strip), "--strip-debug", "-o"] for argv in recorder.argvs)
+    assert {command.log for command in recorder.commands} == {tmp_path / "log"}
