@@ -122,7 +122,8 @@ def test_a_target_allows_only_libraries_its_sysroot_provides(catalog: Catalog) -
     import dataclasses
 
     target = catalog.target(None)
-    widened = dataclasses.replace(target, allowed_libraries=(*target.allowed_libraries, "libz.so.1"))
+    widened = dataclasses.replace(target,
+                                  allowed_libraries=(*target.allowed_libraries, "libz.so.1"))
     problems = dataclasses.replace(catalog, targets=(widened,)).problems()
     assert problems == [f"target {target.triple} allows libraries its sysroot lacks: libz.so.1"]
 

@@ -63,8 +63,9 @@ def run(
     """Run `command`, appending its command line and combined output to `log`.
 
     Each line reaches the log as the command writes it, so a command that hangs leaves a log
-    that shows how far it got. With `check`, a non-zero exit raises `CommandFailed` naming `step` and the log, and
-    showing the log's last lines. The output is also returned, for callers that parse it.
+    that shows how far it got. With `check`, a non-zero exit raises `CommandFailed` naming
+    `step` and the log, and showing the log's last lines. The output is also returned, for
+    callers that parse it.
     """
     argv = [str(part) for part in command]
     log.parent.mkdir(parents=True, exist_ok=True)

@@ -175,7 +175,8 @@ class Distribution:
                 inittab_object="build/core/Modules/config.o",
                 inittab_source="build/core/Modules/config.c",
                 inittab_cflags=("-DNDEBUG", "-DPy_BUILD_CORE"),
-                object_file_format=f"llvm-bitcode:{self.build.toolchain.llvm_major}" if bitcode else "elf",
+                object_file_format=(f"llvm-bitcode:{self.build.toolchain.llvm_major}" if bitcode
+                                    else "elf"),
             ),
             licenses=(self.python_source.license,),
             license_path=licenses["cpython"][0],

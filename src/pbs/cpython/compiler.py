@@ -79,7 +79,8 @@ def select_compiler(spec: CompilerSpec, toolchain: Toolchain, log: Path,
         raise PbsError(f"no recipe for the compiler '{spec.name}'; known: clang, gcc")
     version = runner([_host_tool("gcc"), "--version"], step="ask gcc its version",
                      log=log).output.splitlines()[0]
-    return CPythonCompiler(spec=spec, toolchain=toolchain, identity=f"{toolchain.identity} {version}")
+    return CPythonCompiler(spec=spec, toolchain=toolchain,
+                           identity=f"{toolchain.identity} {version}")
 
 
 def _host_tool(name: str) -> str:
