@@ -4,7 +4,8 @@ import io
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from rich.console import Console
 
 from pbs.cache import Cache
 from pbs.catalog import Catalog, load_catalog
+from pbs.runner import CommandResult, run
 from pbs.toolchain import Toolchain, prepare_toolchain
 
 
@@ -24,7 +26,51 @@ def catalog() -> Catalog:
 def toolchain(tmp_path_factory: pytest.TempPathFactory, catalog: Catalog) -> Toolchain:
     """The catalogued target's toolchain, prepared once in a cache of its own."""
     cache = Cache(tmp_path_factory.mktemp("toolchain-cache"))
-    return prepare_toolchain(catalog.toolchain, catalog.target(None), cache)
+    return prepare_toolchain(catalog.toolchain, catalog.target(None), cache, run)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Command:
+    argv: list[str]
+    step: str
+    log: Path
+    cwd: Path | None
+    env: Mapping[str, str] | None
+
+
+@dataclass
+class RecordingRunner:
+    """A Runner that runs nothing: it records each command, and answers with the output
+    `outputs` gives its program (by file name) and exit code 0. `effect`, if given, does
+    what the command would have done to files, for stages that read its results."""
+
+    outputs: dict[str, str] = field(default_factory=dict)
+    effect: Callable[[list[str]], None] = lambda argv: None
+    commands: list[Command] = field(default_factory=list)
+
+    def __call__(
+        self,
+        command: Sequence[str | Path],
+        *,
+        step: str,
+        log: Path,
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        check: bool = True,
+    ) -> CommandResult:
+        argv = [str(part) for part in command]
+        self.commands.append(Command(argv=argv, step=step, log=log, cwd=cwd, env=env))
+        self.effect(argv)
+        return CommandResult(returncode=0, output=self.outputs.get(Path(argv[0]).name, ""))
+
+    @property
+    def argvs(self) -> list[list[str]]:
+        return [command.argv for command in self.commands]
+
+
+@pytest.fixture
+def recorder() -> RecordingRunner:
+    return RecordingRunner()
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from pbs.catalog import Artifact, Source
 from pbs.debian import DebianSource
 from pbs.errors import CacheError
 from pbs.fetch import Fetcher
+from pbs.runner import run
 
 
 def test_staging_is_removed_after_use_even_on_error(cache: Cache) -> None:
@@ -103,12 +104,13 @@ def test_a_fetch_killed_mid_transfer_leaves_no_cache_entry(tmp_path: Path) -> No
         from pbs.catalog import Artifact, Source, load_catalog
         from pbs.debian import DebianSource
         from pbs.fetch import Fetcher
+        from pbs.runner import run
         cache = Cache(Path({str(cache_root)!r}))
         artifact = Artifact(file="big.tar.gz", sha256={hashlib.sha256(b"").hexdigest()!r},
                             urls=({server.url!r},))
         source = Source(name="big", version="1", role="library", license="MIT",
                         license_files=("LICENSE",), artifacts=(artifact,))
-        Fetcher(cache, DebianSource(load_catalog().debian, cache)).fetch(source)
+        Fetcher(cache, DebianSource(load_catalog().debian, cache, run), run).fetch(source)
         """
     )
     process = subprocess.Popen([sys.executable, "-c", script])
@@ -261,7 +263,7 @@ def test_a_cache_deleted_during_a_fetch_is_one_error(catalog, tmp_path: Path) ->
                     license_files=("LICENSE",), artifacts=(artifact,))
     try:
         with pytest.raises(CacheError, match="deleted during the run") as caught:
-            Fetcher(cache, DebianSource(catalog.debian, cache)).fetch(source)
+            Fetcher(cache, DebianSource(catalog.debian, cache, run), run).fetch(source)
     finally:
         httpd.shutdown()
     assert f"was the cache {cache.root} deleted during the run? Run pbs again." in str(caught.value)

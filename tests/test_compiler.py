@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
+from conftest import RecordingRunner
 from pbs.catalog import Catalog, Source
 from pbs.cpython.compiler import CPythonCompiler, select_compiler
 from pbs.cpython.step import plan_cpython
 from pbs.elf import max_glibc_version, needed_libraries
 from pbs.fetch import Fetched, Origin
+from pbs.runner import run
 from pbs.toolchain import Toolchain
 
 # pthread_create (2.34) and hypot (2.35) have new default versions in the host's glibc.
@@ -37,9 +39,8 @@ needs_gcc = pytest.mark.skipif(shutil.which("gcc") is None, reason="needs the ho
 
 
 def compiler(catalog: Catalog, toolchain: Toolchain, name: str, tmp_path: Path) -> CPythonCompiler:
-    multiarch = catalog.toolchain.glibc[toolchain.target.arch].multiarch
-    return select_compiler(catalog.options.compilers[name], toolchain, multiarch=multiarch,
-                           log=tmp_path / "versions.log")
+    return select_compiler(catalog.options.compilers[name], toolchain, tmp_path / "versions.log",
+                           run)
 
 
 def test_clang_is_the_toolchains_own(catalog: Catalog, toolchain: Toolchain,
@@ -174,3 +175,13 @@ def test_the_compilers_flags_key_the_cpython_step(catalog: Catalog, toolchain: T
     flagged = replace(clang, spec=replace(clang.spec, cflags=(*clang.spec.cflags, "-O1")))
     assert key(clang) == key(replace(clang))
     assert key(flagged) != key(clang)
+
+
+@needs_gcc
+def test_gccs_version_line_joins_the_toolchains_identity(
+    catalog: Catalog, toolchain: Toolchain, tmp_path: Path, recorder: RecordingRunner
+) -> None:
+    recorder.outputs["gcc"] = "gcc (Demo 12.2.0-14) 12.2.0\nCopyright (C) 2022\n"
+    gcc = select_compiler(catalog.options.compilers["gcc"], toolchain, tmp_path / "log", recorder)
+    assert recorder.argvs == [[shutil.which("gcc"), "--version"]]
+    assert gcc.identity == f"{toolchain.identity} gcc (Demo 12.2.0-14) 12.2.0"

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from pathlib import Path
 
 import pytest
 
-from pbs.catalog import Catalog
-from pbs.debian import DebianSource, machine_mirrors
+from conftest import RecordingRunner
+from pbs.catalog import Catalog, DebianLocation
+from pbs.debian import APT_HELPER, DebianSource, machine_mirrors
 from pbs.errors import FetchError
 from pbs.fetch import Fetcher, Origin, sha256_of
+from pbs.runner import run
 
 DEB822 = """\
 Types: deb
@@ -65,7 +68,7 @@ def test_mirrors_come_from_the_machines_apt_configuration(catalog: Catalog, tmp_
 
 def test_private_source_list_covers_catalogued_suites(catalog: Catalog, cache, tmp_path) -> None:
     etc = apt_etc(tmp_path)
-    debian = DebianSource(catalog.debian, cache, etc)
+    debian = DebianSource(catalog.debian, cache, run, etc)
     text = debian._source_list(machine_mirrors(catalog.debian, etc))
     lines = text.splitlines()
     assert len(lines) == 2 * len(catalog.debian.suites) + len(catalog.debian.security_suites)
@@ -78,11 +81,33 @@ def test_private_source_list_covers_catalogued_suites(catalog: Catalog, cache, t
 def test_no_debian_mirror_is_a_clear_error(catalog: Catalog, cache, tmp_path) -> None:
     empty = tmp_path / "empty"
     (empty / "sources.list.d").mkdir(parents=True)
-    debian = DebianSource(catalog.debian, cache, empty)
+    debian = DebianSource(catalog.debian, cache, run, empty)
     location = catalog.source("xtrans", "1.4.0").artifacts[0].debian
     assert location is not None
     with pytest.raises(FetchError, match="no Debian mirror in the apt configuration"):
         debian.download(location, tmp_path / "out")
+
+
+@pytest.mark.skipif(shutil.which("apt-get") is None or not APT_HELPER.exists(),
+                    reason="needs apt")
+def test_a_versioned_file_is_looked_up_in_fresh_indexes_then_downloaded(
+    catalog: Catalog, cache, tmp_path, recorder: RecordingRunner
+) -> None:
+    location = DebianLocation(package="libdemo", file="libdemo_1.0.orig.tar.gz", version="1.0-1")
+    uri = "http://mirror.example/debian/pool/main/libd/libdemo/libdemo_1.0.orig.tar.gz"
+    recorder.outputs["apt-get"] = f"'{uri}' libdemo_1.0.orig.tar.gz 123 SHA256:ab\n"
+    dest = tmp_path / "dest"
+    debian = DebianSource(catalog.debian, cache, recorder, apt_etc(tmp_path))
+    assert debian.download(location, dest) == uri
+    update, lookup, download = recorder.argvs
+    private = f"Dir::Etc::sourcelist={cache.apt / 'sources.list'}"
+    assert all(private in argv for argv in recorder.argvs)
+    assert (update[0], update[-1]) == ("apt-get", "update")
+    assert lookup[0] == "apt-get"
+    assert lookup[-4:] == ["source", "--print-uris", "--only-source", "libdemo=1.0-1"]
+    assert download[0] == str(APT_HELPER)
+    assert download[-3:] == ["download-file", uri, str(dest)]
+    assert "http://mirror.example/debian" in (cache.apt / "sources.list").read_text()
 
 
 def debian_only(catalog: Catalog, name: str, version: str):
@@ -102,7 +127,8 @@ def debian_only(catalog: Catalog, name: str, version: str):
 )
 def test_real_fetch_through_debian(catalog: Catalog, cache, console, name, version) -> None:
     source = debian_only(catalog, name, version)
-    fetched = Fetcher(cache, DebianSource(catalog.debian, cache), console=console).fetch(source)
+    fetched = Fetcher(cache, DebianSource(catalog.debian, cache, run), run,
+                      console=console).fetch(source)
     assert fetched.origin is Origin.DEBIAN
     assert fetched.detail.endswith("/" + fetched.artifact.debian.pool_path.split("/", 2)[2])
     assert sha256_of(fetched.path) == fetched.artifact.sha256

@@ -16,6 +16,7 @@ from pbs.catalog import Artifact, Catalog, Source
 from pbs.debian import DebianSource
 from pbs.errors import FetchError
 from pbs.fetch import Fetcher, Origin
+from pbs.runner import run
 
 from conftest import cache_entries
 
@@ -91,7 +92,8 @@ def demo_artifact(*urls: str, file: str = "demo-1.0.tar.gz", sha256: str = GOOD_
 
 
 def fetcher(catalog: Catalog, cache: Cache, console: Console, *dirs: Path) -> Fetcher:
-    return Fetcher(cache, DebianSource(catalog.debian, cache), source_dirs=dirs, console=console)
+    return Fetcher(cache, DebianSource(catalog.debian, cache, run), run, source_dirs=dirs,
+                   console=console)
 
 
 def test_good_file_is_verified_into_the_cache(catalog, cache, console, server) -> None:

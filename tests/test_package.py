@@ -17,8 +17,7 @@ import zstandard
 from elftools.elf.elffile import ELFFile
 
 from pbs.errors import CommandFailed, PbsError
-from conftest import killed_leftover
-
+from conftest import RecordingRunner, killed_leftover
 from pbs.package import (
     SHA256SUMS,
     STAGING_PREFIX,
@@ -28,6 +27,7 @@ from pbs.package import (
     sha256sums_text,
     write_tar,
 )
+from pbs.runner import run
 
 SOURCE_DATE_EPOCH = 1_700_000_000
 LLVM_STRIP = Path("/usr/lib/llvm-22/bin/llvm-strip")
@@ -163,6 +163,7 @@ def packaged(dist: Path, tmp_path: Path) -> list[Path]:
         mtime=SOURCE_DATE_EPOCH,
         strip=LLVM_STRIP,
         log=tmp_path / "logs" / "package.log",
+        runner=run,
     )
 
 
@@ -299,6 +300,7 @@ def test_package_is_byte_identical_whatever_the_disk_order_and_mtimes(
             mtime=SOURCE_DATE_EPOCH,
             strip=LLVM_STRIP,
             log=tmp_path / "log",
+            runner=run,
         )
         for root, out in ((first, "out1"), (first, "out2"), (second, "out3"))
     ]
@@ -336,6 +338,7 @@ def test_failed_strip_leaves_no_archive(dist: Path, tmp_path: Path) -> None:
             mtime=SOURCE_DATE_EPOCH,
             strip=tmp_path / "no-such-strip",
             log=tmp_path / "log",
+            runner=run,
         )
     assert os.listdir(out) == []
 
@@ -351,7 +354,7 @@ def test_a_failed_check_of_the_staged_archives_publishes_nothing(dist: Path, tmp
     out = tmp_path / "out"
     with pytest.raises(PbsError, match="failed their checks"):
         package(dist, out, NAMES, mtime=SOURCE_DATE_EPOCH, strip=LLVM_STRIP,
-                log=tmp_path / "log", check=refuse)
+                log=tmp_path / "log", runner=run, check=refuse)
     assert seen == [NAMES.full(), NAMES.install_only(), NAMES.install_only_stripped()]
     assert list(out.iterdir()) == []
 
@@ -366,6 +369,7 @@ def test_missing_python_json_is_reported(tmp_path: Path) -> None:
             mtime=0,
             strip=LLVM_STRIP,
             log=tmp_path / "log",
+            runner=run,
         )
 
 
@@ -463,6 +467,7 @@ import os, signal, sys
 from pathlib import Path
 from pbs import interrupt
 from pbs.package import ArchiveNames, package
+from pbs.runner import run
 
 dist, out, log, strip, signum = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), \\
     Path(sys.argv[4]), int(sys.argv[5])
@@ -479,7 +484,7 @@ def move_then_signal(source, target):
 os.replace = move_then_signal
 try:
     with interrupt.handled():
-        package(dist, out, names, mtime=0, strip=strip, log=log)
+        package(dist, out, names, mtime=0, strip=strip, log=log, runner=run)
 except interrupt.Interrupted as exc:
     sys.exit(exc.exit_code)
 """
@@ -560,5 +565,21 @@ def test_a_malformed_sha256sums_stops_the_publication_before_any_archive_moves(
     out.mkdir()
     (out / SHA256SUMS).write_text("edited by hand\n")
     with pytest.raises(PbsError, match="not a sha256sum line"):
-        package(dist, out, NAMES, mtime=SOURCE_DATE_EPOCH, strip=LLVM_STRIP, log=tmp_path / "log")
+        package(dist, out, NAMES, mtime=SOURCE_DATE_EPOCH, strip=LLVM_STRIP, log=tmp_path / "log",
+                runner=run)
     assert os.listdir(out) == [SHA256SUMS]
+
+
+def test_the_stripped_copies_come_from_the_given_strip(dist: Path, tmp_path: Path,
+                                                       recorder: RecordingRunner) -> None:
+    strip = Path("/toolchain/llvm-strip")
+    recorder.effect = lambda argv: shutil.copyfile(argv[-1], argv[-2])
+    package(dist, tmp_path / "out", NAMES, mtime=SOURCE_DATE_EPOCH, strip=strip,
+            log=tmp_path / "log", runner=recorder)
+    install = dist / "python" / "install"
+    stripped = sorted(Path(argv[-1]).relative_to(install).as_posix() for argv in recorder.argvs)
+    # Only ELF files, and only those install_only ships (not the static libpython).
+    assert stripped == ["bin/python3.14",
+                        "lib/python3.14/lib-dynload/_hello.cpython-314-x86_64-linux-gnu.so"]
+    assert all(argv[:3] == [str(strip), "--strip-debug", "-o"] for argv in recorder.argvs)
+    assert {command.log for command in recorder.commands} == {tmp_path / "log"}

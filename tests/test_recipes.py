@@ -1,4 +1,5 @@
-"""Source changes recipes make, checked by compiling and running them."""
+"""Source changes recipes make, checked by compiling and running them; the commands they
+issue, recorded."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from conftest import RecordingRunner
+from pbs.catalog import Catalog
 from pbs.errors import PbsError
+from pbs.recipes import RECIPES, BuildContext
 from pbs.recipes.openssl import probe_ca_bundles
+from pbs.toolchain import Toolchain
 
 # The shape of OpenSSL's crypto/x509/x509_def.c around the function the recipe changes.
 X509_DEF = """#include <stdio.h>
@@ -54,3 +59,45 @@ def test_without_any_bundle_the_compiled_in_file_stays(tmp_path: Path) -> None:
 def test_an_unexpected_source_is_refused() -> None:
     with pytest.raises(PbsError, match="x509_def.c"):
         probe_ca_bundles(X509_DEF.replace("return X509_CERT_FILE;", "return \"x\";"), ("/a",))
+
+
+def context(recipe: str, catalog: Catalog, tmp_path: Path, runner: RecordingRunner) -> BuildContext:
+    """A build context for `recipe` whose commands `runner` records; nothing runs."""
+    toolchain = Toolchain(target=catalog.target(None), root=tmp_path / "toolchain", identity="test",
+                          description="test", llvm_major=catalog.toolchain.llvm_major)
+    source = tmp_path / "src"
+    source.mkdir()
+    return BuildContext(recipe=RECIPES[recipe], source=catalog.library(RECIPES[recipe].source),
+                        toolchain=toolchain, source_dir=source, destdir=tmp_path / "out",
+                        deps_root=tmp_path / "deps-root", work_root=tmp_path, jobs=3,
+                        log=tmp_path / "log", runner=runner)
+
+
+def test_an_autotools_recipe_configures_for_the_targets_host_triple(
+    catalog: Catalog, tmp_path: Path, recorder: RecordingRunner
+) -> None:
+    ctx = context("xz", catalog, tmp_path, recorder)
+    ctx.recipe.build(ctx)
+    host = catalog.target(None).host_triple
+    configure, make, install = recorder.argvs
+    assert configure[:6] == ["./configure", "--prefix=/deps", f"--build={host}", f"--host={host}",
+                             "--enable-static", "--disable-shared"]
+    assert make == ["make", "-j3"]
+    assert install == ["make", f"DESTDIR={tmp_path / 'out'}", "install"]
+    for command in recorder.commands:
+        assert (command.step, command.cwd, command.log) == ("build xz", ctx.source_dir, ctx.log)
+        assert command.env is not None and command.env["CC"] == str(ctx.toolchain.cc)
+
+
+def test_openssl_is_configured_for_the_targets_platform(
+    catalog: Catalog, tmp_path: Path, recorder: RecordingRunner
+) -> None:
+    ctx = context("openssl", catalog, tmp_path, recorder)
+    (ctx.source_dir / "crypto" / "x509").mkdir(parents=True)
+    (ctx.source_dir / "crypto" / "x509" / "x509_def.c").write_text(X509_DEF)
+    recorder.outputs["perl"] = "/* build information */\n"
+    ctx.recipe.build(ctx)
+    platform = catalog.target(None).openssl_target
+    assert recorder.argvs[0][:3] == ["perl", "./Configure", platform]
+    assert recorder.argvs[1] == ["perl", "util/mkbuildinf.pl", "clang -O3 -fPIC", platform]
+    assert (ctx.source_dir / "crypto" / "buildinf.h").read_text() == "/* build information */\n"

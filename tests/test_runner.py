@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from pbs.errors import CommandFailed
@@ -34,3 +37,25 @@ def test_unchecked_failure_returns_the_exit_code(tmp_path) -> None:
 def test_missing_program_is_a_command_failure(tmp_path) -> None:
     with pytest.raises(CommandFailed, match="probe: cannot run no-such-program"):
         run(["no-such-program"], step="probe", log=tmp_path / "l")
+
+
+def test_output_reaches_the_log_while_the_command_runs(tmp_path) -> None:
+    log = tmp_path / "step.log"
+    release = tmp_path / "release"
+    script = f"echo started; while [ ! -e '{release}' ]; do sleep 0.05; done; echo ended"
+    results = []
+    worker = threading.Thread(
+        target=lambda: results.append(run(["sh", "-c", script], step="demo", log=log))
+    )
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not (log.exists() and "started" in log.read_text()):
+            time.sleep(0.05)
+        assert "started\n" in log.read_text()
+        assert worker.is_alive()
+    finally:
+        release.touch()
+        worker.join()
+    assert results[0].output == "started\nended\n"
+    assert log.read_text().endswith("started\nended\n[exit code 0]\n")

@@ -22,6 +22,7 @@ from test_metadata import make_data
 from pbs.catalog import Catalog, RegrtestPlan
 from pbs.catalog import _regrtest_problems as regrtest_problems
 from pbs.errors import PbsError
+from pbs.runner import run
 from pbs.smoke import CheckResult, render
 from pbs.smoke import test_archive as run_checks  # not collected as a test by pytest
 from pbs.smoke.building import write_wheel
@@ -240,12 +241,13 @@ def test_unpack_refuses_an_archive_without_python(tmp_path: Path) -> None:
         info = tarfile.TarInfo("python/README")
         tar.addfile(info, io.BytesIO(b""))
     with pytest.raises(PbsError, match="not a pbs archive"):
-        unpack(archive, tmp_path / "out x", tmp_path / "log")
+        unpack(archive, tmp_path / "out x", tmp_path / "log", run)
 
 
 def test_test_archive_of_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(PbsError, match="no archive at"):
-        run_checks(tmp_path / "nothing.tar.gz", log=tmp_path / "log", work_dir=tmp_path)
+        run_checks(tmp_path / "nothing.tar.gz", log=tmp_path / "log", runner=run,
+                   work_dir=tmp_path)
 
 
 def test_render_counts_outcomes() -> None:
@@ -322,7 +324,7 @@ def install_only_archive(e2e_build: E2EBuild) -> Path:
 
 @pytest.mark.slow
 def test_real_archive_passes_every_check(install_only_archive: Path, tmp_path: Path) -> None:
-    results = run_checks(install_only_archive, log=tmp_path / "test.log")
+    results = run_checks(install_only_archive, log=tmp_path / "test.log", runner=run)
     failures = [f"{r.name}: {r.detail}" for r in results if r.outcome == "failed"]
     assert failures == [], "\n".join(failures)
     assert {r.name for r in results} >= {"imports", "ssl-handshake", "repl-pty", "chroot"}
@@ -331,7 +333,7 @@ def test_real_archive_passes_every_check(install_only_archive: Path, tmp_path: P
 @pytest.mark.slow
 def test_missing_module_fails_the_imports_check(install_only_archive: Path, tmp_path: Path) -> None:
     tree = tmp_path / "unpacked"
-    unpack(install_only_archive, tree, tmp_path / "unpack.log")
+    unpack(install_only_archive, tree, tmp_path / "unpack.log", run)
     (site_packages,) = tree.glob("python/**/lib/python3.*/site-packages")
     # The module is there, but importing it fails, as it would had the build lost it.
     (site_packages / "sitecustomize.py").write_text('import sys\nsys.modules["_ssl"] = None\n')
@@ -339,7 +341,7 @@ def test_missing_module_fails_the_imports_check(install_only_archive: Path, tmp_
     with tarfile.open(broken, "w:gz", compresslevel=1) as tar:
         tar.add(tree / "python", arcname="python")
 
-    results = {r.name: r for r in run_checks(broken, log=tmp_path / "test.log")}
+    results = {r.name: r for r in run_checks(broken, log=tmp_path / "test.log", runner=run)}
 
     assert results["imports"].outcome == "failed"
     assert "_ssl" in results["imports"].detail

@@ -19,6 +19,7 @@ from pbs.debian import DebianSource
 from pbs.elf import max_glibc_version, needed_libraries
 from pbs.fetch import Fetcher
 from pbs.recipes import RECIPES, BuildContext, Recipe
+from pbs.runner import run
 from pbs.steps.dependencies import build_dependencies, plan
 from pbs.steps.engine import STEP_FILE, StepEngine
 from pbs.toolchain import Toolchain, prepare_toolchain
@@ -101,7 +102,7 @@ class Built:
 
     def build(self, recipes: dict[str, Recipe] = RECIPES):
         return build_dependencies(self.fetched, target=self.catalog.target(None),
-                                  toolchain=self.toolchain, engine=self.engine(), jobs=2,
+                                  toolchain=self.toolchain, engine=self.engine(), jobs=2, runner=run,
                                   recipes=recipes).results
 
     def steps(self, recipes: dict[str, Recipe] = RECIPES):
@@ -111,8 +112,8 @@ class Built:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, catalog: Catalog) -> Built:
     cache = Cache(tmp_path_factory.mktemp("deps-cache"))
-    toolchain = prepare_toolchain(catalog.toolchain, catalog.target(None), cache)
-    fetcher = Fetcher(cache, DebianSource(catalog.debian, cache))
+    toolchain = prepare_toolchain(catalog.toolchain, catalog.target(None), cache, run)
+    fetcher = Fetcher(cache, DebianSource(catalog.debian, cache, run), run)
     fetched = {r.source: fetcher.fetch(catalog.library(r.source)) for r in RECIPES.values()}
     state = Built(cache=cache, toolchain=toolchain, fetched=fetched, catalog=catalog)
     results = state.build()

@@ -14,6 +14,7 @@ from packaging.version import Version
 from pbs.cache import Cache
 from pbs.catalog import Catalog
 from pbs.elf import max_glibc_version, needed_libraries
+from pbs import runner
 from pbs.toolchain import Toolchain, ToolchainMissing, prepare_toolchain
 
 # Calls whose default symbol version in a modern glibc is far above 2.17 (fcntl64 2.28,
@@ -109,7 +110,8 @@ def test_a_second_preparation_reuses_the_cached_toolchain(
 ) -> None:
     marker = toolchain.root / "bin"
     before = marker.stat().st_mtime_ns
-    again = prepare_toolchain(catalog.toolchain, toolchain.target, Cache(toolchain.root.parent.parent))
+    again = prepare_toolchain(catalog.toolchain, toolchain.target,
+                              Cache(toolchain.root.parent.parent), runner.run)
     assert again.identity == toolchain.identity
     assert marker.stat().st_mtime_ns == before
 
@@ -117,4 +119,4 @@ def test_a_second_preparation_reuses_the_cached_toolchain(
 def test_missing_llvm_names_the_install_command(catalog: Catalog, tmp_path: Path) -> None:
     spec = dataclasses.replace(catalog.toolchain, llvm_major=99, debian_packages=("clang-99",))
     with pytest.raises(ToolchainMissing, match="install it with: apt-get install clang-99"):
-        prepare_toolchain(spec, catalog.target(None), Cache(tmp_path))
+        prepare_toolchain(spec, catalog.target(None), Cache(tmp_path), runner.run)

@@ -29,6 +29,7 @@ from pbs.link import LinkRequest, link_archive
 from pbs.live import LiveSteps
 from pbs.pipeline import BuildRequest, default_tag, dependency_stage, run_build
 from pbs.recipes import RECIPES
+from pbs.runner import run
 from pbs.smoke import render as render_tests
 from pbs.smoke import test_archive
 from pbs.steps.engine import StepEngine
@@ -231,7 +232,7 @@ def _build(args: argparse.Namespace, catalog: Catalog, out: Console, err: Consol
     err.print(f"building CPython {python} for {target.triple} with {options}")
     with LiveSteps(err) as live:
         report = run_build(request, catalog, cache, _fetcher(catalog, cache, source_dirs, err),
-                           live)
+                           live, run)
     built = sum(1 for r in report.deps if not r.cached)
     cpython = report.cpython
     out.print(
@@ -295,7 +296,7 @@ def _link(args: argparse.Namespace, catalog: Catalog, out: Console, err: Console
     request = LinkRequest(archive=args.archive, out=args.out, exclude=args.exclude,
                           include=args.include, embed_example=args.embed_example)
     request.check()
-    result = link_archive(request, catalog, _cache(args))
+    result = link_archive(request, catalog, _cache(args), run)
     out.print(f"linked {len(result.modules)} built-in modules; left out: "
               f"{', '.join(result.left_out) or 'none'}")
     out.print(f"{result.interpreter}: {_size(result.interpreter.stat().st_size)} "
@@ -315,7 +316,8 @@ def _test(args: argparse.Namespace, catalog: Catalog, out: Console, err: Console
     log.parent.mkdir(parents=True, exist_ok=True)
     log.unlink(missing_ok=True)
     err.print(f"testing {args.archive} (log: {log})")
-    results = test_archive(args.archive, full_regrtest=args.full, log=log, work_dir=args.keep)
+    results = test_archive(args.archive, full_regrtest=args.full, log=log, runner=run,
+                           work_dir=args.keep)
     out.print(render_tests(results))
     return 1 if any(result.outcome == "failed" for result in results) else 0
 
@@ -375,7 +377,7 @@ def _deps(args: argparse.Namespace, catalog: Catalog, out: Console, err: Console
         _, _, stage = dependency_stage(
             [catalog.library(name) for name in dict.fromkeys(r.source for r in RECIPES.values())], target=target,
             catalog=catalog, cache=cache, fetcher=fetcher, engine=StepEngine(cache, live),
-            jobs=args.jobs)
+            jobs=args.jobs, runner=run)
     table = Table(title=f"dependencies for {target.triple}", title_justify="left")
     for column in ("library", "version", "status", "seconds", "log"):
         table.add_column(column, justify="right" if column == "seconds" else "left")
@@ -410,7 +412,7 @@ def _source_dirs(args: argparse.Namespace) -> list[Path]:
 
 
 def _fetcher(catalog: Catalog, cache: Cache, source_dirs: list[Path], err: Console) -> Fetcher:
-    return Fetcher(cache, DebianSource(catalog.debian, cache), source_dirs=source_dirs,
+    return Fetcher(cache, DebianSource(catalog.debian, cache, run), run, source_dirs=source_dirs,
                    console=err)
 
 
@@ -431,7 +433,7 @@ def _toolchain(args: argparse.Namespace, catalog: Catalog, out: Console, err: Co
     target = catalog.target(args.target)
     cache = _cache(args)
     cache.sweep_staging()
-    toolchain = prepare_toolchain(catalog.toolchain, target, cache)
+    toolchain = prepare_toolchain(catalog.toolchain, target, cache, run)
     table = Table(title=f"toolchain for {target.triple}", title_justify="left", show_header=False)
     table.add_column("what")
     table.add_column("value")

@@ -15,7 +15,7 @@ from pathlib import Path
 from pbs.cache import Cache
 from pbs.catalog import DebianArchive, DebianLocation
 from pbs.errors import CommandFailed, FetchError
-from pbs.runner import run
+from pbs.runner import Runner
 
 APT_ETC = Path("/etc/apt")
 APT_HELPER = Path("/usr/lib/apt/apt-helper")
@@ -110,9 +110,12 @@ def _deb822_entries(text: str) -> list[dict]:
 class DebianSource:
     """Fetches files from Debian's archive with apt, using pbs's private apt state."""
 
-    def __init__(self, archive: DebianArchive, cache: Cache, etc_apt: Path = APT_ETC) -> None:
+    def __init__(
+        self, archive: DebianArchive, cache: Cache, runner: Runner, etc_apt: Path = APT_ETC
+    ) -> None:
         self._archive = archive
         self._cache = cache
+        self._runner = runner
         self._etc_apt = etc_apt
         self._updated = False
 
@@ -150,7 +153,7 @@ class DebianSource:
     def _lookup(self, location: DebianLocation, mirrors: list[Mirror]) -> str | None:
         if not any((self._cache.apt / "lists").glob("*Sources*")):
             self._update(mirrors)
-        result = run(
+        result = self._runner(
             [
                 "apt-get",
                 *self._apt_options(),
@@ -176,7 +179,7 @@ class DebianSource:
             for sub in ("lists/partial", "archives/partial"):
                 (state / sub).mkdir(parents=True, exist_ok=True)
             (state / "sources.list").write_text(self._source_list(mirrors))
-            run(
+            self._runner(
                 ["apt-get", *self._apt_options(), "update"],
                 step="update pbs's Debian source indexes",
                 log=self._cache.logs / "fetch" / "apt-update.log",
@@ -211,7 +214,7 @@ class DebianSource:
         return [arg for key, value in options.items() for arg in ("-o", f"{key}={value}")]
 
     def _apt_helper_download(self, uri: str, dest: Path) -> None:
-        run(
+        self._runner(
             [APT_HELPER, *self._apt_options(), "download-file", uri, dest],
             step=f"download {dest.name} from Debian",
             log=self._log(dest.name),

@@ -30,7 +30,7 @@ from pbs.catalog import Artifact, DebianLocation, Source
 from pbs.debian import DebianSource
 from pbs.errors import CacheError, FetchError, HashMismatch, PbsError
 from pbs.progress import activity
-from pbs.runner import run
+from pbs.runner import Runner
 
 HTTP_TIMEOUT_SECONDS = 30
 CHUNK = 1 << 20
@@ -94,12 +94,14 @@ class Fetcher:
         self,
         cache: Cache,
         debian: DebianSource,
+        runner: Runner,
         *,
         source_dirs: Sequence[Path] = (),
         console: Console | None = None,
     ) -> None:
         self._cache = cache
         self._debian = debian
+        self._runner = runner
         self._source_dirs = tuple(source_dirs)
         self._console = console or Console(stderr=True)
 
@@ -235,7 +237,7 @@ class Fetcher:
         requirement = f"{artifact.pypi.project}=={artifact.pypi.version}"
         downloads = dest.parent / "pip-download"
         with activity(self._console, f"{artifact.file} from the package index"):
-            run(
+            self._runner(
                 [
                     sys.executable,
                     "-m",

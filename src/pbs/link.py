@@ -25,7 +25,7 @@ from pbs.extract import extract_archive
 from pbs.inputs import archive_file, output_directory
 from pbs.distribution_json import load_python_json
 from pbs.metadata import FILE_NAME
-from pbs.runner import run
+from pbs.runner import Runner
 from pbs.toolchain import Toolchain, prepare_toolchain
 
 # Embeds the linked libpython: evaluates argv[1] and prints the result.
@@ -172,7 +172,8 @@ def trim_inittab(config_c: str, left_out: Iterable[BuiltinModule]) -> str:
     return config_c
 
 
-def link_archive(request: LinkRequest, catalog: Catalog, cache: Cache) -> LinkResult:
+def link_archive(request: LinkRequest, catalog: Catalog, cache: Cache,
+                 runner: Runner) -> LinkResult:
     request.check()
     log = cache.logs / "link" / f"{request.archive.name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -186,11 +187,11 @@ def link_archive(request: LinkRequest, catalog: Catalog, cache: Cache) -> LinkRe
         available = _builtin_modules(document)
         linked, left_out = choose_modules(available, request.include, request.exclude)
         toolchain = prepare_toolchain(
-            catalog.toolchain, catalog.target(document["target_triple"]), cache
+            catalog.toolchain, catalog.target(document["target_triple"]), cache, runner
         )
-        _check_object_format(document, catalog.toolchain.llvm_major)
+        _check_object_format(document, toolchain.llvm_major)
         linker = _Linker(python=python, document=document, layout=layout, toolchain=toolchain,
-                         objects=work / "objects", log=log)
+                         objects=work / "objects", log=log, runner=runner)
         tree = work / "python"
         shutil.copytree(python / "install", tree, symlinks=True)
         interpreter = tree / layout.interpreter
@@ -223,6 +224,7 @@ class _Linker:
     toolchain: Toolchain
     objects: Path  # where the new objects go
     log: Path
+    runner: Runner
 
     @property
     def _include(self) -> Path:
@@ -234,7 +236,7 @@ class _Linker:
         return ["-flto=thin"] if self.document["build_info"]["object_file_format"] != "elf" else []
 
     def _cc(self, *args: str | Path, step: str) -> None:
-        run([self.toolchain.cc, *args], step=step, log=self.log, env=self.toolchain.env())
+        self.runner([self.toolchain.cc, *args], step=step, log=self.log, env=self.toolchain.env())
 
     def _compile(self, source_text: str, name: str, *flags: str) -> Path:
         self.objects.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,7 @@ import zstandard
 from pbs import interrupt
 from pbs.cache import held_directory, notice, sweep_held
 from pbs.errors import PbsError
-from pbs.runner import run
+from pbs.runner import Runner
 
 Compression = Literal["zst", "gz"]
 
@@ -84,12 +84,12 @@ class ArchiveNames:
 
 def package(
     dist_root: Path, out_dir: Path, names: ArchiveNames, *, mtime: int, strip: Path, log: Path,
-    check: Callable[[list[Path]], None] | None = None,
+    runner: Runner, check: Callable[[list[Path]], None] | None = None,
 ) -> list[Path]:
     """Write the full, install_only and install_only_stripped archives of `dist_root`.
 
     `dist_root/python` holds PYTHON.json, install/, build/ and licenses/. `strip` is an
-    llvm-strip binary, run through the logged runner with `log`. `mtime` (normally
+    llvm-strip binary, run by `runner` with `log`. `mtime` (normally
     SOURCE_DATE_EPOCH) becomes every member's mtime. Everything is first written in a
     staging directory inside `out_dir`, so a failure leaves no new archive behind.
     `dist_root` is never modified. `check`, if given, is called with the staged archives
@@ -107,7 +107,8 @@ def package(
             raise PbsError(f"cannot package {dist_root}: {required} is missing")
     with held_directory(out_dir, STAGING_PREFIX) as staging:
         # Strip first: it runs an external tool, the likeliest step to fail.
-        stripped = _strip_elf_files(install, staging / "stripped", strip=strip, log=log)
+        stripped = _strip_elf_files(install, staging / "stripped", strip=strip, log=log,
+                                    runner=runner)
         built = [
             staging / name
             for name in (names.full(), names.install_only(), names.install_only_stripped())
@@ -282,7 +283,7 @@ def _compress(source: Path, target: Path, compression: Compression) -> None:
 
 
 def _strip_elf_files(
-    install: Path, staging: Path, *, strip: Path, log: Path
+    install: Path, staging: Path, *, strip: Path, log: Path, runner: Runner
 ) -> dict[PurePosixPath, Path]:
     """Stripped copies of the ELF files install_only ships, keyed by path under install/."""
     staging.mkdir()
@@ -293,7 +294,7 @@ def _strip_elf_files(
             continue
         # Numbered names keep the staging directory flat; the tree's layout lives in the keys.
         output = staging / f"{index}-{relative.name}"
-        run(
+        runner(
             [strip, "--strip-debug", "-o", output, path],
             step=f"strip {relative}",
             log=log,

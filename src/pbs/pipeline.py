@@ -16,6 +16,7 @@ from pbs.inputs import source_date_epoch
 from pbs.package import SHA256SUMS, ArchiveNames, package, recover
 from pbs.steps.dependencies import DependencyStage, build_dependencies
 from pbs.steps.engine import Progress, StepEngine, StepResult
+from pbs.runner import Runner
 from pbs.toolchain import Toolchain, prepare_toolchain
 from pbs.verify import Verification, reject_failures, test_staged, validate_staged
 
@@ -61,28 +62,29 @@ def archive_mtime(tag: str) -> int:
 
 def dependency_stage(
     sources: list[Source], *, target: Target, catalog: Catalog, cache: Cache, fetcher: Fetcher,
-    engine: StepEngine, jobs: int,
+    engine: StepEngine, jobs: int, runner: Runner,
 ) -> tuple[Toolchain, dict[str, Fetched], DependencyStage]:
     """The toolchain, the fetched `sources`, and the steps of the libraries among them:
     what `pbs deps` does, and the first half of `pbs build`."""
     cache.sweep_staging()
-    toolchain = prepare_toolchain(catalog.toolchain, target, cache)
+    toolchain = prepare_toolchain(catalog.toolchain, target, cache, runner)
     fetched = {source.name: fetcher.fetch(source) for source in sources}
     deps = build_dependencies(fetched, target=target, toolchain=toolchain, engine=engine,
-                              jobs=jobs)
+                              jobs=jobs, runner=runner)
     return toolchain, fetched, deps
 
 
 def run_build(
     request: BuildRequest, catalog: Catalog, cache: Cache, fetcher: Fetcher,
-    progress: Progress,
+    progress: Progress, runner: Runner,
 ) -> BuildReport:
     started = time.monotonic()
     recover(request.out)
     engine = StepEngine(cache, progress)
     toolchain, fetched, deps = dependency_stage(
         catalog.sources_for(request.python, request.target), target=request.target,
-        catalog=catalog, cache=cache, fetcher=fetcher, engine=engine, jobs=request.jobs)
+        catalog=catalog, cache=cache, fetcher=fetcher, engine=engine, jobs=request.jobs,
+        runner=runner)
     step = plan_cpython(
         python=request.python,
         options=request.options,
@@ -93,15 +95,15 @@ def run_build(
         setup_rules=catalog.setup_rules_for(request.python.version),
         compiler=select_compiler(
             catalog.options.compiler_for(request.python.version), toolchain,
-            multiarch=catalog.toolchain.glibc[request.target.arch].multiarch,
-            log=cache.logs / "toolchain" / "versions.log",
+            log=cache.logs / "toolchain" / "versions.log", runner=runner,
         ),
         target=request.target,
         source=fetched[catalog.python_source(request.python).name],
         pip=fetched[PIP_SOURCE],
         deps=deps.steps,
     )
-    cpython = build_cpython(step, engine=engine, toolchain=toolchain, jobs=request.jobs)
+    cpython = build_cpython(step, engine=engine, toolchain=toolchain, jobs=request.jobs,
+                            runner=runner)
     names = ArchiveNames(
         version=str(request.python.version),
         tag=request.tag,
@@ -126,14 +128,16 @@ def run_build(
         if request.run_tests:
             clock = time.monotonic()
             progress.started("test", checks_log, False)
-            tests = test_staged(staged, full_regrtest=request.full_regrtest, log=checks_log)
+            tests = test_staged(staged, full_regrtest=request.full_regrtest, log=checks_log,
+                                runner=runner)
             progress.finished("test", False, time.monotonic() - clock)
         verified.append(Verification(validations=validations, tests=tests))
         reject_failures(verified[0], checks_log)
 
     archives = package(
         cpython.output, request.out, names, mtime=archive_mtime(request.tag),
-        strip=toolchain.tool("strip"), log=cpython.log.with_suffix(".package.log"), check=verify,
+        strip=toolchain.tool("strip"), log=cpython.log.with_suffix(".package.log"),
+        runner=runner, check=verify,
     )
     return BuildReport(deps=deps.results, cpython=cpython, archives=archives,
                        sha256sums=request.out / SHA256SUMS,

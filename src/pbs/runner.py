@@ -15,6 +15,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Protocol
 
 from pbs.errors import CommandFailed
 
@@ -35,6 +36,21 @@ class CommandResult:
     output: str
 
 
+class Runner(Protocol):
+    """How pbs's stages run a command: `run` for real, or a stand-in that records it (tests)."""
+
+    def __call__(
+        self,
+        command: Sequence[str | Path],
+        *,
+        step: str,
+        log: Path,
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        check: bool = True,
+    ) -> CommandResult: ...
+
+
 def run(
     command: Sequence[str | Path],
     *,
@@ -46,8 +62,10 @@ def run(
 ) -> CommandResult:
     """Run `command`, appending its command line and combined output to `log`.
 
-    With `check`, a non-zero exit raises `CommandFailed` naming `step` and the log, and
-    showing the log's last lines. The output is also returned, for callers that parse it.
+    Each line reaches the log as the command writes it, so a command that hangs leaves a log
+    that shows how far it got. With `check`, a non-zero exit raises `CommandFailed` naming
+    `step` and the log, and showing the log's last lines. The output is also returned, for
+    callers that parse it.
     """
     argv = [str(part) for part in command]
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -72,8 +90,7 @@ def run(
         except OSError as exc:
             sink.write(f"cannot run {argv[0]}: {exc}\n")
             raise CommandFailed(f"{step}: cannot run {argv[0]}: {exc.strerror}") from None
-        output = _wait(process)
-        sink.write(output)
+        output = _wait(process, sink)
         sink.write(f"[exit code {process.returncode}]\n")
     if _stopping.is_set():
         raise CommandFailed(f"{step}: stopped: pbs was interrupted")
@@ -109,8 +126,9 @@ def _running_groups() -> list[int]:
         return [process.pid for process in _running]
 
 
-def _wait(process: subprocess.Popen[str]) -> str:
-    """The command's output, once it has ended; if the wait is interrupted, it is stopped."""
+def _wait(process: subprocess.Popen[str], sink: IO[str]) -> str:
+    """The command's output, copied to `sink` line by line as it comes, once the command has
+    ended; if the wait is interrupted, the command is stopped."""
     with _running_lock:
         _running.add(process)
     if _stopping.is_set():
@@ -118,7 +136,8 @@ def _wait(process: subprocess.Popen[str]) -> str:
     try:
         with process:
             try:
-                output, _ = process.communicate()
+                output = _copy_output(process, sink)
+                process.wait()
             except BaseException:
                 _stop(process)
                 raise
@@ -129,6 +148,16 @@ def _wait(process: subprocess.Popen[str]) -> str:
         # What the command started may outlive it; the group still names it.
         _signal_groups([process.pid], signal.SIGKILL)
     return output
+
+
+def _copy_output(process: subprocess.Popen[str], sink: IO[str]) -> str:
+    assert process.stdout is not None
+    lines = []
+    for line in process.stdout:
+        sink.write(line)
+        sink.flush()
+        lines.append(line)
+    return "".join(lines)
 
 
 def _stop(process: subprocess.Popen[str]) -> None:

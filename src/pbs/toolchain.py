@@ -21,21 +21,12 @@ from pathlib import Path
 from packaging.version import Version
 
 from pbs.cache import Cache, key_of
-from pbs.catalog import GlibcSysrootSpec, Target, ToolchainSpec
+from pbs.catalog import Target, ToolchainSpec
 from pbs.elf import max_glibc_version
 from pbs.errors import PbsError
-from pbs.runner import run
+from pbs.runner import Runner
 
-# zig's glibc stub libraries; its stub of the dynamic linker is renamed to its real soname.
-STUB_LIBRARIES = (
-    "libc.so.6",
-    "libm.so.6",
-    "libpthread.so.0",
-    "libdl.so.2",
-    "librt.so.1",
-    "libutil.so.1",
-    "libresolv.so.2",
-)
+# zig's stub of the dynamic linker, renamed to the target's real soname in the sysroot.
 ZIG_DYNAMIC_LINKER_STUB = "libld.so.2"
 STARTUP_FILES = ("crt1.o", "Scrt1.o", "libc_nonshared.a")
 # glibc's _init/_fini prologue and epilogue; they reference no versioned symbol, so the host's
@@ -69,11 +60,20 @@ class Toolchain:
     root: Path
     identity: str
     description: str
-    llvm_bin: Path
+    llvm_major: int
+
+    @property
+    def llvm_bin(self) -> Path:
+        return llvm_bin(self.llvm_major)
 
     @property
     def sysroot(self) -> Path:
         return self.root / "sysroot"
+
+    @property
+    def sysroot_libdir(self) -> Path:
+        """The sysroot's glibc stubs and start files."""
+        return self.sysroot / "usr" / "lib" / self.target.sysroot.multiarch
 
     @property
     def cc(self) -> Path:
@@ -98,18 +98,20 @@ class Toolchain:
         }
 
 
-def prepare_toolchain(spec: ToolchainSpec, target: Target, cache: Cache) -> Toolchain:
+def prepare_toolchain(
+    spec: ToolchainSpec, target: Target, cache: Cache, runner: Runner
+) -> Toolchain:
     """The toolchain for `target`, generated into the cache on first use."""
-    if target.libc != "glibc" or target.arch not in spec.glibc:
+    if target.libc != "glibc":
         raise PbsError(f"no toolchain recipe for {target.triple}")
-    sysroot_spec = spec.glibc[target.arch]
-    llvm_bin = _llvm_bin(spec)
+    llvm = _installed_llvm_bin(spec)
     zig = _zig(spec)
     probe_log = cache.logs / "toolchain" / "versions.log"
-    clang_version = run([llvm_bin / "clang", "--version"], step="ask clang its version",
-                        log=probe_log).output.splitlines()[0]
-    zig_version = run([zig, "version"], step="ask zig its version", log=probe_log).output.strip()
-    host_crt = [Path("/usr/lib") / sysroot_spec.multiarch / name for name in HOST_CRT_FILES]
+    clang_version = runner([llvm / "clang", "--version"], step="ask clang its version",
+                           log=probe_log).output.splitlines()[0]
+    zig_version = runner([zig, "version"], step="ask zig its version",
+                         log=probe_log).output.strip()
+    host_crt = [Path("/usr/lib") / target.sysroot.multiarch / name for name in HOST_CRT_FILES]
     for path in host_crt:
         if not path.is_file():
             raise ToolchainMissing(f"{path} is missing; install it with: apt-get install libc6-dev")
@@ -118,7 +120,7 @@ def prepare_toolchain(spec: ToolchainSpec, target: Target, cache: Cache) -> Tool
         zig_version,
         target.triple,
         target.libc_floor,
-        repr(sysroot_spec),
+        repr(target.sysroot),
         Path(__file__).read_text(),
         *(hashlib.sha256(p.read_bytes()).hexdigest() for p in host_crt),
     )
@@ -128,33 +130,38 @@ def prepare_toolchain(spec: ToolchainSpec, target: Target, cache: Cache) -> Tool
         root=root,
         identity=identity,
         description=f"{clang_version}; glibc {target.libc_floor} sysroot from zig {zig_version}",
-        llvm_bin=llvm_bin,
+        llvm_major=spec.llvm_major,
     )
     with cache.lock(f"toolchain-{identity}"):
         if not root.is_dir():
             with cache.staging() as staging:
                 entry = staging / "toolchain"
                 log = cache.logs / "toolchain" / f"{target.triple}-{identity}.log"
-                _assemble(entry, zig, sysroot_spec, target, llvm_bin, host_crt, staging, log)
-                _check(entry, toolchain, staging, log)
+                _assemble(entry, zig, target, llvm, host_crt, staging, log, runner)
+                _check(entry, toolchain, staging, log, runner)
                 cache.publish(entry, root)
     return toolchain
 
 
-def _llvm_bin(spec: ToolchainSpec) -> Path:
-    llvm_bin = Path(f"/usr/lib/llvm-{spec.llvm_major}/bin")
+def llvm_bin(major: int) -> Path:
+    """Where Debian's LLVM `major` keeps its programs."""
+    return Path(f"/usr/lib/llvm-{major}/bin")
+
+
+def _installed_llvm_bin(spec: ToolchainSpec) -> Path:
+    binaries = llvm_bin(spec.llvm_major)
     needed = ["clang", "ld.lld", "llvm-ar", "llvm-profdata", "llvm-bolt"]
-    missing = [name for name in needed if not (llvm_bin / name).exists()]
-    builtins = Path(
-        f"/usr/lib/llvm-{spec.llvm_major}/lib/clang/{spec.llvm_major}/lib/linux"
-    ).glob("libclang_rt.builtins-*.a")
+    missing = [name for name in needed if not (binaries / name).exists()]
+    builtins = (binaries.parent / "lib" / "clang" / str(spec.llvm_major) / "lib" / "linux").glob(
+        "libclang_rt.builtins-*.a"
+    )
     if missing or not any(builtins):
         raise ToolchainMissing(
             f"LLVM {spec.llvm_major} is not fully installed (missing: "
             f"{', '.join(missing) or 'compiler-rt'}); install it with: "
             f"apt-get install {' '.join(spec.debian_packages)}"
         )
-    return llvm_bin
+    return binaries
 
 
 def _zig(spec: ToolchainSpec) -> Path:
@@ -170,13 +177,14 @@ def _zig(spec: ToolchainSpec) -> Path:
 def _assemble(
     entry: Path,
     zig: Path,
-    spec: GlibcSysrootSpec,
     target: Target,
-    llvm_bin: Path,
+    llvm: Path,
     host_crt: list[Path],
     staging: Path,
     log: Path,
+    runner: Runner,
 ) -> None:
+    spec = target.sysroot
     sysroot = entry / "sysroot"
     include = sysroot / "usr" / "include"
     for name in spec.include_dirs:
@@ -185,12 +193,12 @@ def _assemble(
 
     libdir = sysroot / "usr" / "lib" / spec.multiarch
     libdir.mkdir(parents=True)
-    for path in _zig_stubs(zig, spec, target, staging, log):
+    for path in _zig_stubs(zig, target, staging, log, runner):
         name = spec.dynamic_linker if path.name == ZIG_DYNAMIC_LINKER_STUB else path.name
         shutil.copyfile(path, libdir / name)
     for path in host_crt:
         shutil.copyfile(path, libdir / path.name)
-    for library in STUB_LIBRARIES:
+    for library in spec.libraries:
         stem = library.split(".so")[0]
         if stem != "libc":
             (libdir / f"{stem}.so").symlink_to(library)
@@ -206,7 +214,7 @@ def _assemble(
     # Link-only flags on compile-only commands must not warn: configure scripts use -Werror.
     wrapper.write_text(
         "#!/bin/sh\n"
-        f'exec {llvm_bin / "clang"} --target={spec.zig_target} '
+        f'exec {llvm / "clang"} --target={spec.zig_target} '
         '--sysroot="${0%/*}/../sysroot" '
         '--rtlib=compiler-rt --unwindlib=none -fuse-ld=lld -Qunused-arguments "$@"\n'
     )
@@ -224,23 +232,23 @@ def _pin_glibc_minor(features_h: Path, floor: str) -> None:
 
 
 def _zig_stubs(
-    zig: Path, spec: GlibcSysrootSpec, target: Target, staging: Path, log: Path
+    zig: Path, target: Target, staging: Path, log: Path, runner: Runner
 ) -> list[Path]:
     """Have zig build its glibc stubs and start files by linking a program, then collect them."""
     zig_cache = staging / "zig-cache"
     probe = staging / "probe.c"
     probe.write_text(PROBE_PROGRAM)
     env = {"ZIG_GLOBAL_CACHE_DIR": str(zig_cache), "ZIG_LOCAL_CACHE_DIR": str(zig_cache)}
-    zig_target = f"{spec.zig_target}.{target.libc_floor}"
+    zig_target = f"{target.sysroot.zig_target}.{target.libc_floor}"
     for extra in ([], ["-fPIE", "-pie"]):
-        run(
+        runner(
             [zig, "cc", "-target", zig_target, *extra, probe, "-o", staging / "probe", "-lm"],
             step=f"build glibc {target.libc_floor} stubs with zig",
             log=log,
             env=env,
         )
     found = []
-    for name in (*STUB_LIBRARIES, ZIG_DYNAMIC_LINKER_STUB, *STARTUP_FILES):
+    for name in (*target.sysroot.libraries, ZIG_DYNAMIC_LINKER_STUB, *STARTUP_FILES):
         matches = sorted(zig_cache.glob(f"o/*/{name}"))
         if len(matches) != 1:
             raise PbsError(f"zig produced {len(matches)} copies of {name}, expected one; log: {log}")
@@ -248,17 +256,18 @@ def _zig_stubs(
     return found
 
 
-def _check(entry: Path, toolchain: Toolchain, staging: Path, log: Path) -> None:
+def _check(entry: Path, toolchain: Toolchain, staging: Path, log: Path, runner: Runner) -> None:
     """Compile, link and run a program with the new toolchain; it must respect the glibc floor."""
     wrapper = entry / "bin" / toolchain.cc.name
     probe = staging / "probe.c"
     program = staging / "probe-clang"
-    run(
+    runner(
         [wrapper, "-O2", probe, "-o", program, "-lm", "-lpthread"],
         step="check the new toolchain",
         log=log,
     )
-    run([program], step="run a program built by the new toolchain", log=log)
+    runner([*toolchain.target.emulator, program], step="run a program built by the new toolchain",
+           log=log)
     needed = max_glibc_version(program)
     floor = Version(toolchain.target.libc_floor)
     if needed is not None and needed > floor:

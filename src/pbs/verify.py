@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pbs.catalog import Target
 from pbs.errors import PbsError
+from pbs.runner import Runner
 from pbs.smoke import CheckResult, test_archive
 from pbs.validate import Report, render, validate_archive
 
@@ -44,11 +45,11 @@ def validate_staged(
     return validations
 
 
-def test_staged(staged: Sequence[Path], *, full_regrtest: bool,
-                log: Path) -> tuple[CheckResult, ...]:
+def test_staged(staged: Sequence[Path], *, full_regrtest: bool, log: Path,
+                runner: Runner) -> tuple[CheckResult, ...]:
     """`pbs test` of the full archive, the one that carries CPython's test suite (all of it
     with `full_regrtest`, as `pbs test --full`)."""
-    return tuple(test_archive(staged[0], full_regrtest=full_regrtest, log=log))
+    return tuple(test_archive(staged[0], full_regrtest=full_regrtest, log=log, runner=runner))
 
 
 def reject_failures(verification: Verification, log: Path) -> None:

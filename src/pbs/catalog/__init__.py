@@ -24,7 +24,7 @@ from pbs.catalog.model import (
     CompilerSpec,
     DebianArchive,
     DebianLocation,
-    GlibcSysrootSpec,
+    GlibcSysroot,
     OptionsGrammar,
     PyPILocation,
     Python,
@@ -46,6 +46,7 @@ __all__ = [
     "CompilerSpec",
     "DebianArchive",
     "DebianLocation",
+    "GlibcSysroot",
     "PyPILocation",
     "Python",
     "RegrtestPlan",
@@ -53,12 +54,15 @@ __all__ = [
     "Source",
     "Target",
     "ToolchainSpec",
+    "VDSO",
     "load_catalog",
 ]
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 ROLES = ("python", "library", "build-input", "wheel")
 PYTHON_SOURCE = "cpython"
+# The library the kernel maps into every process: an ELF file may need it; no file holds it.
+VDSO = "linux-vdso.so.1"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -243,8 +247,11 @@ class Catalog:
                 found.append(f"target {target.triple} allows no run-time library")
             if any(not bundle.startswith("/") for bundle in target.ca_bundles):
                 found.append(f"target {target.triple}: a CA bundle path is not absolute")
-            if target.libc == "glibc" and target.arch not in self.toolchain.glibc:
-                found.append(f"target {target.triple}: no glibc sysroot recipe for {target.arch}")
+            unstubbed = set(target.allowed_libraries) - {*target.sysroot.libraries,
+                                                         target.sysroot.dynamic_linker, VDSO}
+            if unstubbed:
+                found.append(f"target {target.triple} allows libraries its sysroot lacks: "
+                             f"{', '.join(sorted(unstubbed))}")
         for part in (*self.options.bases, *self.options.prefixes, *self.options.suffixes):
             if part not in self.options.configure:
                 found.append(f"options '{part}' has no configure arguments in options.toml")
@@ -351,15 +358,6 @@ def load_catalog(directory: Path | None = None) -> Catalog:
                 llvm_major=toolchain["llvm_major"],
                 debian_packages=tuple(toolchain["debian_packages"]),
                 python_package=toolchain["python_package"],
-                glibc={
-                    arch: GlibcSysrootSpec(
-                        zig_target=spec["zig_target"],
-                        include_dirs=tuple(spec["include_dirs"]),
-                        multiarch=spec["multiarch"],
-                        dynamic_linker=spec["dynamic_linker"],
-                    )
-                    for arch, spec in toolchain["glibc"].items()
-                },
             ),
         )
     except KeyError as missing:
@@ -418,10 +416,21 @@ def _target(raw: dict[str, Any]) -> Target:
     return Target(
         triple=raw["triple"],
         arch=raw["arch"],
+        host_triple=raw["host_triple"],
+        platform=raw["platform"],
+        openssl_target=raw["openssl_target"],
+        emulator=tuple(raw["emulator"]),
         libc=raw["libc"],
         libc_floor=raw["libc_floor"],
         allowed_libraries=tuple(raw["allowed_libraries"]),
         ca_bundles=tuple(raw["ca_bundles"]),
+        sysroot=GlibcSysroot(
+            zig_target=raw["sysroot"]["zig_target"],
+            include_dirs=tuple(raw["sysroot"]["include_dirs"]),
+            multiarch=raw["sysroot"]["multiarch"],
+            dynamic_linker=raw["sysroot"]["dynamic_linker"],
+            libraries=tuple(raw["sysroot"]["libraries"]),
+        ),
     )
 
 

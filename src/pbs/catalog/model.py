@@ -91,15 +91,36 @@ class Python:
 
 
 @dataclass(frozen=True, kw_only=True)
+class GlibcSysroot:
+    """How to assemble a target's glibc sysroot from zig's files."""
+
+    zig_target: str
+    include_dirs: tuple[str, ...]
+    multiarch: str  # Debian's name of the library directory: usr/lib/<multiarch>
+    dynamic_linker: str
+    libraries: tuple[str, ...]  # glibc's shared libraries, stubbed from zig's
+
+
+@dataclass(frozen=True, kw_only=True)
 class Target:
-    """A platform pbs builds for."""
+    """A platform pbs builds for: every fact of it pbs acts on (see targets.toml)."""
 
     triple: str
     arch: str
+    host_triple: str  # autoconf's --build/--host
+    platform: str  # the interpreter's sysconfig.get_platform()
+    openssl_target: str  # OpenSSL's Configure name of the platform
+    emulator: tuple[str, ...]  # runs a target program on the build machine; () when native
     libc: str
     libc_floor: str
     allowed_libraries: tuple[str, ...]
     ca_bundles: tuple[str, ...]  # system CA bundle files, tried in order at run time
+    sysroot: GlibcSysroot
+
+    @property
+    def wheel_platform(self) -> str:
+        """The platform tag of wheels for this target (PEP 425: from sysconfig's platform)."""
+        return self.platform.replace("-", "_").replace(".", "_")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -255,23 +276,12 @@ class DebianArchive:
 
 
 @dataclass(frozen=True, kw_only=True)
-class GlibcSysrootSpec:
-    """How to assemble a glibc sysroot for one architecture from zig's files."""
-
-    zig_target: str
-    include_dirs: tuple[str, ...]
-    multiarch: str
-    dynamic_linker: str
-
-
-@dataclass(frozen=True, kw_only=True)
 class ToolchainSpec:
     """The host compilers pbs drives and where they come from."""
 
     llvm_major: int
     debian_packages: tuple[str, ...]
     python_package: str
-    glibc: dict[str, GlibcSysrootSpec]  # arch -> sysroot recipe
 
 
 @dataclass(frozen=True, kw_only=True)

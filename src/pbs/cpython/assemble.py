@@ -128,7 +128,6 @@ class Distribution:
             )
         first_obj = self.build.source_dir / core_objs[0]
         bitcode = first_obj.read_bytes()[:4] == BITCODE_MAGIC
-        llvm_major = self.build.toolchain.llvm_bin.parent.name.removeprefix("llvm-")
         core_links, _ = self._links(f"{variables['LIBS']} {variables['SYSLIBS']}", libraries)
         install = self.root / "install"
         libpl = "install" + variables["LIBPL"].removeprefix(INSTALL_PREFIX)
@@ -143,7 +142,7 @@ class Distribution:
             build_options=str(self.options),
             python_tag=f"cp{facts['major_minor'].replace('.', '')}",
             python_abi_tag=f"cp{facts['major_minor'].replace('.', '')}{facts['abiflags']}",
-            python_platform_tag=f"linux_{self.target.arch}",
+            python_platform_tag=self.target.wheel_platform,
             python_implementation_cache_tag=facts["cache_tag"],
             python_implementation_hex_version=facts["hexversion"],
             python_implementation_name=facts["name"],
@@ -174,7 +173,8 @@ class Distribution:
                 inittab_object="build/core/Modules/config.o",
                 inittab_source="build/core/Modules/config.c",
                 inittab_cflags=("-DNDEBUG", "-DPy_BUILD_CORE"),
-                object_file_format=f"llvm-bitcode:{llvm_major}" if bitcode else "elf",
+                object_file_format=(f"llvm-bitcode:{self.build.toolchain.llvm_major}" if bitcode
+                                    else "elf"),
             ),
             licenses=(self.python_source.license,),
             license_path=licenses["cpython"][0],

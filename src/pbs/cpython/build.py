@@ -33,7 +33,7 @@ from pbs.cpython.modules import (
 )
 from pbs.errors import PbsError
 from pbs.recipes.base import prefix_maps
-from pbs.runner import CommandResult, run
+from pbs.runner import CommandResult, Runner
 from pbs.toolchain import Toolchain
 
 INSTALL_PREFIX = "/install"
@@ -70,6 +70,7 @@ class CPythonBuild:
     destdir: Path
     jobs: int
     log: Path
+    runner: Runner
 
     @property
     def install_dir(self) -> Path:
@@ -106,8 +107,9 @@ class CPythonBuild:
 
     def run(self, command: Sequence[str | Path], *, env: Mapping[str, str] | None = None,
             cwd: Path | None = None, check: bool = True) -> CommandResult:
-        return run(command, step=f"build cpython {self.python.version}", log=self.log,
-                   cwd=cwd or self.source_dir, env={**self.env(), **(env or {})}, check=check)
+        return self.runner(command, step=f"build cpython {self.python.version}", log=self.log,
+                           cwd=cwd or self.source_dir, env={**self.env(), **(env or {})},
+                           check=check)
 
     # -- the stages, in order ----------------------------------------------------------------
 
@@ -126,7 +128,7 @@ class CPythonBuild:
 
     def configure(self) -> ModuleTable:
         apply_patches(self.source_dir, self.patches)
-        triple = f"{self.toolchain.target.arch}-pc-linux-gnu"
+        triple = self.toolchain.target.host_triple
         self.run([
             "./configure",
             f"--prefix={INSTALL_PREFIX}",

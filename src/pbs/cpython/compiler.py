@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pbs.catalog import CompilerSpec
 from pbs.errors import PbsError
-from pbs.runner import run
+from pbs.runner import Runner
 from pbs.toolchain import Toolchain, ToolchainMissing
 
 GCC_TOOLS = {"CC": "gcc", "AR": "gcc-ar", "NM": "gcc-nm", "RANLIB": "gcc-ranlib"}
@@ -32,7 +32,6 @@ class CPythonCompiler:
 
     spec: CompilerSpec
     toolchain: Toolchain
-    sysroot_libdir: Path  # the sysroot's glibc stubs and start files
     identity: str  # the compiler's version line, with the toolchain's: keys the CPython step
 
     def env(self, bin_dir: Path) -> dict[str, str]:
@@ -48,7 +47,7 @@ class CPythonCompiler:
         if self.spec.name != "gcc":
             return
         wrapper = self._gcc_wrapper(bin_dir)
-        libdir = self.sysroot_libdir
+        libdir = self.toolchain.sysroot_libdir
         bin_dir.mkdir(parents=True, exist_ok=True)
         wrapper.write_text(
             "#!/bin/sh\n"
@@ -71,18 +70,16 @@ class CPythonCompiler:
         return bin_dir / f"{self.toolchain.target.triple}-gcc"
 
 
-def select_compiler(spec: CompilerSpec, toolchain: Toolchain, multiarch: str,
-                    log: Path) -> CPythonCompiler:
+def select_compiler(spec: CompilerSpec, toolchain: Toolchain, log: Path,
+                    runner: Runner) -> CPythonCompiler:
     """The compiler `spec` names, asked for its version (which keys the build)."""
-    libdir = toolchain.sysroot / "usr" / "lib" / multiarch
     if spec.name == "clang":
-        return CPythonCompiler(spec=spec, toolchain=toolchain, sysroot_libdir=libdir,
-                               identity=toolchain.identity)
+        return CPythonCompiler(spec=spec, toolchain=toolchain, identity=toolchain.identity)
     if spec.name != "gcc":
         raise PbsError(f"no recipe for the compiler '{spec.name}'; known: clang, gcc")
-    version = run([_host_tool("gcc"), "--version"], step="ask gcc its version",
-                  log=log).output.splitlines()[0]
-    return CPythonCompiler(spec=spec, toolchain=toolchain, sysroot_libdir=libdir,
+    version = runner([_host_tool("gcc"), "--version"], step="ask gcc its version",
+                     log=log).output.splitlines()[0]
+    return CPythonCompiler(spec=spec, toolchain=toolchain,
                            identity=f"{toolchain.identity} {version}")
 
 

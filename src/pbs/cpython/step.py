@@ -28,7 +28,7 @@ from pbs.cpython.relocate import Rewrites
 from pbs.extract import extract_archive, source_root
 from pbs.fetch import Fetched
 from pbs.recipes.base import NEUTRAL_BUILD_DIR, NEUTRAL_TOOLCHAIN_DIR, PREFIX
-from pbs.runner import run
+from pbs.runner import Runner
 from pbs.steps.dependencies import DependencyStep, merge_outputs
 from pbs.steps.engine import StepEngine, StepResult
 from pbs.toolchain import Toolchain
@@ -96,12 +96,12 @@ def plan_cpython(
 
 
 def build_cpython(step: CPythonStep, *, engine: StepEngine, toolchain: Toolchain,
-                  jobs: int) -> StepResult:
+                  jobs: int, runner: Runner) -> StepResult:
     """The step's output directory holds `python/`, the full archive's tree."""
 
     def build_into(work: Path, out: Path, log: Path) -> None:
         job = CPythonJob(
-            step=step, toolchain=toolchain, jobs=jobs, work=work, root=out / "python", log=log,
+            step=step, toolchain=toolchain, runner=runner, jobs=jobs, work=work, root=out / "python", log=log,
             cache_root=engine.cache_root,
             dependency_outputs={s.name: engine.output(s) for s in step.closure()},
         )
@@ -119,6 +119,7 @@ class CPythonJob:
 
     step: CPythonStep
     toolchain: Toolchain
+    runner: Runner
     jobs: int
     work: Path  # the staging directory: source, merged dependencies, compiler wrappers
     root: Path  # the `python/` directory of the full archive being made
@@ -144,7 +145,7 @@ class CPythonJob:
             bolt=step.bolt, patches=step.patches, excluded_modules=step.excluded_modules,
             setup_rules=step.setup_rules, toolchain=self.toolchain, compiler=step.compiler,
             source_dir=self.source_dir, deps_prefix=self.deps_prefix, work_root=self.work,
-            destdir=self.root, jobs=self.jobs, log=self.log,
+            destdir=self.root, jobs=self.jobs, log=self.log, runner=self.runner,
         )
 
     @property
@@ -158,9 +159,10 @@ class CPythonJob:
     def compile_bytecode(self, paths: list[Path]) -> None:
         """Bytecode as `make install` writes it: every optimization level, hash-checked
         (SOURCE_DATE_EPOCH), naming the files by their /install path."""
-        run([self.python, "-m", "compileall", "-q", "-j0", "-o", "0", "-o", "1", "-o", "2",
-             "-s", str(self.install), "-p", INSTALL_PREFIX, *paths],
-            step="compile bytecode", log=self.log, env={"SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH})
+        self.runner([self.python, "-m", "compileall", "-q", "-j0", "-o", "0", "-o", "1",
+                     "-o", "2", "-s", str(self.install), "-p", INSTALL_PREFIX, *paths],
+                    step="compile bytecode", log=self.log,
+                    env={"SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH})
 
 
 def unpack_source(job: CPythonJob) -> None:

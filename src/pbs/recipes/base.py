@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pbs.catalog import Source
-from pbs.runner import CommandResult, run
+from pbs.runner import CommandResult, Runner
 from pbs.toolchain import Toolchain
 
 # Every dependency installs below this prefix inside its output (with DESTDIR), so that its
@@ -56,6 +56,7 @@ class BuildContext:
     work_root: Path  # the staging directory holding all of the above
     jobs: int
     log: Path
+    runner: Runner
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -93,7 +94,7 @@ class BuildContext:
         self, command: Sequence[str | Path], *, cwd: Path | None = None,
         env: Mapping[str, str] | None = None,
     ) -> CommandResult:
-        return run(
+        return self.runner(
             command,
             step=f"build {self.recipe.name}",
             log=self.log,
@@ -107,7 +108,7 @@ class BuildContext:
     ) -> None:
         """Run an autoconf configure script (`script`, relative to `cwd`) for a static,
         position-independent library."""
-        triple = f"{self.toolchain.target.arch}-pc-linux-gnu"
+        triple = self.toolchain.target.host_triple
         self.run(
             [
                 script,

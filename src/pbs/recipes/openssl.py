@@ -40,7 +40,7 @@ def build(ctx: BuildContext) -> None:
         [
             "perl",
             "./Configure",
-            f"linux-{ctx.toolchain.target.arch}",
+            ctx.toolchain.target.openssl_target,
             f"--prefix={PREFIX}",
             "--libdir=lib",
             "--openssldir=/etc/ssl",
@@ -56,7 +56,7 @@ def build(ctx: BuildContext) -> None:
     # the header is newer than its inputs and make keeps it.
     flags = ctx.run(
         ["perl", "util/mkbuildinf.pl", "clang " + " ".join(OPTIMIZE),
-         f"linux-{ctx.toolchain.target.arch}"]
+         ctx.toolchain.target.openssl_target]
     ).output
     (ctx.source_dir / "crypto" / "buildinf.h").write_text(flags)
     ctx.make("build_libs")

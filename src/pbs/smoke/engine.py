@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pbs.cache import held_directory, sweep_held
 from pbs.catalog import load_catalog
+from pbs.runner import Runner
 from pbs.smoke import building, gui, library, regrtest, relocation, terminal, tls
 from pbs.smoke.expected import modules_to_import
 from pbs.smoke.result import CheckResult
@@ -21,6 +22,7 @@ def test_archive(
     *,
     full_regrtest: bool = False,
     log: Path,
+    runner: Runner,
     work_dir: Path | None = None,
 ) -> list[CheckResult]:
     """Run every check on `archive` (a .tar.gz install_only or .tar.zst full archive).
@@ -38,16 +40,19 @@ def test_archive(
             Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=work_dir)),
             full_regrtest,
             log,
+            runner,
         )
     scratch = Path(tempfile.gettempdir())
     sweep_held(scratch, WORK_PREFIX)
     with held_directory(scratch, WORK_PREFIX) as work:
-        return _run(archive, work, full_regrtest, log)
+        return _run(archive, work, full_regrtest, log, runner)
 
 
-def _run(archive: Path, scratch: Path, full_regrtest: bool, log: Path) -> list[CheckResult]:
+def _run(
+    archive: Path, scratch: Path, full_regrtest: bool, log: Path, runner: Runner
+) -> list[CheckResult]:
     catalog = load_catalog()
-    tree = unpack(archive, scratch / "archive root", log)
+    tree = unpack(archive, scratch / "archive root", log, runner)
     modules = modules_to_import(tree.config_dir, catalog.excluded_modules)
     target = catalog.target_of_archive(archive)
     return [

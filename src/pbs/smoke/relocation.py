@@ -9,11 +9,9 @@ from pathlib import Path
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
+from pbs.catalog import VDSO
 from pbs.smoke.result import CheckResult, failed, passed, skipped, tail
 from pbs.smoke.tree import SCRIPTS, InstallTree, host_tool
-
-# The kernel maps it into every process; there is no file to copy.
-_VDSO = "linux-vdso.so.1"
 
 
 def relocation(tree: InstallTree) -> CheckResult:
@@ -79,7 +77,7 @@ def chroot(
     result = tree.run(command, step=name)
     if result.returncode != 0:
         return failed(name, f"exit code {result.returncode}:\n{tail(result.output)}")
-    copied = len(allowed_libraries) - (_VDSO in allowed_libraries)
+    copied = len(allowed_libraries) - (VDSO in allowed_libraries)
     return passed(
         name,
         f"{result.output.strip().splitlines()[-1]} with only {copied} glibc libraries",
@@ -89,7 +87,7 @@ def chroot(
 def _populate(tree: InstallTree, root: Path, allowed_libraries: tuple[str, ...]) -> str | None:
     """Lay out the root (a problem's description, or None); the tree is hard-linked, not copied."""
     machine, loader = _machine_and_loader(tree.python)
-    wanted = [lib for lib in allowed_libraries if lib != _VDSO]
+    wanted = [lib for lib in allowed_libraries if lib != VDSO]
     host_copies = _host_libraries(tree, machine, set(wanted))
     missing = [lib for lib in wanted if lib not in host_copies]
     if missing:

@@ -12,7 +12,7 @@ from pbs.errors import PbsError
 from pbs.extract import extract_archive
 from pbs.distribution_json import load_python_json
 from pbs.metadata import FILE_NAME
-from pbs.runner import CommandResult, run
+from pbs.runner import CommandResult, Runner
 
 SCRIPTS = Path(__file__).parent / "scripts"
 
@@ -25,6 +25,7 @@ class InstallTree:
     stdlib: Path  # lib/python3.X, or lib/python3.Xt for a free-threaded build
     work: Path  # scratch directory for files the checks write
     log: Path
+    runner: Runner
 
     @property
     def python(self) -> Path:
@@ -58,7 +59,7 @@ class InstallTree:
             **(env or {}),
         }
         assignments = [f"{key}={value}" for key, value in full.items()]
-        return run(
+        return self.runner(
             ["env", "-i", *assignments, *command],
             step=f"test {step}",
             log=self.log,
@@ -82,7 +83,7 @@ class InstallTree:
         )
 
 
-def unpack(archive: Path, dest: Path, log: Path) -> InstallTree:
+def unpack(archive: Path, dest: Path, log: Path, runner: Runner) -> InstallTree:
     """Extract `archive` into `dest` (a new directory) and find its install tree.
 
     Full archives hold the tree at python/install/, install_only ones at python/.
@@ -107,7 +108,7 @@ def unpack(archive: Path, dest: Path, log: Path) -> InstallTree:
         raise PbsError(f"{archive.name}: expected one standard library in {prefix / 'lib'}")
     work = dest / "scratch"
     (work / "home").mkdir(parents=True)
-    return InstallTree(prefix=prefix, stdlib=stdlibs[0], work=work, log=log)
+    return InstallTree(prefix=prefix, stdlib=stdlibs[0], work=work, log=log, runner=runner)
 
 
 def host_tool(name: str) -> str | None:

@@ -22,6 +22,7 @@ from pbs.extract import extract_archive, source_root
 from pbs.fetch import Fetched
 from pbs.recipes import RECIPES, base
 from pbs.recipes.base import PREFIX, BuildContext, Recipe
+from pbs.runner import Runner
 from pbs.steps.engine import STEP_FILE, StepEngine, StepResult
 from pbs.steps.schedule import execute
 from pbs.toolchain import Toolchain
@@ -98,22 +99,24 @@ def plan(
 
 def build_dependencies(
     fetched: Mapping[str, Fetched], *, target: Target, toolchain: Toolchain, engine: StepEngine,
-    jobs: int, recipes: Mapping[str, Recipe] = RECIPES,
+    jobs: int, runner: Runner, recipes: Mapping[str, Recipe] = RECIPES,
 ) -> DependencyStage:
     """Build (or find cached) the step of every recipe whose source was fetched."""
     steps = plan({name: r for name, r in recipes.items() if r.source in fetched}, fetched,
                  toolchain, target)
-    builder = DependencyBuilder(engine, toolchain, jobs)
+    builder = DependencyBuilder(engine, toolchain, jobs, runner)
     return DependencyStage(steps=steps, results=execute(steps, builder.build, parallel=jobs))
 
 
 class DependencyBuilder:
     """Builds one dependency step: its source unpacked, its dependencies merged, its recipe."""
 
-    def __init__(self, engine: StepEngine, toolchain: Toolchain, jobs: int) -> None:
+    def __init__(self, engine: StepEngine, toolchain: Toolchain, jobs: int,
+                 runner: Runner) -> None:
         self._engine = engine
         self._toolchain = toolchain
         self._jobs = jobs
+        self._runner = runner
 
     def build(self, step: DependencyStep) -> StepResult:
         return self._engine.run(step, lambda work, out, log: self._build_into(step, work, out, log))
@@ -133,6 +136,7 @@ class DependencyBuilder:
             work_root=work,
             jobs=self._jobs,
             log=log,
+            runner=self._runner,
         )
         step.recipe.build(context)
         _finish(context)
