@@ -24,6 +24,7 @@ from typing import Any
 from elftools.common.exceptions import ELFError
 from packaging.version import Version
 
+from pbs.buildpaths import named_in, regular_files
 from pbs.cache import held_directory, sweep_held
 from pbs.catalog import Target
 from pbs.elf import ElfFacts, elf_kind, read_elf
@@ -111,19 +112,17 @@ def validate_tree(root: Path, target: Target, forbidden_paths: Sequence[str]) ->
     """Validate an unpacked archive; `root` is the directory that holds `python/`."""
     python_dir = root / "python"
     if not python_dir.is_dir() or python_dir.is_symlink():
-        files = sum(1 for _ in _regular_files(root))
+        files = sum(1 for _ in regular_files(root))
         problem = Problem("python/", "layout", "missing: not a distribution")
         return Report(files_checked=files, elf_files_checked=0, problems=(problem,))
     document, problems = _load_python_json(python_dir)
     problems += _layout_problems(python_dir)
     required_exports = {_EMBEDDING_API, *_builtin_init_functions(python_dir, document)}
-    # An empty needle would be found in every file.
-    needles = tuple(path.encode() for path in forbidden_paths if path)
-    files = list(_regular_files(root))
+    files = list(regular_files(root))
     elf_files = 0
     for path in files:
         rel = path.relative_to(root).as_posix()
-        problems += _build_path_problems(path, rel, needles)
+        problems += [Problem(rel, "build-path", found) for found in named_in(path, forbidden_paths)]
         try:
             if elf_kind(path) not in _LINKED_KINDS:
                 continue
@@ -150,22 +149,6 @@ def render(report: Report) -> list[str]:
         f"{count} problem{'' if count == 1 else 's'}"
     )
     return [str(problem) for problem in report.problems] + [summary]
-
-
-def _regular_files(root: Path) -> Iterator[Path]:
-    """Every regular file below `root`; symlinks are not followed (their targets are checked)."""
-    for directory, _, names in os.walk(root):
-        for name in names:
-            path = Path(directory, name)
-            if path.is_file() and not path.is_symlink():
-                yield path
-
-
-def _build_path_problems(path: Path, rel: str, needles: tuple[bytes, ...]) -> list[Problem]:
-    if not needles:
-        return []
-    data = path.read_bytes()
-    return [Problem(rel, "build-path", needle.decode()) for needle in needles if needle in data]
 
 
 # -- ELF files ---------------------------------------------------------------------------
