@@ -19,7 +19,6 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from elftools.common.exceptions import ELFError
 from packaging.version import Version
@@ -30,7 +29,7 @@ from pbs.catalog import Target
 from pbs.elf import ElfFacts, elf_kind, read_elf
 from pbs.extract import extract_archive
 from pbs.distribution_json import check_python_json
-from pbs.metadata import FILE_NAME
+from pbs.metadata import FILE_NAME, ExtensionVariant, PythonJson
 
 _LINKED_KINDS = ("ET_EXEC", "ET_DYN")
 
@@ -230,8 +229,8 @@ def _is_full(python_dir: Path) -> bool:
     return (python_dir / "install").is_dir() or os.path.lexists(python_dir / FILE_NAME)
 
 
-def _load_python_json(python_dir: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
-    """The parsed PYTHON.json of a full archive (None if unusable) and its problems."""
+def _load_python_json(python_dir: Path) -> tuple[PythonJson | None, list[Problem]]:
+    """The PYTHON.json of a full archive (None if unusable) and its problems."""
     if not _is_full(python_dir):
         return None, []
     document, messages = check_python_json(python_dir)
@@ -251,21 +250,14 @@ def _inside(path: Path, root: Path) -> bool:
     return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(root))
 
 
-def _variants(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(location, variant) of every extension variant; malformed parts are skipped here
-    because schema_problems reports them."""
-    info = document.get("build_info")
-    extensions = info.get("extensions") if isinstance(info, dict) else None
-    if not isinstance(extensions, dict):
-        return
-    for name, variants in extensions.items():
-        if isinstance(variants, list):
-            for i, variant in enumerate(variants):
-                if isinstance(variant, dict):
-                    yield f"build_info.extensions.{name}[{i}]", variant
+def _variants(document: PythonJson) -> Iterator[tuple[str, ExtensionVariant]]:
+    """(location, variant) of every extension variant."""
+    for name, variants in document.build_info.extensions.items():
+        for i, variant in enumerate(variants):
+            yield f"build_info.extensions.{name}[{i}]", variant
 
 
-def _builtin_init_functions(python_dir: Path, document: dict[str, Any] | None) -> set[str]:
+def _builtin_init_functions(python_dir: Path, document: PythonJson | None) -> set[str]:
     """The init functions of the modules compiled into the interpreter.
 
     PYTHON.json says which they are; install_only archives have none, so the inittab
@@ -273,11 +265,10 @@ def _builtin_init_functions(python_dir: Path, document: dict[str, Any] | None) -
     """
     if document is not None:
         return {
-            variant["init_fn"]
+            variant.init_fn
             for _, variant in _variants(document)
-            if variant.get("in_core") is True
-            and isinstance(variant.get("init_fn"), str)
-            and variant["init_fn"] != "NULL"  # the format's spelling of "no init function"
+            # "NULL" is the format's spelling of "no init function".
+            if variant.in_core and variant.init_fn != "NULL"
         }
     functions: set[str] = set()
     for prefix in ("install/", ""):
@@ -288,19 +279,18 @@ def _builtin_init_functions(python_dir: Path, document: dict[str, Any] | None) -
     return functions
 
 
-def _extension_problems(python_dir: Path, document: dict[str, Any]) -> list[Problem]:
+def _extension_problems(python_dir: Path, document: PythonJson) -> list[Problem]:
     """Shared extension modules and PYTHON.json must name each other.
 
-    That a named shared_lib exists is a python-json problem already (schema_problems checks
+    That a named shared_lib exists is a python-json problem already (distribution_json checks
     every path), and in-core init functions are builtin-init's: neither is reported twice.
     """
     problems = []
     named = set()
     for where, variant in _variants(document):
-        shared_lib = variant.get("shared_lib")
-        if isinstance(shared_lib, str):
-            named.add(shared_lib)
-        elif variant.get("in_core") is False:
+        if variant.shared_lib is not None:
+            named.add(variant.shared_lib)
+        elif not variant.in_core:
             message = f"{where}: not in core and names no shared_lib"
             problems.append(Problem(_PYTHON_JSON, "extensions", message))
     for module in python_dir.glob("install/lib/python3.*/lib-dynload/*.so"):

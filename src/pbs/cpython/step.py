@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from pbs import buildpaths, metadata
+from pbs import buildpaths, metadata, typedjson
 from pbs.cache import Cache, key_of
 from pbs.catalog import BoltSpec, BuildOptions, Python, SourcePatch, Target
 from pbs.cpython import assemble, bolt, build, compiler, modules, patches, relocate
@@ -31,7 +31,7 @@ from pbs.recipes.base import NEUTRAL_BUILD_DIR, NEUTRAL_TOOLCHAIN_DIR, PREFIX
 from pbs.runner import run
 from pbs.toolchain import Toolchain
 
-CODE = (assemble, bolt, build, compiler, modules, patches, relocate, metadata, buildpaths)
+CODE = (assemble, bolt, build, compiler, modules, patches, relocate, metadata, typedjson, buildpaths)
 
 
 @dataclass(frozen=True, kw_only=True)
