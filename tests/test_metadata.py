@@ -615,3 +615,31 @@ def test_a_symlink_leading_out_of_the_tree_is_refused(tmp_path: Path):
     (tree / "PYTHON.json").unlink()
     os.mkfifo(tree / "PYTHON.json")
     assert check_python_json(tree) == (None, ["PYTHON.json is not a regular file"])
+
+
+def _locations(value: object, at: tuple = ()) -> list[tuple]:
+    """The key/index path of every value inside `value`, containers included."""
+    found = [at]
+    if isinstance(value, dict):
+        for name, item in value.items():
+            found += _locations(item, (*at, name))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found += _locations(item, (*at, i))
+    return found
+
+
+def test_any_value_of_the_wrong_kind_anywhere_is_a_problem_not_a_crash():
+    """Each value of a valid document replaced by each kind of JSON value: the document is
+    either still valid or refused with one-line problems that say where, never a traceback."""
+    data = make_data()
+    for at in _locations(data)[1:]:
+        for hostile in (None, -1, 1.5, "", "x", [], ["x"], {}, {"x": 1}, True):
+            broken = copy.deepcopy(data)
+            parent = broken
+            for step in at[:-1]:
+                parent = parent[step]
+            parent[at[-1]] = hostile
+            doc, problems = parse(broken)
+            assert (doc is None) == bool(problems), (at, hostile)
+            assert all(": " in p and "\n" not in p for p in problems), problems

@@ -65,7 +65,7 @@ def key(
 class Record:
     """Base of the frozen dataclasses that are JSON objects (see the module docstring)."""
 
-    # Keys a reader may meet that are not fields, each with what to tell the writer of it.
+    # Keys a reader may meet that are not fields, each with the problem reported for it.
     RETIRED: ClassVar[Mapping[str, str]] = {}
 
     def __post_init__(self) -> None:
@@ -176,7 +176,7 @@ def _path_problem(rel: str, home: str) -> str | None:
 @functools.cache
 def _fields(cls: type[Record]) -> tuple[tuple[dataclasses.Field[Any], Any], ...]:
     hints = typing.get_type_hints(cls)
-    return tuple((f, hints[f.name]) for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+    return tuple((f, hints[f.name]) for f in dataclasses.fields(cls))
 
 
 def _spec(f: dataclasses.Field[Any]) -> _Spec:
