@@ -11,6 +11,7 @@ from packaging.specifiers import SpecifierSet
 
 from conftest import pbs
 
+from pbs.buildpaths import files_naming
 from pbs.cache import Cache, default_cache_root
 from pbs.catalog import SourcePatch, load_catalog
 from pbs.cpython.patches import apply_patches
@@ -21,7 +22,7 @@ from pbs.cpython.modules import (
     unbuilt_modules,
     with_setup_rules,
 )
-from pbs.cpython.relocate import Rewrites, files_containing, relocate
+from pbs.cpython.relocate import Rewrites, relocate
 from pbs.errors import PbsError
 from pbs.extract import extract_archive, source_root
 
@@ -192,10 +193,10 @@ def test_relocate_refuses_a_tree_that_still_names_the_build(tmp_path: Path) -> N
         relocate(install, REWRITES)
 
 
-def test_files_containing_finds_binary_matches(tmp_path: Path) -> None:
+def test_files_naming_finds_binary_matches(tmp_path: Path) -> None:
     (tmp_path / "a.bin").write_bytes(b"\x7fELF\x00/cache/tmp/w1\x00")
     (tmp_path / "b.txt").write_text("clean")
-    assert files_containing(tmp_path, ["/cache/tmp/w1"]) == [tmp_path / "a.bin"]
+    assert files_naming(tmp_path, ["/cache/tmp/w1"]) == [tmp_path / "a.bin"]
 
 
 def test_a_patch_whose_text_is_not_there_once_stops_the_build(tmp_path: Path) -> None:

@@ -158,9 +158,9 @@ HOSTILE = {
         changed(make_data(), python_exe="install/../../victim-bin/python3",
                 python_stdlib_platform_config="install/../../victim-cfg",
                 python_paths={**make_data()["python_paths"], "stdlib": "install/../../victim-lib"}),
+        "python_paths.stdlib: 'install/../../victim-lib' must not contain '..'; "
         "python_exe: 'install/../../victim-bin/python3' must not contain '..'; "
-        "python_stdlib_platform_config: 'install/../../victim-cfg' must not contain '..'; "
-        "python_paths.stdlib: 'install/../../victim-lib' must not contain '..'",
+        "python_stdlib_platform_config: 'install/../../victim-cfg' must not contain '..'",
     ),
     "an absolute path": (
         changed(make_data(), python_exe="/victim-bin/python3"),

@@ -19,9 +19,10 @@ from pbs.metadata import (
     Link,
     PythonJson,
     PythonJsonError,
+    HOME,
+    dumps,
+    parse,
     read_python_json,
-    referenced_paths,
-    schema_problems,
     write_python_json,
 )
 
@@ -187,6 +188,28 @@ def materialise(root: Path, data: dict, *, skip: set[str] = frozenset()) -> None
             target.write_bytes(b"")
 
 
+def referenced_paths(data: dict) -> list[tuple[str, str]]:
+    doc, problems = parse(data)
+    assert doc is not None, problems
+    return list(doc.paths())
+
+
+def schema_problems(data: object) -> list[str]:
+    return parse(data)[1]
+
+
+def from_data(data: dict) -> PythonJson:
+    doc, problems = parse(data)
+    assert doc is not None, problems
+    return doc
+
+
+def tree_problems(root: Path, data: dict) -> list[str]:
+    """What check_python_json finds in `data` written to `root`/PYTHON.json."""
+    (root / "PYTHON.json").write_text(json.dumps(data))
+    return check_python_json(root)[1]
+
+
 def only(problems: list[str], needle: str) -> list[str]:
     return [p for p in problems if needle in p]
 
@@ -194,11 +217,28 @@ def only(problems: list[str], needle: str) -> list[str]:
 # ------------------------------------------------------------------------- round trips
 
 
-def test_to_dict_from_dict_round_trip():
+def test_to_dict_parse_round_trip():
     doc = make_doc()
-    again = PythonJson.from_dict(doc.to_dict())
+    again = from_data(doc.to_dict())
     assert again == doc
     assert again.to_dict() == doc.to_dict()
+
+
+def test_a_read_document_is_written_back_byte_for_byte(tmp_path: Path):
+    """What the writer wrote, read and written again, is the same file: nothing is lost,
+    reordered or added on the way through the model."""
+    data = make_data()
+    data["build_info"]["extensions"]["_ssl"][0]["links"].append(
+        {"name": "z", "path_dynamic": "install/lib/libz.so", "framework": True}
+    )
+    data["build_info"]["extensions"]["math"][0]["license_public_domain"] = False
+    data["python_abi_tag"] = None
+    text = json.dumps(data, sort_keys=True, indent=4) + "\n"
+    (tmp_path / "PYTHON.json").write_text(text)
+    doc = read_python_json(tmp_path / "PYTHON.json")
+    assert dumps(doc) == text
+    write_python_json(doc, tmp_path / "again.json")
+    assert (tmp_path / "again.json").read_text() == text
 
 
 def test_lists_are_normalised_to_tuples():
@@ -232,7 +272,7 @@ def test_write_is_deterministic(tmp_path: Path):
 def test_write_refuses_invalid_document_and_keeps_old_file(tmp_path: Path):
     path = tmp_path / "PYTHON.json"
     path.write_text("old\n")
-    bad = PythonJson.from_dict(make_data())
+    bad = make_doc()
     object.__setattr__(bad, "version", "7")
     with pytest.raises(PythonJsonError, match="version"):
         write_python_json(bad, path)
@@ -259,13 +299,14 @@ def test_read_reports_invalid_json_and_invalid_document(tmp_path: Path):
         read_python_json(path)
 
 
-def test_from_dict_raises_with_every_problem():
+def test_parse_reports_every_problem():
     data = make_data()
     data["version"] = "7"
     del data["python_tag"]
-    with pytest.raises(PythonJsonError) as info:
-        PythonJson.from_dict(data)
-    assert len(info.value.problems) == 2
+    assert parse(data) == (None, [
+        "version: expected the string '8', got string '7'",
+        "python_tag: missing required key",
+    ])
 
 
 # ------------------------------------------------------------------------- key names
@@ -305,14 +346,14 @@ def test_build_info_key_names():
 
 
 def test_optional_values_are_omitted_but_abi_tag_stays_nullable():
-    doc = PythonJson.from_dict({**make_data(), "python_abi_tag": None})
+    doc = from_data({**make_data(), "python_abi_tag": None})
     data = doc.to_dict()
     assert data["python_abi_tag"] is None
     trimmed = make_data()
     for key in ("licenses", "license_path", "tcl_library_path", "tcl_library_paths",
                 "python_stdlib_platform_config"):
         del trimmed[key]
-    assert set(PythonJson.from_dict(trimmed).to_dict()) == set(trimmed)
+    assert set(from_data(trimmed).to_dict()) == set(trimmed)
     assert schema_problems(trimmed) == []
 
 
@@ -320,8 +361,9 @@ def test_link_shapes():
     assert Link(name="x", path_dynamic="install/lib/libx.so", system=False).to_dict() == {
         "name": "x", "path_dynamic": "install/lib/libx.so",
     }
-    assert Link.from_dict({"name": "m", "system": True}) == Link.system_library("m")
-    assert Link.from_dict({"name": "y", "framework": True}).framework is True
+    assert Link.decode({"name": "m", "system": True}, HOME) == (Link.system_library("m"), [])
+    framework, _ = Link.decode({"name": "y", "framework": True}, HOME)
+    assert framework is not None and framework.framework is True
 
 
 # ------------------------------------------------------------------------- schema check
@@ -334,7 +376,7 @@ def test_minimal_valid_document_passes():
 def test_valid_document_with_tree_on_disk_passes(tmp_path: Path):
     data = make_data()
     materialise(tmp_path, data)
-    assert schema_problems(data, tmp_path) == []
+    assert tree_problems(tmp_path, data) == []
 
 
 def test_missing_top_level_key():
@@ -433,13 +475,23 @@ def test_unknown_superseded_and_misplaced_keys():
     data = make_data()
     data["build_info"]["extensions"]["_ssl"][0]["build-mode"] = "static"
     data["link_mode"] = "shared"
-    data["apple_sdk_version"] = "14.0"
     data["build_info"]["core"]["inittab_source"] = "build/Modules/config.c"
-    problems = schema_problems(data)
-    assert "build_info.extensions._ssl[0].build-mode: unknown key" in problems
-    assert only(problems, "link_mode: superseded key from an older format")
-    assert only(problems, "apple_sdk_version: only allowed for Apple target triples")
-    assert only(problems, "build_info.core.inittab_source: belongs in build_info, not in core")
+    assert schema_problems(data) == [
+        "build_info.core.inittab_source: belongs in build_info, not in core",
+        "build_info.extensions._ssl[0].build-mode: unknown key",
+        "link_mode: superseded key from an older format; use 'libpython_link_mode'",
+    ]
+
+
+def test_apple_keys_only_beside_an_apple_triple():
+    data = {**make_data(), "apple_sdk_version": "14.0"}
+    assert schema_problems(data) == [
+        "apple_sdk_version: only allowed for Apple target triples, "
+        "not 'x86_64-unknown-linux-gnu'"
+    ]
+    apple = from_data({**data, "target_triple": "aarch64-apple-darwin"})
+    assert apple.apple_sdk_version == "14.0"
+    assert apple.to_dict()["apple_sdk_version"] == "14.0"
 
 
 def test_paths_must_be_relative_and_inside():
@@ -454,7 +506,7 @@ def test_paths_must_be_relative_and_inside():
 
 def test_every_missing_path_is_reported(tmp_path: Path):
     data = make_data()
-    problems = schema_problems(data, tmp_path)
+    problems = tree_problems(tmp_path, data)
     named = {rel for _, rel in referenced_paths(data)}
     assert len(problems) == len(referenced_paths(data))
     assert all("does not exist under" in p for p in problems)
@@ -482,7 +534,7 @@ def test_every_missing_path_is_reported(tmp_path: Path):
 def test_one_missing_path_on_disk(tmp_path: Path, rel: str, where: str):
     data = make_data()
     materialise(tmp_path, data, skip={rel})
-    problems = schema_problems(data, tmp_path)
+    problems = tree_problems(tmp_path, data)
     # python_paths.include and .platinclude name the same directory.
     assert only(problems, f"{where}: {rel!r} does not exist under {tmp_path}")
     assert all(rel in p for p in problems)
@@ -493,7 +545,7 @@ def test_dangling_symlink_counts_as_missing(tmp_path: Path):
     exe = data["python_exe"]
     materialise(tmp_path, data, skip={exe})
     (tmp_path / exe).symlink_to("python3.14-gone")
-    assert schema_problems(data, tmp_path) == [f"python_exe: {exe!r} does not exist under {tmp_path}"]
+    assert tree_problems(tmp_path, data) == [f"python_exe: {exe!r} does not exist under {tmp_path}"]
 
 
 def test_not_an_object():
@@ -507,7 +559,7 @@ def test_load_checks_the_document_against_the_tree(tmp_path: Path):
     data = make_data()
     materialise(tmp_path, data)
     (tmp_path / "PYTHON.json").write_text(json.dumps(data))
-    assert load_python_json(tmp_path, "archive.tar.zst") == data
+    assert load_python_json(tmp_path, "archive.tar.zst") == make_doc()
 
 
 @pytest.mark.parametrize(
@@ -563,3 +615,31 @@ def test_a_symlink_leading_out_of_the_tree_is_refused(tmp_path: Path):
     (tree / "PYTHON.json").unlink()
     os.mkfifo(tree / "PYTHON.json")
     assert check_python_json(tree) == (None, ["PYTHON.json is not a regular file"])
+
+
+def _locations(value: object, at: tuple = ()) -> list[tuple]:
+    """The key/index path of every value inside `value`, containers included."""
+    found = [at]
+    if isinstance(value, dict):
+        for name, item in value.items():
+            found += _locations(item, (*at, name))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found += _locations(item, (*at, i))
+    return found
+
+
+def test_any_value_of_the_wrong_kind_anywhere_is_a_problem_not_a_crash():
+    """Each value of a valid document replaced by each kind of JSON value: the document is
+    either still valid or refused with one-line problems that say where, never a traceback."""
+    data = make_data()
+    for at in _locations(data)[1:]:
+        for hostile in (None, -1, 1.5, "", "x", [], ["x"], {}, {"x": 1}, True):
+            broken = copy.deepcopy(data)
+            parent = broken
+            for step in at[:-1]:
+                parent = parent[step]
+            parent[at[-1]] = hostile
+            doc, problems = parse(broken)
+            assert (doc is None) == bool(problems), (at, hostile)
+            assert all(": " in p and "\n" not in p for p in problems), problems

@@ -323,7 +323,7 @@ def test_python_json_naming_a_missing_file(tmp_path: Path, host_target: Target) 
 def test_python_json_schema_and_syntax(tmp_path: Path, host_target: Target) -> None:
     data = full_tree(tmp_path)
     del data["python_tag"]
-    write_json(tmp_path, data)
+    (tmp_path / "python/PYTHON.json").write_text(json.dumps(data))
     assert {(p.check, p.value) for p in validate_tree(tmp_path, host_target, []).problems} == {
         ("python-json", "python_tag: missing required key")
     }

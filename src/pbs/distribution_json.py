@@ -1,23 +1,21 @@
 """The PYTHON.json of an unpacked distribution, checked against its files before any of it is
-used: a format-8 document (metadata.py's schema) whose every named path exists inside the
+used: a format-8 document (metadata.py's model) whose every named path exists inside the
 distribution's `python/` directory, symlinks followed. `pbs link`, `pbs test` and
 `pbs validate` read it only through here."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from pbs.errors import PbsError
 from pbs.metadata import (
     FILE_NAME,
     FORMAT_VERSION,
+    PythonJson,
     PythonJsonError,
-    referenced_paths,
-    schema_problems,
+    read_python_json,
 )
 
 # The one-line error shows this many problems; `problems` holds them all.
@@ -36,7 +34,7 @@ class UnusablePythonJson(PythonJsonError):
                                 f"{FILE_NAME}: {shown}")
 
 
-def load_python_json(python: Path, source: str) -> dict[str, Any]:
+def load_python_json(python: Path, source: str) -> PythonJson:
     """The PYTHON.json of the unpacked distribution whose python/ directory is `python`.
 
     Raises UnusablePythonJson naming `source` (the archive) and what is wrong.
@@ -47,8 +45,8 @@ def load_python_json(python: Path, source: str) -> dict[str, Any]:
     return document
 
 
-def check_python_json(python: Path) -> tuple[dict[str, Any] | None, list[str]]:
-    """The parsed PYTHON.json of an unpacked distribution (None if it is not a JSON object)
+def check_python_json(python: Path) -> tuple[PythonJson | None, list[str]]:
+    """The PYTHON.json of an unpacked distribution (None if it does not follow the format)
     and every problem with it, checked against the files under `python`."""
     path = python / FILE_NAME
     if not _inside(path, python):
@@ -56,25 +54,23 @@ def check_python_json(python: Path) -> tuple[dict[str, Any] | None, list[str]]:
     if not path.is_file():
         return None, [f"{FILE_NAME} is {'not a regular file' if path.exists() else 'missing'}"]
     try:
-        data = json.loads(path.read_bytes())
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError
-        return None, [f"not valid JSON: {exc}"]
-    problems = schema_problems(data, root=python)
-    if not isinstance(data, dict):
-        return None, problems
-    return data, problems + _escaping_paths(data, python, problems)
+        document = read_python_json(path)
+    except PythonJsonError as exc:
+        return None, exc.problems
+    return document, _tree_problems(document, python)
 
 
-def _escaping_paths(data: dict[str, Any], python: Path, known: list[str]) -> list[str]:
-    """Named paths that exist but lead out of `python` through a symlink (a `..` or absolute
-    path is a schema problem already)."""
-    found = []
-    for where, rel in referenced_paths(data):
-        reported = any(problem.startswith(f"{where}: ") for problem in known)
+def _tree_problems(document: PythonJson, python: Path) -> list[str]:
+    """Named paths that are missing under `python`, or lead out of it through a symlink (a
+    `..` or absolute path is a schema problem already)."""
+    problems = []
+    for where, rel in document.paths():
         path = python / rel
-        if not reported and os.path.lexists(path) and not _inside(path, python):
-            found.append(f"{where}: {rel!r} leads outside {python} through a symlink")
-    return found
+        if not path.exists():
+            problems.append(f"{where}: {rel!r} does not exist under {python}")
+        elif not _inside(path, python):
+            problems.append(f"{where}: {rel!r} leads outside {python} through a symlink")
+    return problems
 
 
 def _inside(path: Path, root: Path) -> bool:

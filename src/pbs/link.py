@@ -15,7 +15,6 @@ import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from pbs.cache import Cache, held_directory, sweep_held
 from pbs.catalog import Catalog
@@ -24,7 +23,7 @@ from pbs.errors import PbsError, UsageError
 from pbs.extract import extract_archive
 from pbs.inputs import archive_file, output_directory
 from pbs.distribution_json import load_python_json
-from pbs.metadata import FILE_NAME
+from pbs.metadata import FILE_NAME, Link, PythonJson
 from pbs.runner import Runner
 from pbs.toolchain import Toolchain, prepare_toolchain
 
@@ -104,13 +103,13 @@ class InstallLayout:
     libpython: Path  # the versioned shared library the symlinks lead to
 
     @classmethod
-    def of(cls, python: Path, document: dict[str, Any], archive: str) -> InstallLayout:
+    def of(cls, python: Path, document: PythonJson, archive: str) -> InstallLayout:
         named = {
-            "python_exe": document["python_exe"],
-            "python_stdlib_platform_config": document.get("python_stdlib_platform_config"),
-            "python_paths.include": document["python_paths"].get("include"),
-            "python_paths.stdlib": document["python_paths"].get("stdlib"),
-            "build_info.core.shared_lib": document["build_info"]["core"].get("shared_lib"),
+            "python_exe": document.python_exe,
+            "python_stdlib_platform_config": document.python_stdlib_platform_config,
+            "python_paths.include": document.python_paths.get("include"),
+            "python_paths.stdlib": document.python_paths.get("stdlib"),
+            "build_info.core.shared_lib": document.build_info.core.shared_lib,
         }
         install = Path(os.path.realpath(python / "install"))
         where = f"python/{FILE_NAME} of {archive}"
@@ -134,7 +133,7 @@ class BuiltinModule:
     init_fn: str
     required: bool
     objs: tuple[str, ...]  # relative to python/
-    links: tuple[dict[str, Any], ...]
+    links: tuple[Link, ...]
 
 
 def choose_modules(
@@ -187,7 +186,7 @@ def link_archive(request: LinkRequest, catalog: Catalog, cache: Cache,
         available = _builtin_modules(document)
         linked, left_out = choose_modules(available, request.include, request.exclude)
         toolchain = prepare_toolchain(
-            catalog.toolchain, catalog.target(document["target_triple"]), cache, runner
+            catalog.toolchain, catalog.target(document.target_triple), cache, runner
         )
         _check_object_format(document, toolchain.llvm_major)
         linker = _Linker(python=python, document=document, layout=layout, toolchain=toolchain,
@@ -219,7 +218,7 @@ def link_archive(request: LinkRequest, catalog: Catalog, cache: Cache,
 @dataclass(kw_only=True)
 class _Linker:
     python: Path  # the archive's python/
-    document: dict[str, Any]
+    document: PythonJson
     layout: InstallLayout
     toolchain: Toolchain
     objects: Path  # where the new objects go
@@ -233,7 +232,7 @@ class _Linker:
     @property
     def _lto(self) -> list[str]:
         # Bitcode objects are optimized together again at this link.
-        return ["-flto=thin"] if self.document["build_info"]["object_file_format"] != "elf" else []
+        return ["-flto=thin"] if self.document.build_info.object_file_format != "elf" else []
 
     def _cc(self, *args: str | Path, step: str) -> None:
         self.runner([self.toolchain.cc, *args], step=step, log=self.log, env=self.toolchain.env())
@@ -248,17 +247,17 @@ class _Linker:
 
     def link(self, linked: Sequence[BuiltinModule], left_out: Sequence[BuiltinModule],
              tree: Path, interpreter: Path, libpython: Path) -> None:
-        build_info = self.document["build_info"]
-        inittab = (self.python / build_info["inittab_source"]).read_text(errors="replace")
+        build_info = self.document.build_info
+        inittab = (self.python / build_info.inittab_source).read_text(errors="replace")
         config_c = trim_inittab(inittab, left_out)
-        config = self._compile(config_c, "config", *build_info["inittab_cflags"])
+        config = self._compile(config_c, "config", *build_info.inittab_cflags)
         # The config dir keeps CPython's main() (Programs/python.o) and describes the inittab.
         main = self.python / "install" / self.layout.config_dir / "python.o"
         (tree / self.layout.config_dir / "config.c").write_text(config_c)
-        core = build_info["core"]
-        objects = [self.python / obj for obj in core["objs"] if obj != build_info["inittab_object"]]
+        core = build_info.core
+        objects = [self.python / obj for obj in core.objs if obj != build_info.inittab_object]
         objects += [self.python / obj for module in linked for obj in module.objs]
-        libraries = _library_arguments(self.python, [*core["links"], *(
+        libraries = _library_arguments(self.python, [*core.links, *(
             link for module in linked for link in module.links)])
         common = [*self._lto, *HARDENING_LDFLAGS, "-Wl,--exclude-libs,ALL"]
         # The modules in lib-dynload resolve the C API against the interpreter.
@@ -269,44 +268,44 @@ class _Linker:
 
     def embed_example(self, program: Path, tree: Path) -> None:
         embed = self._compile(EMBED_C, EMBED_EXAMPLE.replace("-", "_"))
-        version = self.document["python_major_minor_version"]
+        version = self.document.python_major_minor_version
         self._cc("-o", program, embed, f"-L{tree / 'lib'}", f"-lpython{version}",
                  "-Wl,-rpath,$ORIGIN/../lib", *HARDENING_LDFLAGS, step="link the embedding example")
 
 
-def _python_json(python: Path, archive: Path) -> dict[str, Any]:
+def _python_json(python: Path, archive: Path) -> PythonJson:
     if not os.path.lexists(python / FILE_NAME):
         raise UsageError(f"{archive.name} is not a full archive: it has no python/{FILE_NAME}")
     return load_python_json(python, archive.name)
 
 
-def _builtin_modules(document: dict[str, Any]) -> dict[str, BuiltinModule]:
+def _builtin_modules(document: PythonJson) -> dict[str, BuiltinModule]:
     modules = {}
-    for name, variants in document["build_info"]["extensions"].items():
+    for name, variants in document.build_info.extensions.items():
         for variant in variants:
-            if variant["in_core"]:
+            if variant.in_core:
                 modules[name] = BuiltinModule(
-                    name=name, init_fn=variant["init_fn"], required=variant["required"],
-                    objs=tuple(variant["objs"]), links=tuple(variant.get("links", ())),
+                    name=name, init_fn=variant.init_fn, required=variant.required,
+                    objs=variant.objs, links=variant.links,
                 )
     return modules
 
 
-def _check_object_format(document: dict[str, Any], llvm_major: int) -> None:
-    found = document["build_info"]["object_file_format"]
+def _check_object_format(document: PythonJson, llvm_major: int) -> None:
+    found = document.build_info.object_file_format
     if found not in ("elf", f"llvm-bitcode:{llvm_major}"):
         raise PbsError(f"the archive's objects are {found}; this pbs links elf or "
                        f"llvm-bitcode:{llvm_major} objects")
 
 
-def _library_arguments(python: Path, links: Iterable[dict[str, Any]]) -> list[str]:
+def _library_arguments(python: Path, links: Iterable[Link]) -> list[str]:
     """Static libraries in one group (their order need not be known), then system libraries."""
     static, system = [], []
     for link in links:
-        if "path_static" in link:
-            static.append(str(python / link["path_static"]))
-        elif link.get("system"):
-            system.append(f"-l{link['name']}")
+        if link.path_static is not None:
+            static.append(str(python / link.path_static))
+        elif link.system:
+            system.append(f"-l{link.name}")
     unique = list(dict.fromkeys(static))
     return ["-Wl,--start-group", *unique, "-Wl,--end-group", *dict.fromkeys(system)]
 

@@ -19,17 +19,17 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from elftools.common.exceptions import ELFError
 from packaging.version import Version
 
+from pbs.buildpaths import named_in, regular_files
 from pbs.cache import held_directory, sweep_held
 from pbs.catalog import Target
 from pbs.elf import ElfFacts, elf_kind, read_elf
 from pbs.extract import extract_archive
 from pbs.distribution_json import check_python_json
-from pbs.metadata import FILE_NAME
+from pbs.metadata import FILE_NAME, ExtensionVariant, PythonJson
 
 _LINKED_KINDS = ("ET_EXEC", "ET_DYN")
 
@@ -111,19 +111,17 @@ def validate_tree(root: Path, target: Target, forbidden_paths: Sequence[str]) ->
     """Validate an unpacked archive; `root` is the directory that holds `python/`."""
     python_dir = root / "python"
     if not python_dir.is_dir() or python_dir.is_symlink():
-        files = sum(1 for _ in _regular_files(root))
+        files = sum(1 for _ in regular_files(root))
         problem = Problem("python/", "layout", "missing: not a distribution")
         return Report(files_checked=files, elf_files_checked=0, problems=(problem,))
     document, problems = _load_python_json(python_dir)
     problems += _layout_problems(python_dir)
     required_exports = {_EMBEDDING_API, *_builtin_init_functions(python_dir, document)}
-    # An empty needle would be found in every file.
-    needles = tuple(path.encode() for path in forbidden_paths if path)
-    files = list(_regular_files(root))
+    files = list(regular_files(root))
     elf_files = 0
     for path in files:
         rel = path.relative_to(root).as_posix()
-        problems += _build_path_problems(path, rel, needles)
+        problems += [Problem(rel, "build-path", found) for found in named_in(path, forbidden_paths)]
         try:
             if elf_kind(path) not in _LINKED_KINDS:
                 continue
@@ -150,22 +148,6 @@ def render(report: Report) -> list[str]:
         f"{count} problem{'' if count == 1 else 's'}"
     )
     return [str(problem) for problem in report.problems] + [summary]
-
-
-def _regular_files(root: Path) -> Iterator[Path]:
-    """Every regular file below `root`; symlinks are not followed (their targets are checked)."""
-    for directory, _, names in os.walk(root):
-        for name in names:
-            path = Path(directory, name)
-            if path.is_file() and not path.is_symlink():
-                yield path
-
-
-def _build_path_problems(path: Path, rel: str, needles: tuple[bytes, ...]) -> list[Problem]:
-    if not needles:
-        return []
-    data = path.read_bytes()
-    return [Problem(rel, "build-path", needle.decode()) for needle in needles if needle in data]
 
 
 # -- ELF files ---------------------------------------------------------------------------
@@ -247,8 +229,8 @@ def _is_full(python_dir: Path) -> bool:
     return (python_dir / "install").is_dir() or os.path.lexists(python_dir / FILE_NAME)
 
 
-def _load_python_json(python_dir: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
-    """The parsed PYTHON.json of a full archive (None if unusable) and its problems."""
+def _load_python_json(python_dir: Path) -> tuple[PythonJson | None, list[Problem]]:
+    """The PYTHON.json of a full archive (None if unusable) and its problems."""
     if not _is_full(python_dir):
         return None, []
     document, messages = check_python_json(python_dir)
@@ -268,21 +250,14 @@ def _inside(path: Path, root: Path) -> bool:
     return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(root))
 
 
-def _variants(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(location, variant) of every extension variant; malformed parts are skipped here
-    because schema_problems reports them."""
-    info = document.get("build_info")
-    extensions = info.get("extensions") if isinstance(info, dict) else None
-    if not isinstance(extensions, dict):
-        return
-    for name, variants in extensions.items():
-        if isinstance(variants, list):
-            for i, variant in enumerate(variants):
-                if isinstance(variant, dict):
-                    yield f"build_info.extensions.{name}[{i}]", variant
+def _variants(document: PythonJson) -> Iterator[tuple[str, ExtensionVariant]]:
+    """(location, variant) of every extension variant."""
+    for name, variants in document.build_info.extensions.items():
+        for i, variant in enumerate(variants):
+            yield f"build_info.extensions.{name}[{i}]", variant
 
 
-def _builtin_init_functions(python_dir: Path, document: dict[str, Any] | None) -> set[str]:
+def _builtin_init_functions(python_dir: Path, document: PythonJson | None) -> set[str]:
     """The init functions of the modules compiled into the interpreter.
 
     PYTHON.json says which they are; install_only archives have none, so the inittab
@@ -290,11 +265,10 @@ def _builtin_init_functions(python_dir: Path, document: dict[str, Any] | None) -
     """
     if document is not None:
         return {
-            variant["init_fn"]
+            variant.init_fn
             for _, variant in _variants(document)
-            if variant.get("in_core") is True
-            and isinstance(variant.get("init_fn"), str)
-            and variant["init_fn"] != "NULL"  # the format's spelling of "no init function"
+            # "NULL" is the format's spelling of "no init function".
+            if variant.in_core and variant.init_fn != "NULL"
         }
     functions: set[str] = set()
     for prefix in ("install/", ""):
@@ -305,19 +279,18 @@ def _builtin_init_functions(python_dir: Path, document: dict[str, Any] | None) -
     return functions
 
 
-def _extension_problems(python_dir: Path, document: dict[str, Any]) -> list[Problem]:
+def _extension_problems(python_dir: Path, document: PythonJson) -> list[Problem]:
     """Shared extension modules and PYTHON.json must name each other.
 
-    That a named shared_lib exists is a python-json problem already (schema_problems checks
+    That a named shared_lib exists is a python-json problem already (distribution_json checks
     every path), and in-core init functions are builtin-init's: neither is reported twice.
     """
     problems = []
     named = set()
     for where, variant in _variants(document):
-        shared_lib = variant.get("shared_lib")
-        if isinstance(shared_lib, str):
-            named.add(shared_lib)
-        elif variant.get("in_core") is False:
+        if variant.shared_lib is not None:
+            named.add(variant.shared_lib)
+        elif not variant.in_core:
             message = f"{where}: not in core and names no shared_lib"
             problems.append(Problem(_PYTHON_JSON, "extensions", message))
     for module in python_dir.glob("install/lib/python3.*/lib-dynload/*.so"):

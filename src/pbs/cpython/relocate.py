@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from pbs.buildpaths import excerpt, files_naming
 from pbs.errors import PbsError
 
 # A script's interpreter found beside the script, whatever the install's location; the
@@ -64,24 +65,15 @@ def relocate(install_dir: Path, rewrites: Rewrites) -> list[Path]:
         _make_pkgconfig_relative(pc)
     for script in (install_dir / "bin").iterdir():
         _make_shebang_relative(script)
-    needles = [*rewrites.build_dirs, *rewrites.tools]
-    leftovers = files_containing(install_dir, needles)
+    build_paths = [*rewrites.build_dirs, *rewrites.tools]
+    leftovers = files_naming(install_dir, build_paths)
     if leftovers:
         shown = ", ".join(str(p.relative_to(install_dir)) for p in leftovers[:10])
         raise PbsError(
             f"{len(leftovers)} installed files still name a build directory: {shown}; "
-            f"in {leftovers[0].name}: {_context(leftovers[0], needles)}"
+            f"in {leftovers[0].name}: {excerpt(leftovers[0], build_paths)}"
         )
     return modules
-
-
-def _context(path: Path, needles: Iterable[str]) -> str:
-    data = path.read_bytes()
-    for needle in needles:
-        at = data.find(needle.encode())
-        if at >= 0:
-            return repr(data[max(0, at - 60): at + len(needle) + 60])
-    return ""
 
 
 def _build_descriptions(install_dir: Path) -> Iterable[Path]:
@@ -121,16 +113,3 @@ def _make_shebang_relative(script: Path) -> None:
     body = script.read_bytes()[len(first):]
     interpreter = match.group(2).decode()
     script.write_bytes(TRAMPOLINE.format(interpreter=shlex.quote(interpreter)).encode() + body)
-
-
-def files_containing(root: Path, needles: Iterable[str]) -> list[Path]:
-    """Regular files under `root` whose bytes contain any of `needles`."""
-    encoded = [needle.encode() for needle in needles if needle]
-    found = []
-    for path in sorted(root.rglob("*")):
-        if path.is_symlink() or not path.is_file():
-            continue
-        data = path.read_bytes()
-        if any(needle in data for needle in encoded):
-            found.append(path)
-    return found

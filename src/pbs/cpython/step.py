@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from pbs import elf, metadata
+from pbs import buildpaths, elf, metadata, typedjson
 from pbs.cache import key_of
 from pbs.catalog import BoltSpec, BuildOptions, Python, SourcePatch, Target
 from pbs.cpython import assemble, bolt, build, compiler, modules, patches, relocate
@@ -34,7 +34,8 @@ from pbs.steps.engine import StepEngine, StepResult
 from pbs.toolchain import Toolchain
 
 # The modules whose code shapes the step's output, besides this one.
-CODE = (assemble, bolt, build, compiler, modules, patches, relocate, metadata, elf)
+CODE = (assemble, bolt, build, compiler, modules, patches, relocate, metadata, elf, typedjson,
+        buildpaths)
 
 
 @dataclass(frozen=True, kw_only=True)
