@@ -29,7 +29,7 @@ from pathlib import Path
 from harness import builds, pyperformance, reference, report, startup
 
 from pbs.cache import default_cache_root
-from pbs.extract import extract_archive
+from pbs.sources.extract import extract_archive
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results"

@@ -23,9 +23,9 @@ from conftest import killed_leftover
 
 from pbs.cache import UNLOCKED_GRACE_SECONDS, UNNAMED_SUFFIX, Cache, held_directory, sweep_held
 from pbs.catalog import Artifact, Source
-from pbs.debian import DebianSource
+from pbs.sources.debian import DebianSource
 from pbs.errors import CacheError
-from pbs.fetch import Fetcher
+from pbs.sources.fetch import Fetcher
 from pbs.runner import run
 
 
@@ -102,8 +102,8 @@ def test_a_fetch_killed_mid_transfer_leaves_no_cache_entry(tmp_path: Path) -> No
         from pathlib import Path
         from pbs.cache import Cache
         from pbs.catalog import Artifact, Source, load_catalog
-        from pbs.debian import DebianSource
-        from pbs.fetch import Fetcher
+        from pbs.sources.debian import DebianSource
+        from pbs.sources.fetch import Fetcher
         from pbs.runner import run
         cache = Cache(Path({str(cache_root)!r}))
         artifact = Artifact(file="big.tar.gz", sha256={hashlib.sha256(b"").hexdigest()!r},

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from pbs.catalog import Catalog, Source
-from pbs.extract import extract_archive, source_root
+from pbs.sources.extract import extract_archive, source_root
 
 
 def pbs(*args: str, cache: Path, **env: str) -> subprocess.CompletedProcess[str]:

@@ -16,7 +16,7 @@ from pbs.catalog import Catalog, Source
 from pbs.cpython.compiler import CPythonCompiler, select_compiler
 from pbs.cpython.step import plan_cpython
 from pbs.elf import max_glibc_version, needed_libraries
-from pbs.fetch import Fetched, Origin
+from pbs.sources.fetch import Fetched, Origin
 from pbs.runner import run
 from pbs.toolchain import Toolchain
 

@@ -24,7 +24,7 @@ from pbs.cpython.modules import (
 )
 from pbs.cpython.relocate import Rewrites, relocate
 from pbs.errors import PbsError
-from pbs.extract import extract_archive, source_root
+from pbs.sources.extract import extract_archive, source_root
 
 SETUP_BOOTSTRAP = """\
 # Built-in modules required to get a functioning interpreter.

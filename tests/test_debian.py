@@ -10,9 +10,9 @@ import pytest
 
 from conftest import RecordingRunner
 from pbs.catalog import Catalog, DebianLocation
-from pbs.debian import APT_HELPER, DebianSource, machine_mirrors
+from pbs.sources.debian import APT_HELPER, DebianSource, machine_mirrors
 from pbs.errors import FetchError
-from pbs.fetch import Fetcher, Origin, sha256_of
+from pbs.sources.fetch import Fetcher, Origin, sha256_of
 from pbs.runner import run
 
 DEB822 = """\

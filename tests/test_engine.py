@@ -107,3 +107,16 @@ def test_steps_run_after_their_dependencies_and_a_failure_stops_new_starts(cache
 
     with pytest.raises(RuntimeError, match="failing broke"):
         execute([failing, after], build_failing, parallel=2)
+
+
+def test_the_cpython_key_hashes_the_code_its_stages_import_and_not_the_inert() -> None:
+    from pbs.cpython import makesetup, step
+    from pbs.steps.code import code_texts
+
+    texts = code_texts("pbs.cpython.step", inert=step.INERT_CODE)
+    # makesetup is imported only through modules.py and assemble.py: reached transitively.
+    assert Path(makesetup.__file__).read_text() in texts
+    assert Path(step.__file__).read_text() in texts
+    for inert in ("runner", "cache", "toolchain"):
+        assert Path(__import__(f"pbs.{inert}", fromlist=["_"]).__file__).read_text() not in texts
+    assert len(set(texts)) == len(texts)

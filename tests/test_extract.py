@@ -15,7 +15,7 @@ import pytest
 import zstandard
 
 from pbs.errors import PbsError, UnsafeArchive
-from pbs.extract import SUPPORTED_SUFFIXES, extract_archive, source_root
+from pbs.sources.extract import SUPPORTED_SUFFIXES, extract_archive, source_root
 
 MTIME = 1_700_000_000
 Member = tuple[tarfile.TarInfo, bytes | None]

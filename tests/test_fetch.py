@@ -13,9 +13,9 @@ from rich.console import Console
 
 from pbs.cache import Cache
 from pbs.catalog import Artifact, Catalog, Source
-from pbs.debian import DebianSource
+from pbs.sources.debian import DebianSource
 from pbs.errors import FetchError
-from pbs.fetch import Fetcher, Origin
+from pbs.sources.fetch import Fetcher, Origin
 from pbs.runner import run
 
 from conftest import cache_entries

@@ -15,9 +15,9 @@ from packaging.version import Version
 
 from pbs.cache import Cache
 from pbs.catalog import Catalog
-from pbs.debian import DebianSource
+from pbs.sources.debian import DebianSource
 from pbs.elf import max_glibc_version, needed_libraries
-from pbs.fetch import Fetcher
+from pbs.sources.fetch import Fetcher
 from pbs.recipes import RECIPES, BuildContext, Recipe
 from pbs.runner import run
 from pbs.steps.dependencies import build_dependencies, plan

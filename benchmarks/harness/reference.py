@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pbs.cache import Cache, default_cache_root
 from pbs.catalog import load_catalog
-from pbs.extract import extract_archive, source_root
+from pbs.sources.extract import extract_archive, source_root
 from pbs.runner import run
 
 # What the docker image's build stage installs besides gcc (buildpack-deps plus its own list).

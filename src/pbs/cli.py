@@ -15,9 +15,9 @@ from rich.table import Table
 from pbs import __version__, interrupt
 from pbs.cache import Cache, default_cache_root, open_cache
 from pbs.catalog import Catalog, Target, load_catalog
-from pbs.debian import DebianSource
+from pbs.sources.debian import DebianSource
 from pbs.errors import PbsError, UsageError
-from pbs.fetch import Fetched, Fetcher
+from pbs.sources.fetch import Fetched, Fetcher
 from pbs.inputs import (
     archive_file,
     output_directory,
@@ -312,7 +312,7 @@ def _test(args: argparse.Namespace, catalog: Catalog, out: Console, err: Console
     if args.keep is not None:
         output_directory(args.keep, "--keep")
     cache = _cache(args)
-    log = cache.root / "logs" / "test" / f"{args.archive.name}.log"
+    log = cache.log("test", f"{args.archive.name}.log")
     log.parent.mkdir(parents=True, exist_ok=True)
     log.unlink(missing_ok=True)
     err.print(f"testing {args.archive} (log: {log})")

@@ -20,7 +20,7 @@ from pbs.cache import Cache, held_directory, sweep_held
 from pbs.catalog import Catalog
 from pbs.cpython.build import HARDENING_LDFLAGS
 from pbs.errors import PbsError, UsageError
-from pbs.extract import extract_archive
+from pbs.sources.extract import extract_archive
 from pbs.inputs import archive_file, output_directory
 from pbs.distribution_json import load_python_json
 from pbs.metadata import FILE_NAME, Link, PythonJson
@@ -174,7 +174,7 @@ def trim_inittab(config_c: str, left_out: Iterable[BuiltinModule]) -> str:
 def link_archive(request: LinkRequest, catalog: Catalog, cache: Cache,
                  runner: Runner) -> LinkResult:
     request.check()
-    log = cache.logs / "link" / f"{request.archive.name}.log"
+    log = cache.log("link", f"{request.archive.name}.log")
     log.parent.mkdir(parents=True, exist_ok=True)
     log.unlink(missing_ok=True)
     sweep_held(request.out.parent, WORK_PREFIX)  # what killed runs left here

@@ -11,7 +11,7 @@ from pbs.cache import Cache
 from pbs.catalog import BuildOptions, Catalog, Python, Source, Target
 from pbs.cpython.compiler import select_compiler
 from pbs.cpython.step import build_cpython, plan_cpython
-from pbs.fetch import Fetched, Fetcher
+from pbs.sources.fetch import Fetched, Fetcher
 from pbs.inputs import source_date_epoch
 from pbs.package import SHA256SUMS, ArchiveNames, package, recover
 from pbs.steps.dependencies import DependencyStage, build_dependencies
@@ -95,7 +95,7 @@ def run_build(
         setup_rules=catalog.setup_rules_for(request.python.version),
         compiler=select_compiler(
             catalog.options.compiler_for(request.python.version), toolchain,
-            log=cache.logs / "toolchain" / "versions.log", runner=runner,
+            log=cache.log("toolchain", "versions.log"), runner=runner,
         ),
         target=request.target,
         source=fetched[catalog.python_source(request.python).name],

@@ -6,8 +6,8 @@ against the host's glibc 2.36. Debian's clang-22 is the same LLVM as zig's, and 
 made of zig's glibc headers and symbol stubs it gives the floor, PGO, ThinLTO/LTO and
 relocations for BOLT at once, and built CPython fastest.
 
-The sysroot and compiler wrappers are generated into the cache under a key that hashes every
-input (compiler identity, zig version, the recipe in this module), published atomically.
+The sysroot and compiler wrappers are a cached step (pbs.steps.engine) whose key hashes every
+input: compiler identity, zig version, the target's sysroot, the recipe in this module.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from pbs.catalog import Target, ToolchainSpec
 from pbs.elf import max_glibc_version
 from pbs.errors import PbsError
 from pbs.runner import Runner
+from pbs.steps.engine import StepEngine
 
 # zig's stub of the dynamic linker, renamed to the target's real soname in the sysroot.
 ZIG_DYNAMIC_LINKER_STUB = "libld.so.2"
@@ -45,7 +46,6 @@ int main(void) {
     return 0;
 }
 """
-TOOLS = ("ar", "nm", "ranlib", "objcopy", "strip", "profdata", "bolt")
 
 
 class ToolchainMissing(PbsError):
@@ -106,7 +106,7 @@ def prepare_toolchain(
         raise PbsError(f"no toolchain recipe for {target.triple}")
     llvm = _installed_llvm_bin(spec)
     zig = _zig(spec)
-    probe_log = cache.logs / "toolchain" / "versions.log"
+    probe_log = cache.log("toolchain", "versions.log")
     clang_version = runner([llvm / "clang", "--version"], step="ask clang its version",
                            log=probe_log).output.splitlines()[0]
     zig_version = runner([zig, "version"], step="ask zig its version",
@@ -124,23 +124,29 @@ def prepare_toolchain(
         Path(__file__).read_text(),
         *(hashlib.sha256(p.read_bytes()).hexdigest() for p in host_crt),
     )
-    root = cache.root / "toolchains" / identity
-    toolchain = Toolchain(
-        target=target,
-        root=root,
-        identity=identity,
-        description=f"{clang_version}; glibc {target.libc_floor} sysroot from zig {zig_version}",
-        llvm_major=spec.llvm_major,
-    )
-    with cache.lock(f"toolchain-{identity}"):
-        if not root.is_dir():
-            with cache.staging() as staging:
-                entry = staging / "toolchain"
-                log = cache.logs / "toolchain" / f"{target.triple}-{identity}.log"
-                _assemble(entry, zig, target, llvm, host_crt, staging, log, runner)
-                _check(entry, toolchain, staging, log, runner)
-                cache.publish(entry, root)
+    step = ToolchainStep(
+        name=f"toolchain-{target.triple}", key=identity,
+        description=f"{clang_version}; glibc {target.libc_floor} sysroot from zig {zig_version}")
+    engine = StepEngine(cache)
+    toolchain = Toolchain(target=target, root=engine.output(step), identity=identity,
+                          description=step.description, llvm_major=spec.llvm_major)
+
+    def build(work: Path, out: Path, log: Path) -> None:
+        _assemble(out, zig, target, llvm, host_crt, work, log, runner)
+        _check(out, toolchain, work, log, runner)
+
+    engine.run(step, build)
     return toolchain
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolchainStep:
+    name: str
+    key: str
+    description: str
+
+    def record(self) -> dict[str, str]:
+        return {"description": self.description}
 
 
 def llvm_bin(major: int) -> Path:

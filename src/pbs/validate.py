@@ -27,7 +27,7 @@ from pbs.buildpaths import named_in, regular_files
 from pbs.cache import held_directory, sweep_held
 from pbs.catalog import Target
 from pbs.elf import ElfFacts, elf_kind, read_elf
-from pbs.extract import extract_archive
+from pbs.sources.extract import extract_archive
 from pbs.distribution_json import check_python_json
 from pbs.metadata import FILE_NAME, ExtensionVariant, PythonJson
 

@@ -1,6 +1,7 @@
 """The CPython build as one cached step on top of the dependency steps.
 
-Its key hashes the code its stages run (CODE and this module), the CPython and pip files, the
+Its key hashes the pbs code it runs (this module and what it imports, see INERT_CODE), the
+CPython and pip files, the
 build options and their configure arguments, the patches, the deliberate module exclusions,
 the compiler identity and flags, the target and every dependency step's key. Its output is the
 finished `python/` tree of a full archive; packaging only archives it, so archives rebuilt
@@ -9,33 +10,36 @@ from the cache are byte-identical.
 
 from __future__ import annotations
 
-import inspect
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from pbs import buildpaths, elf, metadata, typedjson
 from pbs.cache import key_of
 from pbs.catalog import BoltSpec, BuildOptions, Python, SourcePatch, Target
-from pbs.cpython import assemble, bolt, build, compiler, modules, patches, relocate
 from pbs.cpython.assemble import Dependency, Distribution, interpreter_facts
 from pbs.cpython.build import INSTALL_PREFIX, SOURCE_DATE_EPOCH, CPythonBuild
 from pbs.cpython.compiler import CPythonCompiler
 from pbs.cpython.modules import ModuleTable
 from pbs.cpython.relocate import Rewrites
-from pbs.extract import extract_archive, source_root
-from pbs.fetch import Fetched
+from pbs.sources.extract import extract_archive, source_root
+from pbs.sources.fetch import Fetched
 from pbs.recipes.base import NEUTRAL_BUILD_DIR, NEUTRAL_TOOLCHAIN_DIR, PREFIX
 from pbs.runner import Runner
+from pbs.steps.code import code_texts
 from pbs.steps.dependencies import DependencyStep, merge_outputs
 from pbs.steps.engine import StepEngine, StepResult
 from pbs.toolchain import Toolchain
 
-# The modules whose code shapes the step's output, besides this one.
-CODE = (assemble, bolt, build, compiler, modules, patches, relocate, metadata, elf, typedjson,
-        buildpaths)
+# What the key need not hash of the code this module imports: what cannot change the output
+# (the cache, the runner, errors, the live view; the catalog's reader and the fetchers, whose
+# data and files enter the key as values and hashes), and what the dependency steps' keys and
+# the toolchain's identity, both part of this key, hash already.
+INERT_CODE = frozenset({
+    "pbs.cache", "pbs.runner", "pbs.errors", "pbs.progress", "pbs.catalog", "pbs.sources.fetch",
+    "pbs.sources.debian", "pbs.steps", "pbs.recipes", "pbs.toolchain",
+})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,8 +78,7 @@ def plan_cpython(
     deps: list[DependencyStep],
 ) -> CPythonStep:
     key = key_of(
-        *(Path(inspect.getsourcefile(module) or "").read_text() for module in CODE),
-        Path(__file__).read_text(),
+        *code_texts(__name__, inert=INERT_CODE),
         source.artifact.sha256,
         pip.artifact.sha256,
         str(options),

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pbs.errors import PbsError
-from pbs.extract import extract_archive
+from pbs.sources.extract import extract_archive
 from pbs.distribution_json import load_python_json
 from pbs.metadata import FILE_NAME
 from pbs.runner import CommandResult, Runner

@@ -18,8 +18,8 @@ from pathlib import Path
 from pbs.cache import key_of
 from pbs.catalog import Target
 from pbs.errors import PbsError
-from pbs.extract import extract_archive, source_root
-from pbs.fetch import Fetched
+from pbs.sources.extract import extract_archive, source_root
+from pbs.sources.fetch import Fetched
 from pbs.recipes import RECIPES, base
 from pbs.recipes.base import PREFIX, BuildContext, Recipe
 from pbs.runner import Runner

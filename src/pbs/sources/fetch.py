@@ -27,7 +27,7 @@ from rich.console import Console
 from pbs import __version__
 from pbs.cache import Cache
 from pbs.catalog import Artifact, DebianLocation, Source
-from pbs.debian import DebianSource
+from pbs.sources.debian import DebianSource
 from pbs.errors import CacheError, FetchError, HashMismatch, PbsError
 from pbs.progress import activity
 from pbs.runner import Runner
@@ -250,7 +250,7 @@ class Fetcher:
                     requirement,
                 ],
                 step=f"download {requirement} with pip",
-                log=self._cache.logs / "fetch" / f"{artifact.file}.log",
+                log=self._cache.log("fetch", f"{artifact.file}.log"),
             )
         got = downloads / artifact.file
         if not got.is_file():

@@ -182,7 +182,7 @@ class DebianSource:
             self._runner(
                 ["apt-get", *self._apt_options(), "update"],
                 step="update pbs's Debian source indexes",
-                log=self._cache.logs / "fetch" / "apt-update.log",
+                log=self._cache.log("fetch", "apt-update.log"),
             )
         self._updated = True
 
@@ -221,4 +221,4 @@ class DebianSource:
         )
 
     def _log(self, file: str) -> Path:
-        return self._cache.logs / "fetch" / f"{file}.log"
+        return self._cache.log("fetch", f"{file}.log")
