@@ -32,12 +32,11 @@ from pbs.cpython.modules import (
     with_setup_rules,
 )
 from pbs.errors import PbsError
-from pbs.recipes.base import prefix_maps
+from pbs.recipes.base import dependency_env, prefix_maps
 from pbs.runner import CommandResult, Runner
 from pbs.toolchain import Toolchain
 
 INSTALL_PREFIX = "/install"
-SOURCE_DATE_EPOCH = "0"
 # Every ELF file of the distribution: relocations resolved at load and then read-only, and a
 # stack that is never executable, whatever an object file asks for.
 HARDENING_LDFLAGS = ("-Wl,-z,relro", "-Wl,-z,now", "-Wl,-z,noexecstack")
@@ -82,7 +81,6 @@ class CPythonBuild:
 
     def env(self) -> dict[str, str]:
         deps = self.deps_prefix
-        pkgconfig = [deps / "lib" / "pkgconfig", deps / "share" / "pkgconfig"]
         excluded = {f"py_cv_module_{name}": "n/a" for name in sorted(self.excluded_modules)}
         maps = prefix_maps(self.toolchain, self.work_root)
         return {
@@ -96,12 +94,8 @@ class CPythonBuild:
             "LIBS": "-lpthread -ldl -lm",
             # --static: the dependencies' private libraries (Libs.private) are needed too.
             "PKG_CONFIG": "pkg-config --static",
-            "PKG_CONFIG_LIBDIR": ":".join(str(p) for p in pkgconfig),
-            "PKG_CONFIG_PATH": "",
-            "PKG_CONFIG_SYSROOT_DIR": str(deps.parent),
+            **dependency_env(deps),
             "MODULE_BUILDTYPE": "static",
-            # py_compile writes hash-checked .pyc files when this is set: reproducible.
-            "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH,
             **excluded,
         }
 

@@ -19,13 +19,13 @@ from pathlib import Path
 from pbs.cache import key_of
 from pbs.catalog import BoltSpec, BuildOptions, Python, SourcePatch, Target
 from pbs.cpython.assemble import Dependency, Distribution, interpreter_facts
-from pbs.cpython.build import INSTALL_PREFIX, SOURCE_DATE_EPOCH, CPythonBuild
+from pbs.cpython.build import INSTALL_PREFIX, CPythonBuild
 from pbs.cpython.compiler import CPythonCompiler
 from pbs.cpython.modules import ModuleTable
 from pbs.cpython.relocate import Rewrites
 from pbs.sources.extract import extract_archive, source_root
 from pbs.sources.fetch import Fetched
-from pbs.recipes.base import NEUTRAL_BUILD_DIR, NEUTRAL_TOOLCHAIN_DIR, PREFIX
+from pbs.recipes.base import NEUTRAL_BUILD_DIR, NEUTRAL_TOOLCHAIN_DIR, PREFIX, SOURCE_DATE_EPOCH
 from pbs.runner import Runner
 from pbs.steps.code import code_texts
 from pbs.steps.dependencies import DependencyStep, merge_outputs

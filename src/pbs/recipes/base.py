@@ -21,6 +21,21 @@ OPTIMIZE = ("-O3", "-fPIC")
 # What build-machine directories become in __FILE__ strings and debug information.
 NEUTRAL_BUILD_DIR = "/build"
 NEUTRAL_TOOLCHAIN_DIR = "/toolchain"
+# Tools that stamp dates use this instead of the clock: py_compile then writes hash-checked
+# .pyc files, which are reproducible.
+SOURCE_DATE_EPOCH = "0"
+
+
+def dependency_env(deps_prefix: Path) -> dict[str, str]:
+    """How any build finds the merged dependencies: only their pkg-config files, never the
+    host's, with their /deps prefix mapped onto the merged tree; and reproducible output."""
+    pkgconfig = [deps_prefix / "lib" / "pkgconfig", deps_prefix / "share" / "pkgconfig"]
+    return {
+        "PKG_CONFIG_LIBDIR": os.pathsep.join(str(p) for p in pkgconfig),
+        "PKG_CONFIG_PATH": "",
+        "PKG_CONFIG_SYSROOT_DIR": str(deps_prefix.parent),
+        "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH,
+    }
 
 
 def prefix_maps(toolchain: Toolchain, work_root: Path) -> tuple[str, ...]:
@@ -69,20 +84,12 @@ class BuildContext:
         return self.deps_root / PREFIX.lstrip("/")
 
     def env(self) -> dict[str, str]:
-        include = self.deps_prefix / "include"
-        lib = self.deps_prefix / "lib"
-        pkgconfig = [lib / "pkgconfig", self.deps_prefix / "share" / "pkgconfig"]
         return {
             **self.toolchain.env(),
             "CFLAGS": self.cflags(),
-            "CPPFLAGS": f"-I{include}",
-            "LDFLAGS": f"-L{lib}",
-            # Only the dependencies' .pc files, never the host's, with their /deps prefix
-            # mapped onto the merged tree.
-            "PKG_CONFIG_LIBDIR": os.pathsep.join(str(p) for p in pkgconfig),
-            "PKG_CONFIG_PATH": "",
-            "PKG_CONFIG_SYSROOT_DIR": str(self.deps_root),
-            "SOURCE_DATE_EPOCH": "0",
+            "CPPFLAGS": f"-I{self.deps_prefix / 'include'}",
+            "LDFLAGS": f"-L{self.deps_prefix / 'lib'}",
+            **dependency_env(self.deps_prefix),
             **self.extra_env,
         }
 
