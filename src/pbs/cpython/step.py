@@ -22,7 +22,7 @@ from pbs.cpython.assemble import Dependency, Distribution, interpreter_facts
 from pbs.cpython.build import INSTALL_PREFIX, CPythonBuild
 from pbs.cpython.compiler import CPythonCompiler
 from pbs.cpython.modules import ModuleTable
-from pbs.cpython.relocate import Rewrites
+from pbs.cpython.relocate import Rewrites, relocate
 from pbs.sources.extract import extract_archive, source_root
 from pbs.sources.fetch import Fetched
 from pbs.recipes.base import NEUTRAL_BUILD_DIR, NEUTRAL_TOOLCHAIN_DIR, PREFIX, SOURCE_DATE_EPOCH
@@ -208,7 +208,7 @@ def add_tcl_tk_libraries(job: CPythonJob) -> None:
 def make_relocatable(job: CPythonJob) -> None:
     env = job.cpython.env()
     tools = {env["CC"]: "cc", env["AR"]: "ar", f"{job.toolchain.llvm_bin}/": ""}
-    job.relocated = relocate.relocate(job.install, Rewrites(
+    job.relocated = relocate(job.install, Rewrites(
         tools=tools,
         build_dirs={str(job.deps_prefix): PREFIX,
                     str(job.source_dir): f"{NEUTRAL_BUILD_DIR}/cpython",
