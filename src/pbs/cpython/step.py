@@ -105,7 +105,8 @@ def build_cpython(step: CPythonStep, *, engine: StepEngine, toolchain: Toolchain
 
     def build_into(work: Path, out: Path, log: Path) -> None:
         job = CPythonJob(
-            step=step, toolchain=toolchain, runner=runner, jobs=jobs, work=work, root=out / "python", log=log,
+            step=step, toolchain=toolchain, runner=runner, jobs=jobs, work=work,
+            root=out / "python", log=log,
             cache_root=engine.cache_root,
             dependency_outputs={s.name: engine.output(s) for s in step.closure()},
         )
