@@ -91,7 +91,7 @@ def parse_archive_name(name: str) -> ArchiveName:
         raise UsageError(f"{name}: not an archive name of the form {_GRAMMAR}")
     flavor = match["flavor"]
     if match["extension"] != EXTENSIONS[flavor]:
-        raise UsageError(f"{name}: a {flavor} archive is a .{EXTENSIONS[flavor]}")
+        raise UsageError(f"{name}: {flavor} archives are .{EXTENSIONS[flavor]} files")
     build = match["build"] or ""
     if flavor == FULL and not build:
         raise UsageError(f"{name}: a full archive's name carries its build options")
