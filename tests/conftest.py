@@ -4,6 +4,7 @@ import io
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,8 +14,21 @@ from rich.console import Console
 
 from pbs.cache import Cache
 from pbs.catalog import Catalog, load_catalog
+from pbs.errors import UsageError
+from pbs.host import ensure_packages, needed_packages
 from pbs.runner import CommandResult, run
 from pbs.toolchain import Toolchain, prepare_toolchain
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The Debian packages the suite needs (the toolchain's and the archive checks'), installed
+    before the tests are collected, so that none is skipped for want of them; when pbs cannot
+    install them, the run stops with the command that would."""
+    log = Path(tempfile.gettempdir()) / "pbs-tests-apt.log"
+    try:
+        ensure_packages(needed_packages(load_catalog(), checks=True), runner=run, log=log)
+    except UsageError as exc:
+        pytest.exit(f"pbs tests: {exc}", returncode=2)
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,7 @@ from pbs.inputs import (
     source_date_epoch,
     source_directory,
 )
+from pbs.host import ensure_packages, needed_packages
 from pbs.link import LinkRequest, link_archive
 from pbs.live import LiveSteps
 from pbs.pipeline import BuildRequest, default_tag, dependency_stage, run_build
@@ -248,6 +249,7 @@ def _build(args: argparse.Namespace, catalog: Catalog, out: Console, err: Consol
                            out=args.out, tag=tag, run_tests=not args.no_test,
                            full_regrtest=full_regrtest)
     cache = _cache(args)
+    _host_packages(catalog, cache, err, checks=True)
     err.print(f"building CPython {python} for {target.triple} with {options}")
     with LiveSteps(err) as live:
         report = run_build(request, catalog, cache, _fetcher(catalog, cache, source_dirs, err),
@@ -393,6 +395,7 @@ def _deps(args: argparse.Namespace, catalog: Catalog, out: Console, err: Console
     catalog.parse_options(args.options, catalog.python(None), target)
     source_dirs = _source_dirs(args)
     cache = _cache(args)
+    _host_packages(catalog, cache, err, checks=False)
     fetcher = _fetcher(catalog, cache, source_dirs, err)
     started = time.monotonic()
     with LiveSteps(err) as live:
@@ -438,6 +441,14 @@ def _fetcher(catalog: Catalog, cache: Cache, source_dirs: list[Path], err: Conso
                    console=err)
 
 
+def _host_packages(catalog: Catalog, cache: Cache, err: Console, *, checks: bool) -> None:
+    """Install the Debian packages the toolchain (and with `checks`, the archive checks) need."""
+    installed = ensure_packages(needed_packages(catalog, checks=checks), runner=run,
+                                log=cache.log("host", "apt.log"))
+    if installed:
+        err.print(f"pbs: installed Debian packages: {' '.join(installed)}")
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -468,6 +479,7 @@ def _toolchain(args: argparse.Namespace, catalog: Catalog, out: Console, err: Co
         return 0
     target = catalog.target(args.target)
     cache = _cache(args)
+    _host_packages(catalog, cache, err, checks=False)
     cache.sweep_staging()
     toolchain = prepare_toolchain(catalog.toolchain, target, cache, run)
     table = Table(title=f"toolchain for {target.triple}", title_justify="left", show_header=False)
