@@ -84,7 +84,7 @@ def test_the_build_validated_and_tested_its_archives(e2e_build: E2EBuild) -> Non
 
 def test_archives_and_checksums(dist: Path) -> None:
     names = sorted(p.name for p in dist.iterdir())
-    assert names == sorted([*ARCHIVES, "SHA256SUMS"])
+    assert names == sorted([*ARCHIVES, "SHA256SUMS", "python-downloads.json"])
     lines = (dist / "SHA256SUMS").read_text().splitlines()
     for line in lines:
         digest, name = line.split("  ")
