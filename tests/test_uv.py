@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 from conftest import E2E_TAG, E2EBuild, pbs
-from uv import find_uv_bin
 
 pytestmark = pytest.mark.slow
 
@@ -73,6 +72,9 @@ def uv(tmp_path: Path) -> functools.partial[subprocess.CompletedProcess[str]]:
 
 def run_uv(*args: str | Path, env: dict[str, str], cwd: Path,
            **extra: str) -> subprocess.CompletedProcess[str]:
+    # Imported here: the quick tests are collected where the test extras are not installed.
+    from uv import find_uv_bin
+
     result = subprocess.run([find_uv_bin(), *map(str, args)], capture_output=True, text=True,
                             env={**env, **extra}, cwd=cwd, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
