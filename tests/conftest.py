@@ -115,6 +115,19 @@ E2E_ARCHIVES = (
 )
 
 
+# A C extension module `tiny` (tiny.twice(21) == 42) that tests compile against a build.
+TINY_EXTENSION = r"""
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+static PyObject *twice(PyObject *self, PyObject *arg) {
+    return PyNumber_Multiply(arg, PyLong_FromLong(2));
+}
+static PyMethodDef methods[] = {{"twice", twice, METH_O, NULL}, {NULL}};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "tiny", NULL, -1, methods};
+PyMODINIT_FUNC PyInit_tiny(void) { return PyModule_Create(&module); }
+"""
+
+
 @dataclass(frozen=True)
 class E2EBuild:
     cache: Path

@@ -17,27 +17,17 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import E2E_TAG, E2EBuild, pbs
+from conftest import E2E_TAG, TINY_EXTENSION, E2EBuild, pbs
 
 pytestmark = pytest.mark.slow
 
 KEY = "cpython-3.14.7-linux-x86_64-gnu"
 FREETHREADED_KEY = "cpython-3.14.7+freethreaded-linux-x86_64-gnu"
 INDEX = "python-downloads.json"
-EXTENSION = r"""
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-static PyObject *twice(PyObject *self, PyObject *arg) {
-    return PyNumber_Multiply(arg, PyLong_FromLong(2));
-}
-static PyMethodDef methods[] = {{"twice", twice, METH_O, NULL}, {NULL}};
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "twice", NULL, -1, methods};
-PyMODINIT_FUNC PyInit_twice(void) { return PyModule_Create(&module); }
-"""
 SETUP = ("from setuptools import Extension, setup\n"
-         "setup(ext_modules=[Extension('twice', ['twice.c'])])\n")
+         "setup(ext_modules=[Extension('tiny', ['tiny.c'])])\n")
 PYPROJECT = ('[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
-             '[project]\nname = "twice"\nversion = "0.1"\n')
+             '[project]\nname = "tiny"\nversion = "0.1"\n')
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +101,7 @@ def test_uv_installs_and_uses_it_from_a_file_url(release: Path, uv, tmp_path: Pa
     sdist = make_sdist(tmp_path / "sdist")
     uv("pip", "install", "--no-index", "--find-links", wheels, sdist)
     ran = uv("run", "--no-project", "python", "-c",
-             "import sys, twice, ssl, sqlite3; print(twice.twice(21), sys.version_info[:3])")
+             "import sys, tiny, ssl, sqlite3; print(tiny.twice(21), sys.version_info[:3])")
     assert ran.stdout.split("\n")[0] == "42 (3, 14, 7)"
     # A venv made from the python3.14 uv links into its bin directory finds its prefix.
     linked = tmp_path / "bin" / "python3.14"
@@ -173,12 +163,12 @@ def test_uv_installs_it_over_http(served: tuple[str, list[str]], uv) -> None:
 
 
 def make_sdist(directory: Path) -> Path:
-    source = directory / "twice-0.1"
+    source = directory / "tiny-0.1"
     source.mkdir(parents=True)
-    (source / "twice.c").write_text(EXTENSION)
+    (source / "tiny.c").write_text(TINY_EXTENSION)
     (source / "setup.py").write_text(SETUP)
     (source / "pyproject.toml").write_text(PYPROJECT)
-    sdist = directory / "twice-0.1.tar.gz"
+    sdist = directory / "tiny-0.1.tar.gz"
     with tarfile.open(sdist, "w:gz") as archive:
         archive.add(source, arcname=source.name)
     return sdist
