@@ -170,6 +170,16 @@ def packaged(dist: Path, tmp_path: Path) -> list[Path]:
 # --- package ---------------------------------------------------------------------------
 
 
+def test_a_build_that_keeps_anothers_install_only_writes_its_full_archive_alone(
+        dist: Path, tmp_path: Path, recorder: RecordingRunner) -> None:
+    out = tmp_path / "out"
+    archives = package(dist, out, NAMES, mtime=SOURCE_DATE_EPOCH, strip=LLVM_STRIP,
+                       log=tmp_path / "package.log", runner=recorder, install_only=False)
+    assert [p.name for p in archives] == [NAMES.full()]
+    assert sorted(os.listdir(out)) == sorted([SHA256SUMS, NAMES.full()])
+    assert recorder.commands == []  # nothing to strip
+
+
 @needs_toolchain
 def test_package_writes_the_three_archives(packaged: list[Path], tmp_path: Path) -> None:
     out = tmp_path / "out"

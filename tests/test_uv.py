@@ -47,7 +47,8 @@ def release(e2e_build: E2EBuild, tmp_path_factory: pytest.TempPathFactory) -> Pa
 
 @pytest.fixture
 def uv(tmp_path: Path) -> functools.partial[subprocess.CompletedProcess[str]]:
-    """uv with its own pythons, cache, bin directory and no configuration but the index."""
+    """uv with its own pythons, cache and bin directory, no configuration, and no download of a
+    Python but by `uv python install`."""
     env = {
         "PATH": os.environ["PATH"],
         "HOME": str(tmp_path / "home"),
@@ -56,6 +57,7 @@ def uv(tmp_path: Path) -> functools.partial[subprocess.CompletedProcess[str]]:
         "UV_CACHE_DIR": str(tmp_path / "uv-cache"),
         "UV_NO_CONFIG": "1",
         "UV_PYTHON_PREFERENCE": "only-managed",
+        "UV_PYTHON_DOWNLOADS": "manual",  # only `uv python install` downloads, from the index
     }
     return functools.partial(run_uv, env=env, cwd=tmp_path)
 
