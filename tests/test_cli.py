@@ -391,6 +391,6 @@ def test_an_out_directory_holding_an_unreadable_archive_name_is_refused(tmp_path
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith(
-        "pbs: error: cpython-3.14-latest.tar.gz: not an archive name of the form ")
+        f"pbs: error: --out {out}: cpython-3.14-latest.tar.gz: not an archive name of the form ")
     assert not (tmp_path / "cache").exists()
     assert os.listdir(out) == ["cpython-3.14-latest.tar.gz"]

@@ -243,7 +243,10 @@ def _build(args: argparse.Namespace, catalog: Catalog, out: Console, err: Consol
     output_directory(args.out, "--out")
     if args.out.is_dir():
         # --out's index is rewritten after publishing: what would stop that stops the build now.
-        scan_archives(args.out)
+        try:
+            scan_archives(args.out)
+        except UsageError as exc:
+            raise UsageError(f"--out {args.out}: {exc}") from None
     source_dirs = _source_dirs(args)
     request = BuildRequest(python=python, target=target, options=options, jobs=args.jobs,
                            out=args.out, tag=tag, run_tests=not args.no_test,
