@@ -4,6 +4,7 @@ import io
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,8 +14,21 @@ from rich.console import Console
 
 from pbs.cache import Cache
 from pbs.catalog import Catalog, load_catalog
+from pbs.errors import UsageError
+from pbs.host import ensure_packages, needed_packages
 from pbs.runner import CommandResult, run
 from pbs.toolchain import Toolchain, prepare_toolchain
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The Debian packages the suite needs (the toolchain's and the archive checks'), installed
+    before the tests are collected, so that none is skipped for want of them; when pbs cannot
+    install them, the run stops with the command that would."""
+    log = Path(tempfile.gettempdir()) / "pbs-tests-apt.log"
+    try:
+        ensure_packages(needed_packages(load_catalog(), checks=True), runner=run, log=log)
+    except UsageError as exc:
+        pytest.exit(f"pbs tests: {exc}", returncode=2)
 
 
 @pytest.fixture(scope="session")
@@ -99,6 +113,19 @@ E2E_ARCHIVES = (
     f"{E2E_PREFIX}-install_only.tar.gz",
     f"{E2E_PREFIX}-install_only_stripped.tar.gz",
 )
+
+
+# A C extension module `tiny` (tiny.twice(21) == 42) that tests compile against a build.
+TINY_EXTENSION = r"""
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+static PyObject *twice(PyObject *self, PyObject *arg) {
+    return PyNumber_Multiply(arg, PyLong_FromLong(2));
+}
+static PyMethodDef methods[] = {{"twice", twice, METH_O, NULL}, {NULL}};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "tiny", NULL, -1, methods};
+PyMODINIT_FUNC PyInit_tiny(void) { return PyModule_Create(&module); }
+"""
 
 
 @dataclass(frozen=True)

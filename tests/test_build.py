@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import zstandard
-from conftest import E2E_ARCHIVES, E2E_TAG, E2EBuild, pbs
+from conftest import E2E_ARCHIVES, E2E_TAG, TINY_EXTENSION, E2EBuild, pbs
 
 from pbs.catalog import load_catalog
 from pbs.distribution_json import check_python_json
@@ -24,16 +24,6 @@ pytestmark = pytest.mark.slow
 TAG = E2E_TAG
 TRIPLE = "x86_64-unknown-linux-gnu"
 ARCHIVES = E2E_ARCHIVES
-EXTENSION = r"""
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-static PyObject *twice(PyObject *self, PyObject *arg) {
-    return PyNumber_Multiply(arg, PyLong_FromLong(2));
-}
-static PyMethodDef methods[] = {{"twice", twice, METH_O, NULL}, {NULL}};
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "tiny", NULL, -1, methods};
-PyMODINIT_FUNC PyInit_tiny(void) { return PyModule_Create(&module); }
-"""
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +74,7 @@ def test_the_build_validated_and_tested_its_archives(e2e_build: E2EBuild) -> Non
 
 def test_archives_and_checksums(dist: Path) -> None:
     names = sorted(p.name for p in dist.iterdir())
-    assert names == sorted([*ARCHIVES, "SHA256SUMS"])
+    assert names == sorted([*ARCHIVES, "SHA256SUMS", "python-downloads.json"])
     lines = (dist / "SHA256SUMS").read_text().splitlines()
     for line in lines:
         digest, name = line.split("  ")
@@ -183,7 +173,7 @@ def test_c_extension_builds_with_the_system_compiler(python_dir: Path, tmp_path:
     config = json.loads(run(python, "-c", "import json, sysconfig; v = {k: sysconfig.get_config_var(k) for k in ('CC', 'CFLAGS', 'CCSHARED', 'LDSHARED', 'EXT_SUFFIX', 'AR', 'CXX')}; v['INCLUDEPY'] = sysconfig.get_paths()['include']; print(json.dumps(v))"))
     assert config["CC"].split()[0] == "cc" and config["CXX"].split()[0] == "c++"
     assert config["AR"] == "ar"
-    (tmp_path / "tiny.c").write_text(EXTENSION)
+    (tmp_path / "tiny.c").write_text(TINY_EXTENSION)
     subprocess.run(f"{config['CC']} {config['CFLAGS']} {config['CCSHARED']} -I'{config['INCLUDEPY']}' "
                    f"-c tiny.c -o tiny.o", shell=True, cwd=tmp_path, check=True)
     subprocess.run(f"{config['LDSHARED']} tiny.o -o tiny{config['EXT_SUFFIX']}", shell=True,

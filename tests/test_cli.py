@@ -379,3 +379,18 @@ def test_a_signal_stops_the_run_its_commands_and_leaves_nothing(
     assert wait_for(lambda: not alive(shell) and not alive(sleep), 10)
     assert list(scratch.iterdir()) == []
     assert list((tmp_path / "cache" / "tmp").glob("*")) == []
+
+
+def test_an_out_directory_holding_an_unreadable_archive_name_is_refused(tmp_path) -> None:
+    # pbs build rewrites --out's python-downloads.json after publishing; it could not.
+    out = tmp_path / "dist"
+    out.mkdir()
+    (out / "cpython-3.14-latest.tar.gz").write_bytes(b"")
+    result = pbs("build", "--python", "3.14", "--options", "noopt", "--out", str(out),
+                 cache=tmp_path / "cache")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith(
+        f"pbs: error: --out {out}: cpython-3.14-latest.tar.gz: not an archive name of the form ")
+    assert not (tmp_path / "cache").exists()
+    assert os.listdir(out) == ["cpython-3.14-latest.tar.gz"]

@@ -21,12 +21,12 @@ from conftest import RecordingRunner, killed_leftover
 from pbs.package import (
     SHA256SUMS,
     STAGING_PREFIX,
-    ArchiveNames,
     package,
     recover,
     sha256sums_text,
     write_tar,
 )
+from pbs.names import ArchiveNames
 from pbs.runner import run
 
 SOURCE_DATE_EPOCH = 1_700_000_000
@@ -38,7 +38,7 @@ NAMES = ArchiveNames(
     tag="20261121",
     triple="x86_64-unknown-linux-gnu",
     options="pgo+lto",
-    freethreaded=False,
+    variant="",
 )
 
 needs_toolchain = pytest.mark.skipif(
@@ -167,39 +167,17 @@ def packaged(dist: Path, tmp_path: Path) -> list[Path]:
     )
 
 
-# --- names ---------------------------------------------------------------------------
-
-
-def test_archive_names() -> None:
-    assert NAMES.full() == "cpython-3.14.7+20261121-x86_64-unknown-linux-gnu-pgo+lto-full.tar.zst"
-    assert NAMES.install_only() == (
-        "cpython-3.14.7+20261121-x86_64-unknown-linux-gnu-install_only.tar.gz"
-    )
-    assert NAMES.install_only_stripped() == (
-        "cpython-3.14.7+20261121-x86_64-unknown-linux-gnu-install_only_stripped.tar.gz"
-    )
-
-
-def test_freethreaded_archive_names() -> None:
-    names = ArchiveNames(
-        version="3.14.7",
-        tag="20261121",
-        triple="x86_64-unknown-linux-gnu",
-        options="freethreaded+pgo+lto",
-        freethreaded=True,
-    )
-    prefix = "cpython-3.14.7+20261121-x86_64-unknown-linux-gnu"
-    assert names.full() == f"{prefix}-freethreaded+pgo+lto-full.tar.zst"
-    assert names.install_only() == f"{prefix}-freethreaded-install_only.tar.gz"
-    assert names.install_only_stripped() == f"{prefix}-freethreaded-install_only_stripped.tar.gz"
-
-
-def test_freethreaded_flag_must_agree_with_options() -> None:
-    with pytest.raises(PbsError, match="disagree"):
-        ArchiveNames(version="3.14.7", tag="t", triple="x", options="noopt", freethreaded=True)
-
-
 # --- package ---------------------------------------------------------------------------
+
+
+def test_a_build_that_keeps_anothers_install_only_writes_its_full_archive_alone(
+        dist: Path, tmp_path: Path, recorder: RecordingRunner) -> None:
+    out = tmp_path / "out"
+    archives = package(dist, out, NAMES, mtime=SOURCE_DATE_EPOCH, strip=LLVM_STRIP,
+                       log=tmp_path / "package.log", runner=recorder, install_only=False)
+    assert [p.name for p in archives] == [NAMES.full()]
+    assert sorted(os.listdir(out)) == sorted([SHA256SUMS, NAMES.full()])
+    assert recorder.commands == []  # nothing to strip
 
 
 @needs_toolchain
@@ -466,13 +444,14 @@ INTERRUPTED_PACKAGING = """
 import os, signal, sys
 from pathlib import Path
 from pbs import interrupt
-from pbs.package import ArchiveNames, package
+from pbs.names import ArchiveNames
+from pbs.package import package
 from pbs.runner import run
 
 dist, out, log, strip, signum = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), \\
     Path(sys.argv[4]), int(sys.argv[5])
 names = ArchiveNames(version="3.14.7", tag="20261121", triple="x86_64-unknown-linux-gnu",
-                     options="pgo+lto", freethreaded=False)
+                     options="pgo+lto", variant="")
 move = os.replace
 
 def move_then_signal(source, target):

@@ -25,6 +25,7 @@ from pbs.inputs import (
     source_date_epoch,
     source_directory,
 )
+from pbs.host import ensure_packages, needed_packages
 from pbs.link import LinkRequest, link_archive
 from pbs.live import LiveSteps
 from pbs.pipeline import BuildRequest, default_tag, dependency_stage, run_build
@@ -34,6 +35,7 @@ from pbs.smoke import render as render_tests
 from pbs.smoke import test_archive
 from pbs.steps.engine import StepEngine
 from pbs.toolchain import prepare_toolchain
+from pbs.uvindex import scan_archives, settings, write_index
 from pbs.validate import Report as ValidationReport
 from pbs.validate import render as render_validation
 from pbs.validate import validate_archive, validate_tree
@@ -181,6 +183,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     toolchain.set_defaults(handler=_toolchain)
 
+    index = commands.add_parser(
+        "index", help="write DIR/python-downloads.json, the list of downloads uv installs from"
+    )
+    index.add_argument("directory", type=Path, metavar="DIR")
+    index.add_argument(
+        "--base-url", metavar="URL",
+        help="where DIR is served; each archive's URL is URL/<file name> "
+             "(default: DIR's file:// URL)",
+    )
+    index.add_argument(
+        "--flavor", metavar="FLAVOR",
+        help="the archives listed: install_only_stripped (default) or install_only",
+    )
+    index.set_defaults(handler=_index)
+
     ls = commands.add_parser("ls", help="list the versions, targets, options and sources pbs knows")
     ls.add_argument("section", nargs="?", choices=LS_SECTIONS, help="list only this section")
     ls.set_defaults(handler=_ls)
@@ -224,11 +241,18 @@ def _build(args: argparse.Namespace, catalog: Catalog, out: Console, err: Consol
             "CPython's whole test suite passes on them"
         )
     output_directory(args.out, "--out")
+    if args.out.is_dir():
+        # --out's index is rewritten after publishing: what would stop that stops the build now.
+        try:
+            scan_archives(args.out)
+        except UsageError as exc:
+            raise UsageError(f"--out {args.out}: {exc}") from None
     source_dirs = _source_dirs(args)
     request = BuildRequest(python=python, target=target, options=options, jobs=args.jobs,
                            out=args.out, tag=tag, run_tests=not args.no_test,
                            full_regrtest=full_regrtest)
     cache = _cache(args)
+    _host_packages(catalog, cache, err, checks=True)
     err.print(f"building CPython {python} for {target.triple} with {options}")
     with LiveSteps(err) as live:
         report = run_build(request, catalog, cache, _fetcher(catalog, cache, source_dirs, err),
@@ -250,7 +274,10 @@ def _build(args: argparse.Namespace, catalog: Catalog, out: Console, err: Consol
         out.print(f"validate {name}: {render_validation(validation)[-1]}")
     if report.verification.tests:
         out.print(render_tests(report.verification.tests))
-    out.print(f"{report.sha256sums}; done in {report.seconds:.1f} s")
+    for note in report.notes:
+        err.print(f"pbs: {note}")
+    out.print(f"{report.sha256sums}, {report.index.path} ({len(report.index.entries)} "
+              f"downloads for uv); done in {report.seconds:.1f} s")
     return 0
 
 
@@ -371,6 +398,7 @@ def _deps(args: argparse.Namespace, catalog: Catalog, out: Console, err: Console
     catalog.parse_options(args.options, catalog.python(None), target)
     source_dirs = _source_dirs(args)
     cache = _cache(args)
+    _host_packages(catalog, cache, err, checks=False)
     fetcher = _fetcher(catalog, cache, source_dirs, err)
     started = time.monotonic()
     with LiveSteps(err) as live:
@@ -416,11 +444,33 @@ def _fetcher(catalog: Catalog, cache: Cache, source_dirs: list[Path], err: Conso
                    console=err)
 
 
+def _host_packages(catalog: Catalog, cache: Cache, err: Console, *, checks: bool) -> None:
+    """Install the Debian packages the toolchain (and with `checks`, the archive checks) need."""
+    installed = ensure_packages(needed_packages(catalog, checks=checks), runner=run,
+                                log=cache.log("host", "apt.log"))
+    if installed:
+        err.print(f"pbs: installed Debian packages: {' '.join(installed)}")
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
     return value
+
+
+# -- index -----------------------------------------------------------------------------------
+
+
+def _index(args: argparse.Namespace, catalog: Catalog, out: Console, err: Console) -> int:
+    chosen = settings(args.directory, catalog, base_url=args.base_url, flavor=args.flavor)
+    index = write_index(args.directory, catalog, chosen)
+    for note in index.notes:
+        err.print(f"pbs: {note}")
+    for key, record in index.entries.items():
+        out.print(f"{key}  {record['url']}")
+    out.print(f"{index.path}: {len(index.entries)} downloads")
+    return 0
 
 
 # -- toolchain -------------------------------------------------------------------------------
@@ -432,6 +482,7 @@ def _toolchain(args: argparse.Namespace, catalog: Catalog, out: Console, err: Co
         return 0
     target = catalog.target(args.target)
     cache = _cache(args)
+    _host_packages(catalog, cache, err, checks=False)
     cache.sweep_staging()
     toolchain = prepare_toolchain(catalog.toolchain, target, cache, run)
     table = Table(title=f"toolchain for {target.triple}", title_justify="left", show_header=False)

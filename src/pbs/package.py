@@ -15,7 +15,6 @@ import stat
 import tarfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
 from typing import Literal, get_args
@@ -25,6 +24,7 @@ import zstandard
 from pbs import interrupt
 from pbs.cache import held_directory, notice, sweep_held
 from pbs.errors import PbsError
+from pbs.names import ArchiveNames
 from pbs.runner import Runner
 
 Compression = Literal["zst", "gz"]
@@ -47,46 +47,12 @@ _STDLIB_TEST_DIRS = (("test",), ("idlelib", "idle_test"), ("tkinter", "test"))
 _STATIC_LIBPYTHON = "libpython*.a"
 
 
-@dataclass(frozen=True, kw_only=True)
-class ArchiveNames:
-    """File names of one build's archives, in the grammar uv and pbs-installer parse."""
-
-    version: str
-    tag: str
-    triple: str
-    options: str  # the full options string, "freethreaded+" prefix included
-    freethreaded: bool
-
-    def __post_init__(self) -> None:
-        # The flag is redundant with the options string; a mismatch would mislabel archives.
-        if self.freethreaded != ("freethreaded" in self.options.split("+")):
-            raise PbsError(
-                f"archive names: options {self.options!r} disagree with "
-                f"freethreaded={self.freethreaded}"
-            )
-
-    def full(self) -> str:
-        return f"{self._stem()}-{self.options}-full.tar.zst"
-
-    def install_only(self) -> str:
-        return f"{self._stem()}{self._flavor_prefix()}-install_only.tar.gz"
-
-    def install_only_stripped(self) -> str:
-        return f"{self._stem()}{self._flavor_prefix()}-install_only_stripped.tar.gz"
-
-    def _stem(self) -> str:
-        return f"cpython-{self.version}+{self.tag}-{self.triple}"
-
-    def _flavor_prefix(self) -> str:
-        # install_only archives name no optimizations, but must still tell the ABIs apart.
-        return "-freethreaded" if self.freethreaded else ""
-
-
 def package(
     dist_root: Path, out_dir: Path, names: ArchiveNames, *, mtime: int, strip: Path, log: Path,
-    runner: Runner, check: Callable[[list[Path]], None] | None = None,
+    runner: Runner, check: Callable[[list[Path]], None] | None = None, install_only: bool = True,
 ) -> list[Path]:
-    """Write the full, install_only and install_only_stripped archives of `dist_root`.
+    """Write the full, install_only and install_only_stripped archives of `dist_root`
+    (the full archive alone when `install_only` is false).
 
     `dist_root/python` holds PYTHON.json, install/, build/ and licenses/. `strip` is an
     llvm-strip binary, run by `runner` with `log`. `mtime` (normally
@@ -106,15 +72,15 @@ def package(
         if not required.exists():
             raise PbsError(f"cannot package {dist_root}: {required} is missing")
     with held_directory(out_dir, STAGING_PREFIX) as staging:
-        # Strip first: it runs an external tool, the likeliest step to fail.
-        stripped = _strip_elf_files(install, staging / "stripped", strip=strip, log=log,
-                                    runner=runner)
-        built = [
-            staging / name
-            for name in (names.full(), names.install_only(), names.install_only_stripped())
-        ]
+        built = [staging / names.full()]
+        stripped: dict[PurePosixPath, Path] = {}
+        if install_only:
+            built += [staging / names.install_only(), staging / names.install_only_stripped()]
+            # Strip first: it runs an external tool, the likeliest step to fail.
+            stripped = _strip_elf_files(install, staging / "stripped", strip=strip, log=log,
+                                        runner=runner)
         write_tar(python, built[0], arcname_root="python", compression="zst", mtime=mtime)
-        for archive, replacements in ((built[1], {}), (built[2], stripped)):
+        for archive, replacements in zip(built[1:], ({}, stripped)):
             write_tar(
                 install,
                 archive,
@@ -218,9 +184,9 @@ def sha256sums_text(sums: Path, archives: Sequence[Path]) -> str:
     Lines of other files are kept, so several builds into one directory accumulate; a file
     named again gets its new digest. Archives are named by file name; lines are sorted.
     """
-    digests = _read_sha256sums(sums) if sums.exists() else {}
+    digests = read_sha256sums(sums) if sums.exists() else {}
     for archive in archives:
-        digests[archive.name] = _sha256(archive)
+        digests[archive.name] = sha256_of(archive)
     return "".join(f"{digests[name]}  {name}\n" for name in sorted(digests))
 
 
@@ -308,7 +274,7 @@ def _is_elf(path: Path) -> bool:
         return file.read(len(_ELF_MAGIC)) == _ELF_MAGIC
 
 
-def _read_sha256sums(path: Path) -> dict[str, str]:
+def read_sha256sums(path: Path) -> dict[str, str]:
     digests: dict[str, str] = {}
     for number, line in enumerate(path.read_text().splitlines(), start=1):
         digest, separator, name = line.partition("  ")
@@ -318,7 +284,7 @@ def _read_sha256sums(path: Path) -> dict[str, str]:
     return digests
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as file:
         while chunk := file.read(_CHUNK_SIZE):

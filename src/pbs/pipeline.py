@@ -13,11 +13,14 @@ from pbs.cpython.compiler import select_compiler
 from pbs.cpython.step import build_cpython, plan_cpython
 from pbs.sources.fetch import Fetched, Fetcher
 from pbs.inputs import source_date_epoch
-from pbs.package import SHA256SUMS, ArchiveNames, package, recover
+from pbs.names import ArchiveNames
+from pbs.package import SHA256SUMS, package, recover
+from pbs.release import install_only_decision
 from pbs.steps.dependencies import DependencyStage, build_dependencies
 from pbs.steps.engine import Progress, StepEngine, StepResult
 from pbs.runner import Runner
 from pbs.toolchain import Toolchain, prepare_toolchain
+from pbs.uvindex import Index, current_settings, write_index
 from pbs.verify import Verification, reject_failures, test_staged, validate_staged
 
 PIP_SOURCE = "pip"
@@ -41,6 +44,8 @@ class BuildReport:
     cpython: StepResult  # its output holds `python/`, the full archive's tree
     archives: list[Path]
     sha256sums: Path
+    index: Index  # the output directory's python-downloads.json, for uv
+    notes: tuple[str, ...]  # what the user should know about the output directory
     verification: Verification
     seconds: float
 
@@ -109,7 +114,7 @@ def run_build(
         tag=request.tag,
         triple=request.target.triple,
         options=str(request.options),
-        freethreaded=request.options.freethreaded,
+        variant=catalog.release.variant(str(request.options)),
     )
     checks_log = cpython.log.with_suffix(".checks.log")
     checks_log.unlink(missing_ok=True)
@@ -134,11 +139,15 @@ def run_build(
         verified.append(Verification(validations=validations, tests=tests))
         reject_failures(verified[0], checks_log)
 
+    install_only = install_only_decision(request.out, names, catalog.release)
     archives = package(
         cpython.output, request.out, names, mtime=archive_mtime(request.tag),
         strip=toolchain.tool("strip"), log=cpython.log.with_suffix(".package.log"),
-        runner=runner, check=verify,
+        runner=runner, check=verify, install_only=install_only.write,
     )
+    index = write_index(request.out, catalog, current_settings(request.out, catalog))
+    notes = (install_only.note,) if install_only.note else ()
     return BuildReport(deps=deps.results, cpython=cpython, archives=archives,
-                       sha256sums=request.out / SHA256SUMS,
-                       verification=verified[0], seconds=time.monotonic() - started)
+                       sha256sums=request.out / SHA256SUMS, index=index,
+                       notes=(*notes, *index.notes), verification=verified[0],
+                       seconds=time.monotonic() - started)

@@ -25,12 +25,14 @@ from pbs.catalog.model import (
     DebianArchive,
     DebianLocation,
     GlibcSysroot,
+    HostSpec,
     OptionsGrammar,
     PyPILocation,
     Python,
     PythonCompiler,
     PythonConfigure,
     RegrtestPlan,
+    ReleaseSpec,
     Source,
     SourcePatch,
     Target,
@@ -80,6 +82,8 @@ class Catalog:
     setup_py_rules: tuple[str, ...]  # Setup lines for the modules only their setup.py knows
     regrtest: RegrtestPlan
     patches: tuple[SourcePatch, ...]  # edits of CPython's sources
+    release: ReleaseSpec
+    host: HostSpec
 
     # -- lookups of user input -------------------------------------------------------------
 
@@ -280,7 +284,22 @@ class Catalog:
                 found.append(f"BOLT omits flags it does not apply: {', '.join(sorted(unknown_flags))}")
         if self.options.default not in self.options.bases:
             found.append(f"default options '{self.options.default}' is not a base")
+        found += _release_problems(self.release, self.options)
         return found
+
+
+def _release_problems(release: ReleaseSpec, options: OptionsGrammar) -> list[str]:
+    found = []
+    parts = {*options.bases, *options.prefixes, *options.suffixes}
+    if unknown := set(release.variant_parts) - parts:
+        found.append(f"release.toml: variant parts are no options: {', '.join(sorted(unknown))}")
+    optimizations = [base for base in options.bases if base not in release.variant_parts]
+    if sorted(release.optimization_order) != sorted(optimizations):
+        found.append(f"release.toml: optimization_order must order {', '.join(optimizations)}")
+    elif release.optimization_order[0] != options.default:
+        found.append("release.toml: optimization_order must begin with the default options "
+                     f"'{options.default}'")
+    return found
 
 
 def _regrtest_problems(plan: RegrtestPlan) -> list[str]:
@@ -315,6 +334,8 @@ def load_catalog(directory: Path | None = None) -> Catalog:
         modules = _read(root / "modules.toml")["modules"]
         regrtest = _read(root / "regrtest.toml")["regrtest"]
         patches = _read(root / "patches.toml")["patch"]
+        release = _read(root / "release.toml")
+        host = _read(root / "host.toml")["host"]
         return Catalog(
             sources=tuple(_source(s) for s in sources),
             pythons=tuple(Python(version=_version(p["version"])) for p in pythons),
@@ -359,6 +380,15 @@ def load_catalog(directory: Path | None = None) -> Catalog:
                 debian_packages=tuple(toolchain["debian_packages"]),
                 python_package=toolchain["python_package"],
             ),
+            release=ReleaseSpec(
+                variant_parts=tuple(release["release"]["variant_parts"]),
+                optimization_order=tuple(release["release"]["optimization_order"]),
+                index_flavors=tuple(release["release"]["index_flavors"]),
+                index_file=release["release"]["index_file"],
+                uv_arch_families=dict(release["uv"]["arch_families"]),
+                uv_variants=tuple(release["uv"]["variants"]),
+            ),
+            host=HostSpec(packages=tuple(host["packages"])),
         )
     except KeyError as missing:
         raise CatalogError(f"catalog in {root}: missing field {missing}") from None

@@ -285,6 +285,39 @@ class ToolchainSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ReleaseSpec:
+    """How archives are named in a release directory and listed for uv (release.toml)."""
+
+    variant_parts: tuple[str, ...]  # option parts that name install_only archives
+    optimization_order: tuple[str, ...]  # which build of a variant owns its install_only names
+    index_flavors: tuple[str, ...]  # the flavors an index can list, the default first
+    index_file: str
+    uv_arch_families: dict[str, str]  # a triple's architecture -> uv's name, where they differ
+    uv_variants: tuple[str, ...]
+
+    def variant(self, options: str) -> str:
+        """The variant of a build's options, as its install_only names carry it ("" for none)."""
+        return "+".join(part for part in options.split("+") if part in self.variant_parts)
+
+    def optimization_rank(self, options: str) -> int:
+        """Where a build with `options` stands among its variant's builds: 0 is first."""
+        optimizations = "+".join(part for part in options.split("+")
+                                 if part not in self.variant_parts)
+        if not optimizations:
+            return 0  # a variant whose base names it (debug) has only one build
+        if optimizations not in self.optimization_order:
+            return len(self.optimization_order)  # a name pbs never writes comes last
+        return self.optimization_order.index(optimizations)
+
+
+@dataclass(frozen=True, kw_only=True)
+class HostSpec:
+    """Debian packages the build machine needs besides the toolchain's (host.toml)."""
+
+    packages: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
 class SourcePatch:
     """An edit of CPython's sources: `find`, which occurs exactly once in `file`, becomes
     `replace`, for the versions `python` contains."""

@@ -1,0 +1,69 @@
+"""The build machine's Debian packages: installed by pbs when it can, else one line naming the
+command."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pytest
+
+from pbs.catalog import Catalog
+from pbs.errors import UsageError
+from pbs.host import ensure_packages, needed_packages
+from pbs.runner import CommandResult
+
+
+class Dpkg:
+    """A runner standing in for dpkg-query and apt-get: `installed` are the installed packages."""
+
+    def __init__(self, installed: set[str]) -> None:
+        self.installed = installed
+        self.commands: list[list[str]] = []
+
+    def __call__(self, command: Sequence[str | Path], *, step: str, log: Path,
+                 cwd: Path | None = None, env: Mapping[str, str] | None = None,
+                 check: bool = True) -> CommandResult:
+        argv = [str(part) for part in command]
+        self.commands.append(argv)
+        if argv[0] == "dpkg-query":
+            known = argv[-1] in self.installed
+            return CommandResult(returncode=0 if known else 1, output="ii " if known else "")
+        assert env == {"DEBIAN_FRONTEND": "noninteractive"}
+        return CommandResult(returncode=0, output="")
+
+
+def test_the_build_needs_the_toolchain_and_the_check_tools(catalog: Catalog) -> None:
+    packages = needed_packages(catalog, checks=True)
+    assert set(catalog.toolchain.debian_packages) <= set(packages)
+    assert "xvfb" in packages and "openssl" in packages
+    assert "xvfb" not in needed_packages(catalog, checks=False)
+    assert len(set(packages)) == len(packages)
+
+
+def test_nothing_runs_when_all_are_installed(tmp_path: Path) -> None:
+    dpkg = Dpkg({"xvfb", "gcc"})
+    assert ensure_packages(["xvfb", "gcc"], runner=dpkg, log=tmp_path / "log") == []
+    assert [argv[0] for argv in dpkg.commands] == ["dpkg-query", "dpkg-query"]
+
+
+def test_root_installs_what_is_missing(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr("os.geteuid", lambda: 0)
+    dpkg = Dpkg({"gcc"})
+    assert ensure_packages(["xvfb", "gcc", "openssl"], runner=dpkg,
+                           log=tmp_path / "log") == ["xvfb", "openssl"]
+    assert dpkg.commands[-2:] == [
+        ["apt-get", "update"],
+        ["apt-get", "install", "-y", "--no-install-recommends", "xvfb", "openssl"],
+    ]
+
+
+def test_others_are_told_the_command(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    dpkg = Dpkg({"gcc"})
+    with pytest.raises(UsageError) as raised:
+        ensure_packages(["xvfb", "gcc"], runner=dpkg, log=tmp_path / "log")
+    assert str(raised.value) == (
+        "missing Debian packages: xvfb; install them as root: apt-get update && "
+        "apt-get install -y --no-install-recommends xvfb")
+    assert all(argv[0] == "dpkg-query" for argv in dpkg.commands)
