@@ -147,3 +147,46 @@ def test_archive_sizes_keep_same_named_archives_of_different_builds() -> None:
     rows = speed.archive_sizes_table(runs).splitlines()[2:]
     assert rows == [f"| 3.14.7 pgo+lto, warm cache | {name} | 100.0 |",
                     f"| 3.14.7 noopt, cold cache | {name} | 60.0 |"]
+
+
+def test_the_speed_report_states_its_run_goals_with_intervals_and_its_own_builds() -> None:
+    import speed
+    from harness import report
+
+    labels = ["debian-3.11", "pbs-3.11", "docker-3.14", "pbs-3.14"]
+    seconds = {"debian-3.11": 0.11, "pbs-3.11": 0.10, "docker-3.14": 0.12, "pbs-3.14": 0.10}
+    measurements = report.Measurements(
+        rounds=3, families={"nbody": ["nbody"]}, order=[],
+        samples={label: {"nbody": [s, s, s]} for label, s in seconds.items()})
+    comparisons = [report.compare(measurements, "debian-3.11", "pbs-3.11"),
+                   report.compare(measurements, "docker-3.14", "pbs-3.14")]
+    times = [startup.StartupTime(interpreter=label, command=command, samples_ms=[10.0] * 3)
+             for label in labels for command in startup.COMMANDS]
+    reused = builds.BuildRun(python="3.11.2", options="pgo+lto", cache="reused",
+                             cpython_step="reused", seconds=None, archives={}, built_by=BUILT_BY)
+    results = {
+        "run": {**Provenance(date="2026-11-28T12:00:00+00:00", revision="abc123").to_json(),
+                "rounds": 3, "suite": "quick"},
+        "machine": {"cpu": "AMD EPYC", "cores": 2},
+        "interpreters": {label: {"python": f"/{label}/python", "version": "3.x"}
+                         for label in labels},
+        "builds": [reused.to_json()],
+        "reference": {"version": "3.14.7", "recipe": "1", "built": "2026-11-20T10:00:00+00:00"},
+    }
+
+    text = speed.render(results, list(zip(speed.GOALS, comparisons)), comparisons, times,
+                        startup.verdicts(times, *speed.STARTUP_GOAL))
+
+    lines = text.splitlines()
+    assert lines[0] == "# pbs speed (quick suite, 3 rounds) on AMD EPYC, 2 cores"
+    assert lines[2].startswith("Measured by this run (revision abc123, 2026-11-28T12:00:00+00:00)")
+    assert ("| pbs-3.11 ≥ 1.05× debian-3.11 (geometric mean, families weighted as one) | "
+            "1.100 [1.100, 1.100] | met: lower bound 1.100 ≥ 1.05 |") in lines
+    assert ("| pbs-3.14 ≥ 1.20× docker-3.14 (geometric mean, families weighted as one) | "
+            "1.200 [1.200, 1.200] | met: lower bound 1.200 ≥ 1.20 |") in lines
+    assert ("| pbs-3.11 start-up `-c pass` no slower than debian-3.11 (ratio of times ≥ 1) | "
+            "1.000 [1.000, 1.000] | met: lower bound 1.000 ≥ 1.00 |") in lines
+    assert "| debian-3.11 | 10.0 [10.0, 10.0] | 10.0 [10.0, 10.0] |" in lines
+    assert f"| 3.11.2 | pgo+lto | reused | reused | not timed (reused) | {BUILT_BY.text()} |" in lines
+    assert ("Reference: CPython 3.14.7 by the docker recipe r1, built 2026-11-20T10:00:00+00:00."
+            in lines)
