@@ -120,6 +120,7 @@ def main() -> int:
         "interpreters": {i.label: {"python": str(i.python), "version": version_of(i.python)}
                          for i in interpreters},
         "goals": [{"baseline": goal.baseline, "pbs": goal.pbs, "required": goal.required,
+                   "geomean": comparison.to_json()["geomean_families_weighted"],
                    "met": comparison.meets(goal.required)} for goal, comparison in goals],
         "comparisons": [c.to_json() for c in comparisons.values()],
         "startup": [t.to_json() for t in startup_times],
@@ -171,7 +172,10 @@ def extra_interpreter(text: str) -> Interpreter:
     if not sep or not label or not path:
         raise SystemExit(f"--extra wants NAME=PYTHON, not {text!r}")
     python = Path(path)
-    return Interpreter(label=label, python=python, minor=version_of(python).rsplit(".", 1)[0])
+    minor = version_of(python).rsplit(".", 1)[0]
+    if minor not in {goal.minor for goal in GOALS}:
+        raise SystemExit(f"--extra {label}: Python {minor} has no baseline here (3.11 or 3.14)")
+    return Interpreter(label=label, python=python, minor=minor)
 
 
 def render(results: dict, goals: list[tuple[Goal, report.Comparison]],

@@ -79,7 +79,8 @@ def run_benchmarks(
     label gets its own working directory under `work_dir`, and reruns skip the venv setup.
 
     A benchmark that fails is left out of `out_json` (pyperformance writes what succeeded, then
-    exits 1), and the comparison reports it missing; only a run where nothing succeeded raises.
+    exits 1), and the comparison reports it as a failure; only a run where nothing succeeded
+    raises.
     """
     cwd = work_dir / label
     cwd.mkdir(parents=True, exist_ok=True)

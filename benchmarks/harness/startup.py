@@ -9,7 +9,6 @@ mean.
 from __future__ import annotations
 
 import random
-import statistics
 import subprocess
 import time
 from dataclasses import dataclass
