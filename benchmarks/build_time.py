@@ -3,7 +3,7 @@ are not timed), then again in that cache.
 
     python benchmarks/build_time.py [--python V] [--options O] [-j N] [--work-dir DIR]
 
-Writes benchmarks/results/build_time.json, which benchmarks/speed.py includes in its report.
+Writes benchmarks/results/build_time.json, each build with the pbs revision and date of its run.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from harness import builds
+from harness import builds, cli
 
 RESULTS = Path(__file__).parent / "results" / "build_time.json"
 
@@ -24,9 +24,7 @@ def main() -> int:
     parser.add_argument("--python", default="3.14")
     parser.add_argument("--options", default="noopt")
     parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--work-dir", type=Path,
-                        default=Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-                        / "pbs-bench" / "build-time")
+    parser.add_argument("--work-dir", type=Path, default=cli.default_work_dir() / "build-time")
     args = parser.parse_args()
     runs = builds.cold_and_warm(args.python, args.options, work_dir=args.work_dir,
                                 jobs=args.jobs, log=args.work_dir.parent / "build-time.log")

@@ -1,22 +1,23 @@
 """What one build change buys: pyperformance on several interpreters, each against the first.
 
-    python benchmarks/compare.py BASE=PYTHON NAME=PYTHON [NAME=PYTHON ...]
+    python benchmarks/compare.py BASE=PYTHON NAME=PYTHON [NAME=PYTHON ...] [--rounds N]
                                  [--benchmarks a,b,c] [--work-dir DIR] [--output NAME]
 
-Interpreters run benchmark by benchmark in turn (as in speed.py), with the quick subset of
-benchmarks/quick.toml unless --benchmarks names others. Results go to
-benchmarks/results/<output>.json and .md (default output name: changes).
+Interpreters run benchmark by benchmark in turn, --rounds times in a new order each round (as
+in speed.py), with the quick subset of benchmarks/quick.toml unless --benchmarks names others.
+Results go to benchmarks/results/<output>.json and .md (default output name: changes).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
+import random
 import sys
 from pathlib import Path
 
-from harness import pyperformance, report
+from harness import cli, pyperformance, report
+from harness.provenance import Provenance, machine, version_of
 
 HERE = Path(__file__).parent
 
@@ -25,11 +26,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("interpreters", nargs="+", metavar="NAME=PYTHON")
     parser.add_argument("--benchmarks", help="comma-separated pyperformance benchmark names")
-    parser.add_argument("--work-dir", type=Path,
-                        default=Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-                        / "pbs-bench")
+    cli.add_rounds(parser)
+    parser.add_argument("--work-dir", type=Path, default=cli.default_work_dir())
     parser.add_argument("--output", default="changes")
     args = parser.parse_args()
+    run = Provenance.now()
     pythons = dict(parse_interpreter(text) for text in args.interpreters)
     if len(pythons) < 2:
         parser.error("name a baseline and at least one interpreter to compare with it")
@@ -38,17 +39,26 @@ def main() -> int:
     log = args.work_dir / f"{args.output}.log"
     runner = pyperformance.ensure_runner(args.work_dir / "pyperformance-venv", plan.pyperformance,
                                          log)
-    suites = pyperformance.run_interleaved(runner, pythons, selected,
-                                           out_dir=args.work_dir / args.output, log=log, fast=True)
+    measurements = pyperformance.run_interleaved(
+        runner, pythons, selected, rounds=args.rounds, rng=random.Random(),
+        out_dir=args.work_dir / args.output, log=log, fast=True,
+    )
     base, *others = pythons
-    comparisons = {name: report.compare(suites[base], suites[name]) for name in others}
-    results = {"baseline": base, "interpreters": {k: str(v) for k, v in pythons.items()},
-               "comparisons": {name: c.to_json() for name, c in comparisons.items()}}
+    comparisons = [report.compare(measurements, base, name) for name in others]
+    interpreters = {name: {"python": str(path), "version": version_of(path)}
+                    for name, path in pythons.items()}
+    results = {"run": {**run.to_json(), "command": sys.argv, "rounds": args.rounds},
+               "machine": machine(), "baseline": base, "interpreters": interpreters,
+               "comparisons": [c.to_json() for c in comparisons],
+               "measurements": measurements.to_json()}
     out = HERE / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{args.output}.json").write_text(json.dumps(results, indent=2) + "\n")
-    markdown = "\n".join(f"## {name} against {base}\n\n{report.markdown_table(c, base, name)}"
-                         for name, c in comparisons.items())
+    markdown = "\n".join(
+        [f"# compare.py ({args.rounds} rounds)", "", report.run_line(run, interpreters)]
+        + [f"\n## {c.changed} against {c.base}\n\n{report.markdown_table(c)}"
+           for c in comparisons]
+    )
     (out / f"{args.output}.md").write_text(markdown)
     print(markdown)
     return 0

@@ -1,7 +1,8 @@
 """Cold and warm build times of `pbs deps`, per library and in total.
 
 Runs `pbs deps` twice in a fresh cache (sources are copied in from the regular cache first, so
-download time is not counted) and writes benchmarks/results/deps_build_time.json.
+download time is not counted) and writes benchmarks/results/deps_build_time.json, with the pbs
+revision and date of the run.
 
     python benchmarks/deps_build_time.py [-j N]
 """
@@ -18,6 +19,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from harness.provenance import Provenance
 
 from pbs.cache import default_cache_root
 
@@ -43,6 +46,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
+    run = Provenance.now()
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp) / "cache"
         warm_sources = default_cache_root() / "sources"
@@ -51,6 +55,7 @@ def main() -> None:
         cold_wall, cold_steps = run_deps(cache, args.jobs)
         warm_wall, _ = run_deps(cache, args.jobs)
     report = {
+        "run": run.to_json(),
         "jobs": args.jobs,
         "cores": os.cpu_count(),
         "cold_total_seconds": round(cold_wall, 1),

@@ -1,17 +1,18 @@
 """How fast pbs's Pythons are against the builds people use today, in one run on one machine.
 
-    python benchmarks/speed.py [--full] [--jobs N] [--work-dir DIR] [--cache-dir DIR]
-                               [--reuse-archives] [--extra NAME=PYTHON ...]
+    python benchmarks/speed.py [--full] [--rounds N] [--jobs N] [--work-dir DIR]
+                               [--cache-dir DIR] [--reuse-archives] [--extra NAME=PYTHON ...]
 
 1. `pbs build --options pgo+lto` of 3.11 and 3.14 (their wall times and archive sizes), or
-   with --reuse-archives the archives an earlier run published into the work dir;
-2. the cold and warm build times of benchmarks/build_time.py, if it has written its results;
-3. the reference build of 3.14 with the docker image's recipe and the host gcc;
-4. start-up times (`python -c pass`, `python -c "import json, ssl, sqlite3"`);
-5. pyperformance (quick subset of benchmarks/quick.toml, or every benchmark with --full) on
-   Debian's /usr/bin/python3.11, pbs 3.11, the reference 3.14 and pbs 3.14, plus any --extra
-   interpreter, which is compared with the baseline of its own minor version;
-6. benchmarks/results/speed.json and speed.md.
+   with --reuse-archives the archives an earlier run built into the work dir (reported with
+   the pbs revision and date that built them);
+2. the reference build of 3.14 with the docker image's recipe and the host gcc;
+3. start-up times (`python -c pass`, `python -c "import json, ssl, sqlite3"`);
+4. pyperformance (quick subset of benchmarks/quick.toml, or every benchmark with --full),
+   --rounds times, interleaved, on Debian's /usr/bin/python3.11, pbs 3.11, the reference 3.14
+   and pbs 3.14, plus any --extra interpreter, which is compared with the baseline of its own
+   minor version;
+5. benchmarks/results/speed.json and speed.md.
 """
 
 from __future__ import annotations
@@ -19,21 +20,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
+import random
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import builds, pyperformance, reference, report, startup
+from harness import builds, cli, pyperformance, reference, report, startup
+from harness.provenance import Provenance, machine, version_of
 
 from pbs.cache import default_cache_root
 from pbs.sources.extract import extract_archive
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results"
-BUILD_TIMES = RESULTS / "build_time.json"
 DEBIAN_PYTHON = Path("/usr/bin/python3.11")
 PBS_OPTIONS = "pgo+lto"
 STARTUP_ROUNDS = 40
@@ -48,19 +49,31 @@ class Interpreter:
 
 @dataclass(frozen=True, kw_only=True)
 class Goal:
-    minor: str
+    minor: str  # the version whose interpreters are compared with this goal's baseline
     baseline: str  # label of the interpreter pbs is measured against
     pbs: str
-    required: float  # geometric mean of base/pbs time ratios the goal asks for
+    required: float  # the family-weighted geometric mean of base/pbs ratios it asks for
+
+    def text(self) -> str:
+        return (f"{self.pbs} ≥ {self.required:.2f}× {self.baseline} "
+                "(geometric mean, families weighted as one)")
+
+
+GOALS = (Goal(minor="3.11", baseline="debian-3.11", pbs="pbs-3.11", required=1.05),
+         Goal(minor="3.14", baseline="docker-3.14", pbs="pbs-3.14", required=1.20))
+# Start-up: pbs's 3.11 no slower than Debian's 3.11, for every command timed.
+STARTUP_GOAL = ("debian-3.11", "pbs-3.11")
 
 
 def main() -> int:
     args = parse_args()
+    run = Provenance.now()
     work: Path = args.work_dir
     work.mkdir(parents=True, exist_ok=True)
     log = work / "speed.log"
     started = time.monotonic()
     cache_dir = args.cache_dir or default_cache_root()
+    rng = random.Random()
     print(f"log: {log}", flush=True)
 
     pbs_runs = {
@@ -69,13 +82,6 @@ def main() -> int:
                             jobs=args.jobs, cache="warm", log=log)
         for minor in ("3.11", "3.14")
     }
-    for run in pbs_runs.values():
-        print(f"pbs build {run.python} {run.options}: {run.seconds} s ({run.cpython_step})",
-              flush=True)
-    build_runs = [run.to_json() for run in pbs_runs.values()]
-    if BUILD_TIMES.is_file():
-        build_runs += json.loads(BUILD_TIMES.read_text())["builds"]
-
     docker = reference.build_reference(pbs_runs["3.14"].python, work / "reference",
                                        jobs=args.jobs, cache_dir=cache_dir, log=log)
     interpreters = [
@@ -85,53 +91,52 @@ def main() -> int:
         Interpreter(label="pbs-3.14", python=unpack(pbs_runs["3.14"], work), minor="3.14"),
         *(extra_interpreter(text) for text in args.extra),
     ]
-    goals = [Goal(minor="3.11", baseline="debian-3.11", pbs="pbs-3.11", required=1.05),
-             Goal(minor="3.14", baseline="docker-3.14", pbs="pbs-3.14", required=1.20)]
-    # Start-up: pbs's 3.11 no slower than Debian's 3.11, for every command timed.
-    startup_goal = ("debian-3.11", "pbs-3.11")
+    pythons = {i.label: i.python for i in interpreters}
 
     print("measuring start-up", flush=True)
-    startup_times = startup.measure_startup({i.label: i.python for i in interpreters},
-                                            STARTUP_ROUNDS)
+    startup_times = startup.measure_startup(pythons, STARTUP_ROUNDS, rng)
+    startup_verdicts = startup.verdicts(startup_times, *STARTUP_GOAL)
 
     plan = pyperformance.load_plan(HERE / "quick.toml")
     runner = pyperformance.ensure_runner(work / "pyperformance-venv", plan.pyperformance, log)
-    selected = None if args.full else list(plan.quick)
-    suites = pyperformance.run_interleaved(
-        runner, {i.label: i.python for i in interpreters}, selected,
+    measurements = pyperformance.run_interleaved(
+        runner, pythons, None if args.full else list(plan.quick), rounds=args.rounds, rng=rng,
         out_dir=work / "pyperformance", log=log, fast=not args.full,
     )
-
-    comparisons = []
-    baselines = {goal.minor: goal.baseline for goal in goals}
-    for interpreter in interpreters:
-        base = baselines[interpreter.minor]
-        if interpreter.label == base:
-            continue
-        comparisons.append((base, interpreter.label,
-                            report.compare(suites[base], suites[interpreter.label])))
+    baselines = {goal.minor: goal.baseline for goal in GOALS}
+    comparisons = {
+        (baselines[i.minor], i.label): report.compare(measurements, baselines[i.minor], i.label)
+        for i in interpreters if i.label != baselines[i.minor]
+    }
+    goals = [(goal, comparisons[(goal.baseline, goal.pbs)]) for goal in GOALS]
+    met = (all(comparison.meets(goal.required) for goal, comparison in goals)
+           and all(verdict.met for verdict in startup_verdicts))
 
     results = {
+        "run": {**run.to_json(), "command": sys.argv, "rounds": args.rounds,
+                "suite": "full" if args.full else "quick",
+                "harness_seconds": round(time.monotonic() - started, 1)},
         "machine": machine(),
-        "suite": "full" if args.full else "quick",
         "interpreters": {i.label: {"python": str(i.python), "version": version_of(i.python)}
                          for i in interpreters},
-        "goals": [{"baseline": g.baseline, "pbs": g.pbs, "required": g.required,
-                   "geomean": next(c.geomean for b, p, c in comparisons
-                                   if (b, p) == (g.baseline, g.pbs))} for g in goals],
-        "comparisons": [{"baseline": b, "changed": p, **c.to_json()} for b, p, c in comparisons],
-        "startup": [vars(t) for t in startup_times],
-        "startup_goal": startup_verdicts(startup_times, *startup_goal),
-        "builds": build_runs,
-        "harness_seconds": round(time.monotonic() - started, 1),
+        "goals": [{"baseline": goal.baseline, "pbs": goal.pbs, "required": goal.required,
+                   "geomean": comparison.to_json()["geomean_families_weighted"],
+                   "met": comparison.meets(goal.required)} for goal, comparison in goals],
+        "comparisons": [c.to_json() for c in comparisons.values()],
+        "startup": [t.to_json() for t in startup_times],
+        "startup_goal": [v.to_json() for v in startup_verdicts],
+        "builds": [b.to_json() for b in pbs_runs.values()],
+        "reference": {"version": docker.version, "recipe": reference.RECIPE_REVISION,
+                      "built": docker.built},
+        "measurements": measurements.to_json(),
+        "goals_met": met,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "speed.json").write_text(json.dumps(results, indent=2) + "\n")
-    markdown = render(results, comparisons)
+    markdown = render(results, goals, list(comparisons.values()), startup_times,
+                      startup_verdicts)
     (RESULTS / "speed.md").write_text(markdown)
     print(markdown)
-    met = (all((goal["geomean"] or 0) >= goal["required"] for goal in results["goals"])
-           and all(verdict["met"] for verdict in results["startup_goal"]))
     print(f"goals {'met' if met else 'NOT met'}; {RESULTS / 'speed.md'}")
     return 0 if met else 1
 
@@ -140,14 +145,13 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true",
                         help="every pyperformance benchmark, with pyperformance's full sampling")
+    cli.add_rounds(parser)
     parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--work-dir", type=Path,
-                        default=Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-                        / "pbs-bench")
+    parser.add_argument("--work-dir", type=Path, default=cli.default_work_dir())
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="pbs's cache for the pgo+lto builds (default: pbs's default)")
     parser.add_argument("--reuse-archives", action="store_true",
-                        help="use the pgo+lto archives an earlier run left in the work dir")
+                        help="use the pgo+lto archives an earlier run built in the work dir")
     parser.add_argument("--extra", action="append", default=[], metavar="NAME=PYTHON",
                         help="another interpreter to benchmark against its version's baseline")
     return parser.parse_args()
@@ -163,63 +167,59 @@ def unpack(run: builds.BuildRun, work: Path) -> Path:
     return dest / "python" / "bin" / f"python{minor}"
 
 
-def startup_verdicts(times: list[startup.StartupTime], baseline: str,
-                     pbs: str) -> list[dict[str, object]]:
-    """Per start-up command: pbs's median against the baseline's, met when not slower."""
-    median = {(t.interpreter, t.command): t.median_ms for t in times}
-    return [{"command": command, "baseline": baseline, "pbs": pbs,
-             "baseline_ms": median[(baseline, command)], "pbs_ms": median[(pbs, command)],
-             "met": median[(pbs, command)] <= median[(baseline, command)]}
-            for command in startup.COMMANDS]
-
-
 def extra_interpreter(text: str) -> Interpreter:
     label, sep, path = text.partition("=")
     if not sep or not label or not path:
         raise SystemExit(f"--extra wants NAME=PYTHON, not {text!r}")
     python = Path(path)
-    return Interpreter(label=label, python=python, minor=version_of(python).rsplit(".", 1)[0])
+    minor = version_of(python).rsplit(".", 1)[0]
+    if minor not in {goal.minor for goal in GOALS}:
+        raise SystemExit(f"--extra {label}: Python {minor} has no baseline here (3.11 or 3.14)")
+    return Interpreter(label=label, python=python, minor=minor)
 
 
-def version_of(python: Path) -> str:
-    return subprocess.run([python, "-c", "import platform; print(platform.python_version())"],
-                          check=True, capture_output=True, text=True).stdout.strip()
-
-
-def machine() -> dict[str, object]:
-    cpu = next((line.split(":", 1)[1].strip() for line in
-                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
-               platform.processor())
-    return {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(),
-            "harness_python": sys.version.split()[0]}
-
-
-def render(results: dict, comparisons: list) -> str:
-    machine = results["machine"]
-    lines = [f"# pbs speed ({results['suite']} suite) on {machine['cpu']}, {machine['cores']} cores",
-             ""]
-    lines += ["## Goals", "", "| pbs | against | geometric mean | goal |", "|---|---|---|---|"]
-    lines += [f"| {g['pbs']} | {g['baseline']} | {_times(g['geomean'])} | >= {g['required']}x |"
-              for g in results["goals"]]
-    lines += [f"| {v['pbs']} start-up `-c {v['command']}` | {v['baseline']} | "
-              f"{v['pbs_ms']:.1f} ms against {v['baseline_ms']:.1f} ms | no slower "
-              f"({'met' if v['met'] else 'missed'}) |" for v in results["startup_goal"]]
-    for base, changed, comparison in comparisons:
-        lines += ["", f"## {changed} against {base}", "",
-                  report.markdown_table(comparison, base, changed)]
-    runs = results["startup"][0]["runs"]
-    lines += ["", f"## Start-up (milliseconds, median of {runs} runs)", "",
+def render(results: dict, goals: list[tuple[Goal, report.Comparison]],
+           comparisons: list[report.Comparison], startup_times: list[startup.StartupTime],
+           startup_verdicts: list[startup.StartupVerdict]) -> str:
+    run, machine_ = results["run"], results["machine"]
+    lines = [f"# pbs speed ({run['suite']} suite, {run['rounds']} rounds) on {machine_['cpu']}, "
+             f"{machine_['cores']} cores", "",
+             report.run_line(Provenance.from_json(run), results["interpreters"]), ""]
+    lines += ["## Goals", "", "| goal | measured [95% interval] | verdict |", "|---|---|---|"]
+    lines += [f"| {goal.text()} | {report.interval_text(c.geomean)} | "
+              f"{report.verdict(c.geomean, goal.required, [r.name for r in c.failures])} |"
+              for goal, c in goals]
+    lines += [f"| {v.pbs.interpreter} start-up `-c {v.command}` no slower than "
+              f"{v.baseline.interpreter} (ratio of times ≥ 1) | {v.ratio.text()} | "
+              f"{report.verdict(v.ratio, 1.0, [])} |" for v in startup_verdicts]
+    for comparison in comparisons:
+        lines += ["", f"## {comparison.changed} against {comparison.base}", "",
+                  report.markdown_table(comparison)]
+    lines += ["", f"## Start-up (milliseconds: median of {STARTUP_ROUNDS} interleaved rounds "
+              "[95% interval])", "",
               "| interpreter | " + " | ".join(startup.COMMANDS) + " |",
               "|---|" + "---|" * len(startup.COMMANDS)]
     for label in results["interpreters"]:
-        row = [t for t in results["startup"] if t["interpreter"] == label]
-        lines.append(f"| {label} | " + " | ".join(f"{t['median_ms']:.1f}" for t in row) + " |")
-    lines += ["", "## pbs builds", "", "| python | options | cache | CPython step | wall time |",
-              "|---|---|---|---|---|"]
-    lines += [f"| {b['python']} | {b['options']} | {b['cache']} | {b['cpython_step']} | "
-              f"{b['seconds']:.0f} s |" for b in results["builds"]]
-    lines += ["", "## Archive sizes", "", archive_sizes_table(results["builds"])]
+        row = [t for t in startup_times if t.interpreter == label]
+        lines.append(f"| {label} | " + " | ".join(t.median_ms.text(1) for t in row) + " |")
+    lines += ["", "## Builds", "", builds_table(results["builds"]), "",
+              f"Reference: CPython {results['reference']['version']} by the docker recipe "
+              f"r{results['reference']['recipe']}, built {results['reference']['built']}.",
+              "", "## Archive sizes", "", archive_sizes_table(results["builds"])]
     return "\n".join(lines) + "\n"
+
+
+def builds_table(build_runs: list[dict]) -> str:
+    """This run's builds with their wall times; reused archives with the revision and date of
+    the run that built them, and no time (this run did not measure one)."""
+    lines = ["| python | options | cache | CPython step | wall time | built by |",
+             "|---|---|---|---|---|---|"]
+    for run in build_runs:
+        seconds = "not timed (reused)" if run["seconds"] is None else f"{run['seconds']:.0f} s"
+        built_by = Provenance.from_json(run["built_by"])
+        lines.append(f"| {run['python']} | {run['options']} | {run['cache']} | "
+                     f"{run['cpython_step']} | {seconds} | {built_by.text()} |")
+    return "\n".join(lines)
 
 
 def archive_sizes_table(build_runs: list[dict]) -> str:
@@ -231,10 +231,6 @@ def archive_sizes_table(build_runs: list[dict]) -> str:
         lines += [f"| {build} | {Path(name).name} | {size / 2**20:.1f} |"
                   for name, size in sorted(run["archives"].items())]
     return "\n".join(lines)
-
-
-def _times(ratio: float | None) -> str:
-    return "n/a (no benchmark ran on both)" if ratio is None else f"{ratio:.3f}x"
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The benchmark harness: the quick plan, pyperf-file comparison, and interleaved runs.
+"""The benchmark harness: the quick plan, reading pyperf files, and interleaved runs.
 
 The pyperf files here are written in the format pyperformance 1.14 writes (checked against real
 runs): suite-wide metadata on top, each benchmark's name in its own metadata (or on top when a
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
-import math
+import random
 import sys
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from pbs.errors import CommandFailed, PbsError
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from harness import pyperformance, report
+from harness import pyperformance, report, stats
 
 MACHINE = {"hostname": "vm", "cpu_count": 2, "perf_version": "2.10.0", "unit": "second"}
 
@@ -56,73 +56,6 @@ def test_quick_plan_pins_pyperformance_and_names_enough_distinct_benchmarks() ->
     assert len(set(plan.quick)) == len(plan.quick)
 
 
-def test_compare_takes_means_over_all_runs_and_the_geometric_mean_of_ratios(
-    tmp_path: Path,
-) -> None:
-    base = write_suite(
-        tmp_path / "base.json",
-        {"nbody": [[0.10, 0.12], [0.11, 0.11]], "float": [[0.04, 0.04]], "gone": [[1.0]]},
-    )
-    changed = write_suite(
-        tmp_path / "changed.json.gz",
-        {"nbody": [[0.05, 0.06], [0.055, 0.055]], "float": [[0.08, 0.08]], "new": [[1.0]]},
-    )
-
-    comparison = report.compare(base, changed)
-
-    by_name = {row.name: row for row in comparison.rows}
-    assert list(by_name) == ["float", "nbody"]
-    assert by_name["nbody"].base_mean == pytest.approx(0.11)
-    assert by_name["nbody"].changed_mean == pytest.approx(0.055)
-    assert by_name["nbody"].ratio == pytest.approx(2.0)
-    assert by_name["float"].ratio == pytest.approx(0.5)
-    # Twice as fast and twice as slow cancel out.
-    assert comparison.geomean == pytest.approx(1.0)
-    assert comparison.only_in_base == ["gone"]
-    assert comparison.only_in_changed == ["new"]
-    assert comparison.to_json() == {
-        "benchmarks": [
-            {
-                "name": row.name,
-                "base_mean_seconds": row.base_mean,
-                "changed_mean_seconds": row.changed_mean,
-                "ratio": row.ratio,
-            }
-            for row in comparison.rows
-        ],
-        "geomean": comparison.geomean,
-        "only_in_base": ["gone"],
-        "only_in_changed": ["new"],
-    }
-
-
-def test_geomean_of_unequal_ratios(tmp_path: Path) -> None:
-    base = write_suite(tmp_path / "a.json", {"x": [[3.0]], "y": [[1.0]], "z": [[1.0]]})
-    changed = write_suite(tmp_path / "b.json", {"x": [[1.0]], "y": [[1.0]], "z": [[2.0]]})
-    assert report.compare(base, changed).geomean == pytest.approx(math.cbrt(3 * 1 * 0.5))
-
-
-def test_markdown_table_has_a_row_per_benchmark_in_ms_a_geomean_row_and_the_missing(
-    tmp_path: Path,
-) -> None:
-    base = write_suite(
-        tmp_path / "base.json", {"nbody": [[0.1]], "logging_silent": [[1e-7]], "gone": [[1.0]]}
-    )
-    changed = write_suite(
-        tmp_path / "changed.json", {"nbody": [[0.08]], "logging_silent": [[2e-7]]}
-    )
-
-    table = report.markdown_table(report.compare(base, changed), "debian-3.11", "pbs-3.11")
-
-    lines = table.splitlines()
-    assert lines[0] == "| benchmark | debian-3.11 (ms) | pbs-3.11 (ms) | ratio |"
-    assert lines[2] == "| logging_silent | 0.0001000 | 0.0002000 | 0.500 |"
-    assert lines[3] == "| nbody | 100.0 | 80.00 | 1.250 |"
-    assert lines[4] == f"| **geometric mean** | | | **{math.sqrt(0.5 * 1.25):.3f}** |"
-    assert "Missing for pbs-3.11 (failed or not run): gone." in lines
-    assert not any(line.startswith("Missing for debian-3.11") for line in lines)
-
-
 def test_a_one_benchmark_file_may_name_it_in_the_suite_metadata(tmp_path: Path) -> None:
     # What pyperformance writes when it ran a single benchmark.
     path = write_suite(tmp_path / "one.json", {"nbody": [[0.2, 0.4]]}, name="nbody")
@@ -142,29 +75,10 @@ def test_a_suite_not_in_seconds_or_in_another_format_is_refused(tmp_path: Path) 
         report.suite_means(old)
 
 
-def test_merge_keeps_every_benchmark_and_each_files_metadata(tmp_path: Path) -> None:
-    first = write_suite(tmp_path / "a.json", {"nbody": [[0.1]]}, python_version="3.14.7")
-    second = write_suite(
-        tmp_path / "b.json", {"logging_simple": [[2e-6]], "logging_silent": [[1e-7]]},
-        python_version="3.14.7+",
-    )  # fmt: skip
-
-    merged = pyperformance.merge_suites([first, second], tmp_path / "out" / "merged.json")
-
-    assert report.suite_means(merged) == {
-        "nbody": pytest.approx(0.1),
-        "logging_simple": pytest.approx(2e-6),
-        "logging_silent": pytest.approx(1e-7),
-    }
-    suite = json.loads(merged.read_text())
-    versions = [bench["metadata"]["python_version"] for bench in suite["benchmarks"]]
-    assert versions == ["3.14.7", "3.14.7+", "3.14.7+"]
-    assert all(bench["metadata"]["hostname"] == "vm" for bench in suite["benchmarks"])
-
-
-# Stands in for `pyperformance run`: records each call, writes a pyperf file for the benchmarks
-# it was given except "broken" (which fails as a benchmark does: the rest written, exit 1),
-# with values 2 s on an interpreter whose path contains "base" and 1 s elsewhere.
+# Stands in for `pyperformance run`: records each call, writes a pyperf file for the benchmark
+# it was given, with values 2 s on an interpreter whose path contains "base" and 1 s elsewhere.
+# "multi" reports four results, as xml_etree does; "broken" fails as a benchmark does (nothing
+# written, exit 1), and "flaky" fails so on "changed" in round 2 only.
 FAKE_PYPERFORMANCE = """\
 import json, os, sys
 from pathlib import Path
@@ -172,18 +86,19 @@ from pathlib import Path
 args = sys.argv[1:]
 option = lambda name: args[args.index(name) + 1]
 python, names, out = option("--python"), option("-b").split(","), Path(option("-o"))
-call = [Path.cwd().name, python, names, "--fast" in args, out.exists()]
+call = [Path.cwd().name, python, names, "--fast" in args, out.exists(), out.parent.name]
 with open(os.environ["FAKE_CALLS"], "a") as calls:
     calls.write(json.dumps(call) + "\\n")
 value = 2.0 if "base" in python else 1.0
-benchmarks = [
-    {"metadata": {"name": name}, "runs": [{"values": [value, value]}]}
-    for name in names if name != "broken"
-]
+failing = {"broken"} | ({"flaky"} if "changed" in python and out.parent.name == "round-2" else set())
+results = [result for name in names if name not in failing
+           for result in ([f"multi_{x}" for x in "abcd"] if name == "multi" else [name])]
+benchmarks = [{"metadata": {"name": name}, "runs": [{"values": [value, value]}]}
+              for name in results]
 if benchmarks:
     suite = {"version": "1.0", "metadata": {"python": python}, "benchmarks": benchmarks}
     out.write_text(json.dumps(suite))
-if "broken" in names:
+if failing & set(names):
     print("ERROR: Benchmark broken failed")
     sys.exit(1)
 """
@@ -220,7 +135,8 @@ def test_run_benchmarks_keeps_what_succeeded_and_raises_only_when_nothing_did(
     assert report.suite_means(out) == {"nbody": 1.0}
     # Run from the label's directory (where pyperformance keeps its venvs), the stale output
     # removed first, since pyperformance refuses to overwrite it.
-    assert calls(tmp_path) == [["pbs", str(python), ["nbody", "broken"], True, False]]
+    assert calls(tmp_path) == [["pbs", str(python), ["nbody", "broken"], True, False,
+                                "results"]]
     assert "ERROR: Benchmark broken failed" in log.read_text()
 
     with pytest.raises(CommandFailed, match="ran none of broken on pbs"):
@@ -229,28 +145,50 @@ def test_run_benchmarks_keeps_what_succeeded_and_raises_only_when_nothing_did(
         )
 
 
-def test_run_interleaved_alternates_interpreters_and_merges_each_ones_results(
+def test_run_interleaved_takes_a_sample_per_round_in_a_new_order_and_records_failures(
     tmp_path: Path, fake_runner: Path
 ) -> None:
     pythons = {"base": Path("/py/base/python"), "changed": Path("/py/changed/python")}
+    benchmarks = ["nbody", "multi", "flaky", "broken", "float"]
     messages: list[str] = []
 
-    suites = pyperformance.run_interleaved(
-        fake_runner, pythons, ["nbody", "broken", "float"], out_dir=tmp_path / "out",
-        log=tmp_path / "bench.log", fast=False, progress=messages.append,
+    measured = pyperformance.run_interleaved(
+        fake_runner, pythons, benchmarks, rounds=3, rng=random.Random(7),
+        out_dir=tmp_path / "out", log=tmp_path / "bench.log", fast=False,
+        progress=messages.append,
     )  # fmt: skip
 
-    order = [(label, names) for label, _, names, _, _ in calls(tmp_path)]
-    assert order == [
-        ("base", ["nbody"]), ("changed", ["nbody"]),
-        ("changed", ["broken"]), ("base", ["broken"]),
-        ("base", ["float"]), ("changed", ["float"]),
-    ]  # fmt: skip
-    assert suites == {"base": tmp_path / "out" / "base.json",
-                      "changed": tmp_path / "out" / "changed.json"}  # fmt: skip
-    comparison = report.compare(suites["base"], suites["changed"])
-    assert [(row.name, row.ratio) for row in comparison.rows] == [("float", 2.0), ("nbody", 2.0)]
-    assert sum("broken failed on" in message for message in messages) == 2
+    # What ran is what the measurements say ran, one round after the other.
+    ran = [(names[0], label, part) for label, _, names, _, _, part in calls(tmp_path)]
+    assert ran == [(*entry.split(" on "), f"round-{number + 1}")
+                   for number, entries in enumerate(measured.order) for entry in entries]
+    pairs = {f"{name} on {label}" for name in benchmarks for label in pythons}
+    assert all(sorted(entries) == sorted(pairs) for entries in measured.order)
+    # A new benchmark order each round; each benchmark's first interpreter alternates.
+    sequences = [[entry.split(" on ")[0] for entry in entries[::2]] for entries in measured.order]
+    assert sequences[0] != sequences[1] and sequences[1] != sequences[2]
+    for name in benchmarks:
+        firsts = [next(e for e in entries if e.startswith(f"{name} on ")).split(" on ")[1]
+                  for entries in measured.order]
+        assert firsts[0] != firsts[1] and firsts[1] != firsts[2]
+
+    assert measured.families == {"nbody": ["nbody"], "float": ["float"], "flaky": ["flaky"],
+                                 "broken": ["broken"],
+                                 "multi": ["multi_a", "multi_b", "multi_c", "multi_d"]}
+    assert measured.samples["base"]["multi_c"] == [2.0, 2.0, 2.0]
+    assert measured.samples["changed"]["flaky"] == [1.0, None, 1.0]
+    assert measured.samples["base"]["broken"] == [None, None, None]
+    assert sum("reported as a failure" in message for message in messages) == 7
+
+    comparison = report.compare(measured, "base", "changed")
+    rows = {row.name: row for row in comparison.rows}
+    assert rows["multi_a"].weight == 0.25 and rows["nbody"].weight == 1
+    assert rows["flaky"].ratio == stats.Interval(estimate=2.0, low=2.0, high=2.0)
+    assert rows["broken"].ratio is None
+    # The failures are reported, and the goal is not met while they stand, however fast.
+    assert [row.name for row in comparison.failures] == ["broken", "flaky"]
+    assert comparison.geomean == stats.Interval(estimate=2.0, low=2.0, high=2.0)
+    assert not comparison.meets(1.05)
 
 
 def test_run_interleaved_fails_when_an_interpreter_ran_nothing(
@@ -258,8 +196,9 @@ def test_run_interleaved_fails_when_an_interpreter_ran_nothing(
 ) -> None:
     with pytest.raises(PbsError, match="no benchmark ran on base"):
         pyperformance.run_interleaved(
-            fake_runner, {"base": Path("/py/base/python")}, ["broken"],
-            out_dir=tmp_path / "out", log=tmp_path / "bench.log", fast=True, progress=print,
+            fake_runner, {"base": Path("/py/base/python")}, ["broken"], rounds=3,
+            rng=random.Random(1), out_dir=tmp_path / "out", log=tmp_path / "bench.log",
+            fast=True, progress=print,
         )  # fmt: skip
 
 

@@ -7,7 +7,7 @@ that venv. Its own (runner) venv only orchestrates and is never measured.
 
 from __future__ import annotations
 
-import json
+import random
 import sys
 import tomllib
 from collections.abc import Callable, Mapping
@@ -17,7 +17,8 @@ from pathlib import Path
 from pbs.errors import CommandFailed, PbsError
 from pbs.runner import log_tail, run
 
-from .report import PYPERF_FORMAT, load_suite
+from .order import round_orders
+from .report import Measurements, suite_means
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,7 +79,8 @@ def run_benchmarks(
     label gets its own working directory under `work_dir`, and reruns skip the venv setup.
 
     A benchmark that fails is left out of `out_json` (pyperformance writes what succeeded, then
-    exits 1), and the comparison reports it missing; only a run where nothing succeeded raises.
+    exits 1), and the comparison reports it as a failure; only a run where nothing succeeded
+    raises.
     """
     cwd = work_dir / label
     cwd.mkdir(parents=True, exist_ok=True)
@@ -107,60 +109,62 @@ def run_interleaved(
     pythons: Mapping[str, Path],
     benchmarks: list[str] | None,
     *,
+    rounds: int,
+    rng: random.Random,
     out_dir: Path,
     log: Path,
     fast: bool,
     progress: Callable[[str], None] = print,
-) -> dict[str, Path]:
-    """Run each benchmark on every interpreter in turn; return each label's merged suite,
-    written to `out_dir/<label>.json`. `benchmarks=None` runs pyperformance's default suite.
+) -> Measurements:
+    """Run every benchmark on every interpreter, once per round, interleaved; return one sample
+    per round of each result. `benchmarks=None` runs pyperformance's default suite.
 
     `out_dir` is also the working directory: `<label>/venv/` holds the benchmark venvs (reused
-    by later runs), `<label>/parts/` the one-benchmark results merged into the suites.
+    by later runs), `<label>/round-<n>/` the one-benchmark results of each round.
 
     Why interleave rather than run the whole list on one interpreter, then on the next: on a
     shared 2-core machine the background load drifts over minutes, and alternating benchmark by
     benchmark spreads a busy spell over both sides of the comparison instead of charging it to
-    whichever interpreter happened to be running. The cost is one more pyperformance start per
-    benchmark and interpreter, measured at about 0.4 s (its per-benchmark requirement checks
-    happen either way), against 10-15 s for a benchmark under --fast: a few percent.
+    whichever interpreter happened to be running. Each round runs the benchmarks in a new order,
+    and each benchmark's interpreters in an order other than the round before. The cost is one
+    more pyperformance start per benchmark and interpreter, measured at about 0.4 s (its
+    per-benchmark requirement checks happen either way), against 10-15 s for a benchmark under
+    --fast: a few percent.
     """
     if benchmarks is None:
         benchmarks = default_benchmarks(runner, log)
     labels = list(pythons)
-    parts: dict[str, list[Path]] = {label: [] for label in labels}
-    for index, name in enumerate(benchmarks):
-        # Rotate which interpreter goes first, so that no interpreter always has that place.
-        turn = index % len(labels)
-        for label in labels[turn:] + labels[:turn]:
-            progress(f"[{index + 1}/{len(benchmarks)}] {name} on {label}")
-            part = out_dir / label / "parts" / f"{name}.json"
-            try:
-                run_benchmarks(runner, pythons[label], label, [name], part, out_dir, log, fast)
-            except CommandFailed:
-                progress(f"{name} failed on {label}; the comparison lists it missing; log: {log}")
-                continue
-            parts[label].append(part)
-    for label, files in parts.items():
-        if not files:
+    interpreter_orders = {name: round_orders(labels, rounds, rng) for name in benchmarks}
+    means: dict[tuple[str, str, int], dict[str, float] | None] = {}
+    order = []
+    for number, round_benchmarks in enumerate(round_orders(benchmarks, rounds, rng)):
+        ran = []
+        for index, name in enumerate(round_benchmarks):
+            for label in interpreter_orders[name][number]:
+                progress(f"round {number + 1}/{rounds} [{index + 1}/{len(benchmarks)}] "
+                         f"{name} on {label}")
+                part = out_dir / label / f"round-{number + 1}" / f"{name}.json"
+                try:
+                    run_benchmarks(runner, pythons[label], label, [name], part, out_dir, log,
+                                   fast)
+                    means[(label, name, number)] = suite_means(part)
+                except CommandFailed:
+                    progress(f"{name} failed on {label}; reported as a failure; log: {log}")
+                    means[(label, name, number)] = None
+                ran.append(f"{name} on {label}")
+        order.append(ran)
+    for label in labels:
+        if not any(means[(label, name, n)] for name in benchmarks for n in range(rounds)):
             raise PbsError(f"no benchmark ran on {label} ({pythons[label]}); log: {log}")
-    return {label: merge_suites(files, out_dir / f"{label}.json") for label, files in parts.items()}
-
-
-def merge_suites(parts: list[Path], out: Path) -> Path:
-    """Write one pyperf suite holding the benchmarks of all `parts`.
-
-    Each part's suite-wide metadata (interpreter, machine, dates) moves into its benchmarks'
-    own metadata, which pyperf reads as well, so parts whose suite metadata differ merge
-    without loss; the merged suite's own metadata is then empty.
-    """
-    benchmarks = []
-    for part in parts:
-        suite = load_suite(part)
-        for bench in suite["benchmarks"]:
-            metadata = {**suite.get("metadata", {}), **bench.get("metadata", {})}
-            benchmarks.append({**bench, "metadata": metadata})
-    out.parent.mkdir(parents=True, exist_ok=True)
-    suite = {"version": PYPERF_FORMAT, "metadata": {}, "benchmarks": benchmarks}
-    out.write_text(json.dumps(suite))
-    return out
+    # A benchmark that failed everywhere produced no result names: it stands for itself.
+    families = {
+        name: sorted({result for (_, n, _), found in means.items() if n == name and found
+                      for result in found}) or [name]
+        for name in benchmarks
+    }
+    samples = {
+        label: {result: [(means[(label, name, n)] or {}).get(result) for n in range(rounds)]
+                for name in benchmarks for result in families[name]}
+        for label in labels
+    }
+    return Measurements(rounds=rounds, samples=samples, families=families, order=order)

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from pbs.cache import Cache, default_cache_root
@@ -43,6 +44,12 @@ class ReferencePython:
     def executable(self) -> Path:
         major_minor = ".".join(self.version.split(".")[:2])
         return self.prefix / "bin" / f"python{major_minor}"
+
+    @property
+    def built(self) -> str:
+        """When the build finished (its marker's time, UTC): later runs reuse it."""
+        mtime = (self.prefix / COMPLETE_MARKER).stat().st_mtime
+        return datetime.fromtimestamp(mtime, timezone.utc).isoformat(timespec="seconds")
 
 
 def missing_host_packages() -> list[str]:

@@ -1,6 +1,7 @@
-"""Comparing two pyperf result suites: per-benchmark means, their ratios, their geometric mean.
+"""Comparing interpreters from repeated samples: per-benchmark median ratios with their
+confidence intervals, the geometric means, and the benchmarks that failed.
 
-The suites are read as plain JSON (the format pyperf documents), so comparing needs neither
+pyperf suites are read as plain JSON (the format pyperf documents), so comparing needs neither
 pyperf nor pyperformance in the Python that runs the harness.
 """
 
@@ -14,53 +15,75 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .provenance import Provenance
+from .stats import (CONFIDENCE, RESAMPLES, Interval, family_weights, geomean_interval,
+                    median_interval, paired_ratios)
+
 # The pyperf file format pyperformance 1.x writes. Its run values are already per inner loop,
 # in the benchmark's unit; older formats stored them differently, so they are refused.
 PYPERF_FORMAT = "1.0"
 
 
 @dataclass(frozen=True, kw_only=True)
+class Measurements:
+    """What an interleaved run measured. A sample is the mean of the values of one
+    pyperformance run of one benchmark on one interpreter, in seconds; None where it failed."""
+
+    rounds: int
+    samples: dict[str, dict[str, list[float | None]]]  # label -> result -> one per round
+    families: dict[str, list[str]]  # benchmark run -> the results it produced
+    order: list[list[str]]  # per round, "<benchmark> on <label>" in the order they ran
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rounds": self.rounds, "samples_seconds": self.samples,
+                "families": self.families, "order": self.order}
+
+
+@dataclass(frozen=True, kw_only=True)
 class Row:
-    """One benchmark present in both suites; means in seconds."""
+    """One benchmark result on both sides."""
 
     name: str
-    base_mean: float
-    changed_mean: float
+    base: list[float | None]
+    changed: list[float | None]
+    weight: float  # in the family-weighted geometric mean
+    ratio: Interval | None  # median of the per-round ratios; None if no round ran on both
 
     @property
-    def ratio(self) -> float:
-        """How many times faster `changed` is: above 1 it is faster, below 1 slower."""
-        return self.base_mean / self.changed_mean
+    def failed(self) -> bool:
+        return None in self.base or None in self.changed
 
 
 @dataclass(frozen=True, kw_only=True)
 class Comparison:
+    base: str
+    changed: str
     rows: list[Row]
-    only_in_base: list[str]
-    only_in_changed: list[str]
+    geomean: Interval | None  # families weighted as one benchmark: the headline
+    geomean_per_benchmark: Interval | None  # every result weighted 1
 
     @property
-    def geomean(self) -> float | None:
-        """The geometric mean of the ratios (the usual summary of speed ratios: a benchmark
-        twice as fast and one twice as slow cancel out); None when no benchmark is shared."""
-        if not self.rows:
-            return None
-        return statistics.geometric_mean(row.ratio for row in self.rows)
+    def failures(self) -> list[Row]:
+        return [row for row in self.rows if row.failed]
+
+    def meets(self, goal: float) -> bool:
+        """The headline's lower bound reaches the goal and no benchmark failed on either side:
+        a failed benchmark is one the mean cannot speak for."""
+        return self.geomean is not None and not self.failures and self.geomean.clears(goal)
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "base": self.base,
+            "changed": self.changed,
             "benchmarks": [
-                {
-                    "name": row.name,
-                    "base_mean_seconds": row.base_mean,
-                    "changed_mean_seconds": row.changed_mean,
-                    "ratio": row.ratio,
-                }
+                {"name": row.name, "weight": row.weight, "base_seconds": row.base,
+                 "changed_seconds": row.changed,
+                 "ratio": row.ratio.to_json() if row.ratio else None, "failed": row.failed}
                 for row in self.rows
             ],
-            "geomean": self.geomean,
-            "only_in_base": self.only_in_base,
-            "only_in_changed": self.only_in_changed,
+            "geomean_families_weighted": _json(self.geomean),
+            "geomean_per_benchmark": _json(self.geomean_per_benchmark),
+            "failed": [row.name for row in self.failures],
         }
 
 
@@ -96,42 +119,98 @@ def suite_means(path: Path) -> dict[str, float]:
     return means
 
 
-def compare(base: Path, changed: Path) -> Comparison:
-    """Compare two suites benchmark by benchmark; benchmarks in one only are listed apart."""
-    base_means = suite_means(base)
-    changed_means = suite_means(changed)
+def compare(measurements: Measurements, base: str, changed: str) -> Comparison:
+    """Compare two interpreters of one run, result by result."""
+    weights = family_weights(measurements.families)
+    rows = []
+    for name in sorted(weights):
+        b, c = measurements.samples[base][name], measurements.samples[changed][name]
+        ratios = paired_ratios(b, c)
+        rows.append(Row(name=name, base=b, changed=c, weight=weights[name],
+                        ratio=median_interval(ratios) if ratios else None))
+    ratios = {row.name: paired_ratios(row.base, row.changed) for row in rows if row.ratio}
     return Comparison(
-        rows=[
-            Row(name=name, base_mean=base_means[name], changed_mean=changed_means[name])
-            for name in sorted(base_means.keys() & changed_means.keys())
-        ],
-        only_in_base=sorted(base_means.keys() - changed_means.keys()),
-        only_in_changed=sorted(changed_means.keys() - base_means.keys()),
+        base=base, changed=changed, rows=rows,
+        geomean=geomean_interval(ratios, weights) if ratios else None,
+        geomean_per_benchmark=geomean_interval(ratios, dict.fromkeys(ratios, 1.0))
+        if ratios else None,
     )
 
 
-def markdown_table(comparison: Comparison, base_label: str, changed_label: str) -> str:
-    """The comparison as a markdown table, then a line per label naming what it lacks."""
-    geomean = comparison.geomean
+def markdown_table(comparison: Comparison) -> str:
+    """The comparison as a markdown table, the geometric means, then what failed."""
+    base, changed = comparison.base, comparison.changed
+    percent = f"{CONFIDENCE:.0%}"
     lines = [
-        f"| benchmark | {base_label} (ms) | {changed_label} (ms) | ratio |",
-        "|---|---:|---:|---:|",
+        f"| benchmark | weight | {base} (ms) | {changed} (ms) | ratio [{percent} interval] |",
+        "|---|---:|---:|---:|---:|",
         *(
-            f"| {row.name} | {_milliseconds(row.base_mean)} "
-            f"| {_milliseconds(row.changed_mean)} | {row.ratio:.3f} |"
+            f"| {row.name} | {row.weight:.3g} | {_side(row.base)} | {_side(row.changed)} "
+            f"| {row.ratio.text() if row.ratio else 'n/a'} |"
             for row in comparison.rows
         ),
-        f"| **geometric mean** | | | **{'n/a' if geomean is None else f'{geomean:.3f}'}** |",
+        f"| **geometric mean, families weighted as one (headline)** | | | | "
+        f"**{interval_text(comparison.geomean)}** |",
+        f"| geometric mean, every benchmark weighted 1 | | | | "
+        f"{interval_text(comparison.geomean_per_benchmark)} |",
         "",
-        f"ratio = {base_label} mean / {changed_label} mean: above 1, {changed_label} is faster.",
+        f"Times are medians over the rounds. ratio = {base} time / {changed} time within a "
+        f"round, median over the rounds: above 1, {changed} is faster. Intervals: {percent} "
+        f"percentile bootstrap over the rounds ({RESAMPLES} resamples). The results of one "
+        f"pyperformance benchmark (e.g. xml_etree's four) are a family and share one weight.",
     ]
-    for label, names in (
-        (base_label, comparison.only_in_changed),
-        (changed_label, comparison.only_in_base),
-    ):
-        if names:
-            lines.append(f"Missing for {label} (failed or not run): {', '.join(names)}.")
+    failures = comparison.failures
+    if failures:
+        lines.append(
+            "Failed (the geometric means leave out the rounds that failed; no goal is met "
+            "while any benchmark fails): "
+            + "; ".join(f"{row.name} on {_failed_sides(row, base, changed)}" for row in failures)
+            + "."
+        )
     return "\n".join(lines) + "\n"
+
+
+def _side(samples: list[float | None]) -> str:
+    ran = [s for s in samples if s is not None]
+    if not ran:
+        return "failed"
+    failed = [str(i + 1) for i, s in enumerate(samples) if s is None]
+    note = f" (failed in round {', '.join(failed)})" if failed else ""
+    return _milliseconds(statistics.median(ran)) + note
+
+
+def _failed_sides(row: Row, base: str, changed: str) -> str:
+    return " and ".join(
+        f"{label} (round {', '.join(str(i + 1) for i, s in enumerate(samples) if s is None)})"
+        for label, samples in ((base, row.base), (changed, row.changed)) if None in samples
+    )
+
+
+def interval_text(interval: Interval | None) -> str:
+    return interval.text() if interval else "n/a (no benchmark ran on both)"
+
+
+def verdict(interval: Interval | None, goal: float, failed: list[str]) -> str:
+    """Whether a goal is met, and why: by the interval's lower bound, and only when nothing
+    failed."""
+    if failed:
+        return f"not met: failed {', '.join(failed)}"
+    if interval is None:
+        return "not met: nothing measured"
+    sign = "≥" if interval.clears(goal) else "<"
+    return (f"{'met' if interval.clears(goal) else 'not met'}: lower bound "
+            f"{interval.low:.3f} {sign} {goal:.2f}")
+
+
+def run_line(run: Provenance, interpreters: dict[str, dict[str, str]]) -> str:
+    """Who measured what: the run's date and pbs revision, each interpreter's path and version."""
+    measured = "; ".join(f"{label} = `{i['python']}` ({i['version']})"
+                         for label, i in interpreters.items())
+    return f"Measured by this run ({run.text()}): {measured}."
+
+
+def _json(interval: Interval | None) -> dict[str, float] | None:
+    return interval.to_json() if interval else None
 
 
 def _milliseconds(seconds: float) -> str:
