@@ -92,8 +92,12 @@ def test_uv_installs_and_uses_it_from_a_file_url(release: Path, uv, tmp_path: Pa
     index = f"{release.as_uri()}/{INDEX}"
     installed = uv("python", "install", "3.14", "--python-downloads-json-url", index)
     assert f"+ {KEY}" in installed.stderr
-    listed = uv("python", "list", "--python-downloads-json-url", index).stdout
-    assert KEY in listed and FREETHREADED_KEY in listed
+    installed_list = uv("python", "list", "--only-installed").stdout
+    assert KEY in installed_list
+    # Plain `uv python list` shows an installed version instead of its downloads.
+    downloads = uv("python", "list", "--only-downloads", "--python-downloads-json-url",
+                   index).stdout
+    assert FREETHREADED_KEY in downloads
     uv("venv", "-p", "3.14", tmp_path / ".venv", UV_PYTHON_DOWNLOADS_JSON_URL=index)
     # An sdist with a C extension, compiled by the system's cc against the distribution;
     # its build backend comes from the package index through pip and its configuration.
