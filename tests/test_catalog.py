@@ -11,7 +11,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from pbs.catalog import Catalog, Python, load_catalog
-from pbs.catalog.model import DebianLocation
+from pbs.catalog.model import BoltOmission, DebianLocation
 from pbs.errors import CatalogError, UsageError
 
 
@@ -71,6 +71,29 @@ def test_each_python_has_one_compiler_and_its_lto(catalog: Catalog) -> None:
     problems = "\n".join(dataclasses.replace(catalog, options=options).problems())
     assert "compiler 'icc' is not one of clang, gcc" in problems
     assert "python 3.14.7 matches 2 compiler rules, not one" in problems
+
+
+def test_a_bolt_omission_leaves_flags_out_only_for_its_versions_and_bases(
+        catalog: Catalog) -> None:
+    flag = catalog.options.bolt.apply[-1]
+    omission = BoltOmission(requires_python=SpecifierSet(">=3.14"), bases=("pgo",), flags=(flag,))
+    options = dataclasses.replace(catalog.options, bolt_omissions=(omission,))
+    extended = dataclasses.replace(catalog, options=options)
+    target = catalog.target(None)
+    applied = {}
+    for python in catalog.pythons:
+        for base in options.bolt.bases:
+            spec = options.bolt_for(extended.parse_options(base, python, target), target.arch,
+                                    python.version)
+            if spec is not None:
+                applied[python.version.release[:2], base] = flag in spec.apply
+    assert applied[(3, 14), "pgo"] is False
+    assert applied[(3, 14), "pgo+lto"] is True
+    assert applied[(3, 11), "pgo"] is True
+    unknown = dataclasses.replace(omission, bases=("debug",))
+    problems = dataclasses.replace(
+        catalog, options=dataclasses.replace(options, bolt_omissions=(unknown,))).problems()
+    assert any("bases it does not optimize: debug" in p for p in problems)
 
 
 def test_setup_rules_only_for_the_setup_py_era(catalog: Catalog) -> None:

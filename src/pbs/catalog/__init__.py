@@ -282,6 +282,10 @@ class Catalog:
             unknown_flags = set(omission.flags) - set(self.options.bolt.apply)
             if unknown_flags:
                 found.append(f"BOLT omits flags it does not apply: {', '.join(sorted(unknown_flags))}")
+            unknown_bases = set(omission.bases) - set(self.options.bolt.bases)
+            if unknown_bases:
+                found.append(f"BOLT omits flags for bases it does not optimize: "
+                             f"{', '.join(sorted(unknown_bases))}")
         if self.options.default not in self.options.bases:
             found.append(f"default options '{self.options.default}' is not a base")
         found += _release_problems(self.release, self.options)
@@ -503,6 +507,7 @@ def _options(raw: dict[str, Any]) -> OptionsGrammar:
         ),
         bolt_omissions=tuple(
             BoltOmission(requires_python=_specifier(omission["requires_python"]),
+                         bases=tuple(omission.get("bases", raw["bolt"]["bases"])),
                          flags=tuple(omission["flags"]))
             for omission in raw["bolt"].get("omit", [])
         ),

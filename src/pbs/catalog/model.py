@@ -185,9 +185,11 @@ class BoltSpec:
 
 @dataclass(frozen=True, kw_only=True)
 class BoltOmission:
-    """llvm-bolt `apply` flags left out for the CPython versions `requires_python` contains."""
+    """llvm-bolt `apply` flags left out for the CPython versions `requires_python` contains,
+    in builds of the options bases `bases` (every BOLT-optimized base if the catalog names none)."""
 
     requires_python: SpecifierSet
+    bases: tuple[str, ...]
     flags: tuple[str, ...]
 
 
@@ -242,6 +244,7 @@ class OptionsGrammar:
                 and self.compiler_for(version).name in self.bolt.compilers):
             omitted = {flag for omission in self.bolt_omissions
                        if omission.requires_python.contains(version, prereleases=True)
+                       and options.base in omission.bases
                        for flag in omission.flags}
             if not omitted:
                 return self.bolt
