@@ -152,6 +152,23 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
     return lines[0].removeprefix("pbs: error: ")
 
 
+@pytest.mark.parametrize(("args", "message"), [
+    (["build", "-j", "abc"], "argument -j/--jobs: must be a whole number of jobs, not 'abc' "
+                             "(see 'pbs build --help')"),
+    (["build", "-j", "0"], "argument -j/--jobs: must be at least 1, not 0"),
+    (["ls", "bogus"], "argument section: invalid choice: 'bogus' (choose from 'pythons'"),
+    (["bogus"], "argument COMMAND: invalid choice: 'bogus' (choose from 'build'"),
+    (["link"], "the following arguments are required: FULL_ARCHIVE, -o/--out"),
+])
+def test_a_usage_error_is_one_line_naming_what_is_valid(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = refused(*args, cache=tmp_path / "cache")
+    assert result.returncode == 2
+    assert one_line(result).startswith(message)
+    assert not (tmp_path / "cache").exists()
+
+
 @pytest.fixture
 def regular_file(tmp_path: Path) -> Path:
     path = tmp_path / "regular-file"

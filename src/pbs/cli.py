@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from rich.console import Console
 from rich.table import Table
@@ -70,8 +71,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+class _Parser(argparse.ArgumentParser):
+    """Reports a usage error in one line, as pbs reports every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"pbs: error: {message} (see '{self.prog} --help')\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="pbs", description="Build self-contained, portable CPython distributions."
     )
     parser.add_argument("--version", action="version", version=f"pbs {__version__}")
@@ -453,7 +461,10 @@ def _host_packages(catalog: Catalog, cache: Cache, err: Console, *, checks: bool
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number of jobs, not {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
     return value
