@@ -148,6 +148,9 @@ def test_an_unknown_flavor_or_url(catalog: Catalog, tmp_path: Path) -> None:
         "--flavor 'full' is not one of install_only_stripped, install_only")
     assert bad(tmp_path, "--base-url", "ftp://host/") == (
         "--base-url 'ftp://host/' is not an http://, https:// or file:// URL")
+    assert bad(tmp_path, "--base-url", "https://host/a b\u00e9/") == (
+        "--base-url 'https://host/a b\u00e9/' holds characters a URL carries only "
+        "percent-encoded: ' \u00e9'")
     assert bad(tmp_path, "--base-url", "https://host/?a=1").startswith(
         "--base-url 'https://host/?a=1': the archive's name is appended to it")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,10 @@ def index_path(directory: Path, catalog: Catalog) -> Path:
     return directory / catalog.release.index_file
 
 
+# What a URL may hold as it is (RFC 3986's unreserved and reserved characters, and `%`).
+_URL_CHARACTERS = frozenset(string.ascii_letters + string.digits + "-._~:/?#[]@!$&'()*+,;=%")
+
+
 def settings(directory: Path, catalog: Catalog, *, base_url: str | None,
              flavor: str | None) -> IndexSettings:
     """Checked settings of an index of `directory`; by default the file:// URL of the
@@ -51,6 +56,10 @@ def settings(directory: Path, catalog: Catalog, *, base_url: str | None,
         raise UsageError(f"--flavor {flavor!r} is not one of {', '.join(flavors)}")
     if base_url is None:
         return IndexSettings(base_url=f"{directory.resolve().as_uri()}/", flavor=flavor)
+    unencoded = sorted({c for c in base_url if c not in _URL_CHARACTERS})
+    if unencoded:
+        raise UsageError(f"--base-url {base_url!r} holds characters a URL carries only "
+                         f"percent-encoded: {''.join(unencoded)!r}")
     parts = urlsplit(base_url)
     if parts.scheme not in _URL_SCHEMES or (parts.scheme != "file" and not parts.netloc):
         raise UsageError(f"--base-url {base_url!r} is not an http://, https:// or file:// URL")
