@@ -27,6 +27,7 @@ from pbs.sources.debian import DebianSource
 from pbs.errors import CacheError
 from pbs.sources.fetch import Fetcher
 from pbs.runner import run
+from pbs.pipeline import publish_lock
 
 
 def test_staging_is_removed_after_use_even_on_error(cache: Cache) -> None:
@@ -268,3 +269,33 @@ def test_a_cache_deleted_during_a_fetch_is_one_error(catalog, tmp_path: Path) ->
         httpd.shutdown()
     assert f"was the cache {cache.root} deleted during the run? Run pbs again." in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_a_build_into_a_directory_another_run_publishes_into_waits(tmp_path: Path) -> None:
+    """The run that holds the right to publish into dist/ (this process) keeps a second
+    `pbs build` into it, spelled differently, from touching it until it lets go."""
+    cache = Cache(tmp_path / "cache")
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    with publish_lock(cache, dist):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pbs", "build", "--python", "3.14", "--options", "noopt",
+             "--out", "dist/../dist"],
+            cwd=tmp_path, env={**os.environ, "PBS_CACHE_DIR": str(cache.root)},
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+        lines: queue.Queue[str] = queue.Queue()
+        assert process.stderr is not None
+        threading.Thread(target=lambda: [lines.put(line) for line in process.stderr],
+                         daemon=True).start()
+        try:
+            waiting = lines.get(timeout=60)
+            if waiting.startswith("building CPython"):
+                waiting = lines.get(timeout=60)
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=30) == 143
+        finally:
+            process.kill()
+    assert waiting == (f"pbs: waiting for another pbs run publishing into dist/../dist "
+                       f"(held by pid {os.getpid()})\n")
+    assert list(dist.iterdir()) == []

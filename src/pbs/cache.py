@@ -211,12 +211,13 @@ class Cache:
         return sweep_held(self.root / "tmp", "")
 
     @contextmanager
-    def lock(self, name: str) -> Iterator[None]:
+    def lock(self, name: str, what: str | None = None) -> Iterator[None]:
         """An exclusive lock shared by every pbs process using this cache.
 
         The holder writes its pid into the lock file, so that a process that has to wait
-        says what it waits for and for whom.
+        says what it waits for (`what`, else the lock's name) and for whom.
         """
+        what = what or name
         locks = self.root / "locks"
         locks.mkdir(parents=True, exist_ok=True)
         # Not "w": truncating on open would wipe the holder's pid before the lock is ours.
@@ -226,8 +227,8 @@ class Cache:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 holder = handle.read().strip() or "unknown"
-                notice(f"waiting for {name} (held by pid {holder})")
-                _wait_for_lock(handle.fileno(), name)
+                notice(f"waiting for {what} (held by pid {holder})")
+                _wait_for_lock(handle.fileno(), what)
             handle.seek(0)
             handle.truncate()
             handle.write(f"{os.getpid()}\n")

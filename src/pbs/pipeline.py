@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
+import os
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,7 +87,8 @@ def run_build(
     progress: Progress, runner: Runner,
 ) -> BuildReport:
     started = time.monotonic()
-    recover(request.out)
+    with publish_lock(cache, request.out):
+        recover(request.out)
     engine = StepEngine(cache, progress)
     toolchain, fetched, deps = dependency_stage(
         catalog.sources_for(request.python, request.target), target=request.target,
@@ -139,15 +143,24 @@ def run_build(
         verified.append(Verification(validations=validations, tests=tests))
         reject_failures(verified[0], checks_log)
 
-    install_only = install_only_decision(request.out, names, catalog.release)
-    archives = package(
-        cpython.output, request.out, names, mtime=archive_mtime(request.tag),
-        strip=toolchain.tool("strip"), log=cpython.log.with_suffix(".package.log"),
-        runner=runner, check=verify, install_only=install_only.write,
-    )
-    index = write_index(request.out, catalog, current_settings(request.out, catalog))
+    with publish_lock(cache, request.out):
+        install_only = install_only_decision(request.out, names, catalog.release)
+        archives = package(
+            cpython.output, request.out, names, mtime=archive_mtime(request.tag),
+            strip=toolchain.tool("strip"), log=cpython.log.with_suffix(".package.log"),
+            runner=runner, check=verify, install_only=install_only.write,
+        )
+        index = write_index(request.out, catalog, current_settings(request.out, catalog))
     notes = (install_only.note,) if install_only.note else ()
     return BuildReport(deps=deps.results, cpython=cpython, archives=archives,
                        sha256sums=request.out / SHA256SUMS, index=index,
                        notes=(*notes, *index.notes), verification=verified[0],
                        seconds=time.monotonic() - started)
+
+
+def publish_lock(cache: Cache, out: Path) -> AbstractContextManager[None]:
+    """The right to publish into `out`. Runs publishing into one directory at once would race
+    for SHA256SUMS, the shared install_only names and the index: one at a time decides, checks
+    and publishes."""
+    name = f"out-{hashlib.sha256(os.fsencode(out.resolve())).hexdigest()[:16]}"
+    return cache.lock(name, what=f"another pbs run publishing into {out}")
