@@ -219,21 +219,8 @@ def test_a_run_waiting_for_a_lock_says_for_what_and_whom(catalog, tmp_path: Path
         for name in names:
             held.enter_context(cache.lock(name))
         assert (cache.root / "locks" / f"{names[0]}.lock").read_text() == f"{os.getpid()}\n"
-        process = subprocess.Popen(
-            [sys.executable, "-m", "pbs", "fetch", "--python", "3.14"],
-            env={**os.environ, "PBS_CACHE_DIR": str(cache.root)},
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        )
-        lines: queue.Queue[str] = queue.Queue()
-        assert process.stderr is not None
-        threading.Thread(target=lambda: [lines.put(line) for line in process.stderr],
-                         daemon=True).start()
-        try:
-            waiting = lines.get(timeout=60)
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=30) == 143
-        finally:
-            process.kill()
+        lines = _waiting_line_then_stopped(["fetch", "--python", "3.14"], cache, tmp_path)
+    waiting = lines.get(timeout=10)
     match = re.fullmatch(r"pbs: waiting for (source-[0-9a-f]{64}) \(held by pid (\d+)\)\n", waiting)
     assert match is not None, waiting
     assert match[1] in names and int(match[2]) == os.getpid()
@@ -278,24 +265,33 @@ def test_a_build_into_a_directory_another_run_publishes_into_waits(tmp_path: Pat
     dist = tmp_path / "dist"
     dist.mkdir()
     with publish_lock(cache, dist):
-        process = subprocess.Popen(
-            [sys.executable, "-m", "pbs", "build", "--python", "3.14", "--options", "noopt",
-             "--out", "dist/../dist"],
-            cwd=tmp_path, env={**os.environ, "PBS_CACHE_DIR": str(cache.root)},
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        )
-        lines: queue.Queue[str] = queue.Queue()
-        assert process.stderr is not None
-        threading.Thread(target=lambda: [lines.put(line) for line in process.stderr],
-                         daemon=True).start()
-        try:
-            waiting = lines.get(timeout=60)
-            if waiting.startswith("building CPython"):
-                waiting = lines.get(timeout=60)
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=30) == 143
-        finally:
-            process.kill()
-    assert waiting == (f"pbs: waiting for another pbs run publishing into dist/../dist "
+        lines = _waiting_line_then_stopped(
+            ["build", "--python", "3.14", "--options", "noopt", "--out", "dist/../dist"],
+            cache, tmp_path)
+    assert lines.get(timeout=10).startswith("building CPython")
+    assert lines.get(timeout=10) == (f"pbs: waiting for another pbs run publishing into dist/../dist "
                        f"(held by pid {os.getpid()})\n")
     assert list(dist.iterdir()) == []
+
+
+def _waiting_line_then_stopped(args: list[str], cache: Cache, cwd: Path) -> queue.Queue[str]:
+    """Run pbs with `args` until it says it waits for a lock, then stop it with SIGTERM.
+    Returns its stderr's lines."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pbs", *args], cwd=cwd,
+        env={**os.environ, "PBS_CACHE_DIR": str(cache.root)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    seen: queue.Queue[str] = queue.Queue()
+    assert process.stderr is not None
+    threading.Thread(target=lambda: [(lines.put(line), seen.put(line)) for line in process.stderr],
+                     daemon=True).start()
+    try:
+        while not seen.get(timeout=60).startswith("pbs: waiting for "):
+            pass
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 143
+    finally:
+        process.kill()
+    return lines
