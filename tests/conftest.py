@@ -21,12 +21,14 @@ from pbs.toolchain import Toolchain, prepare_toolchain
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """The Debian packages the suite needs (the toolchain's and the archive checks'), installed
-    before the tests are collected, so that none is skipped for want of them; when pbs cannot
-    install them, the run stops with the command that would."""
+    """The Debian packages the suite needs (the toolchain's, the archive checks' and its own),
+    installed before the tests are collected, so that none is skipped for want of them; when pbs
+    cannot install them, the run stops with the command that would."""
     log = Path(tempfile.gettempdir()) / "pbs-tests-apt.log"
     try:
-        ensure_packages(needed_packages(load_catalog(), checks=True), runner=run, log=log)
+        catalog = load_catalog()
+        ensure_packages([*needed_packages(catalog, checks=True), *catalog.host.test_packages],
+                        runner=run, log=log)
     except UsageError as exc:
         pytest.exit(f"pbs tests: {exc}", returncode=2)
 

@@ -392,7 +392,8 @@ def load_catalog(directory: Path | None = None) -> Catalog:
                 uv_arch_families=dict(release["uv"]["arch_families"]),
                 uv_variants=tuple(release["uv"]["variants"]),
             ),
-            host=HostSpec(packages=tuple(host["packages"])),
+            host=HostSpec(packages=tuple(host["packages"]),
+                          test_packages=tuple(host["test_packages"])),
         )
     except KeyError as missing:
         raise CatalogError(f"catalog in {root}: missing field {missing}") from None

@@ -315,9 +315,11 @@ class ReleaseSpec:
 
 @dataclass(frozen=True, kw_only=True)
 class HostSpec:
-    """Debian packages the build machine needs besides the toolchain's (host.toml)."""
+    """Debian packages the build machine needs besides the toolchain's (host.toml), and those
+    pbs's own test suite needs besides."""
 
     packages: tuple[str, ...]
+    test_packages: tuple[str, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
