@@ -7,17 +7,16 @@ import json
 import os
 import shutil
 import subprocess
-import tarfile
 import zipfile
 from pathlib import Path
 
 import pytest
-import zstandard
 from conftest import E2E_ARCHIVES, E2E_TAG, TINY_EXTENSION, E2EBuild, pbs
 
 from pbs.catalog import load_catalog
 from pbs.distribution_json import check_python_json
 from pbs.metadata import dumps
+from pbs.sources.extract import extract_archive
 
 pytestmark = pytest.mark.slow
 
@@ -40,18 +39,12 @@ def dist(e2e_build: E2EBuild) -> Path:
 def python_dir(tmp_path_factory, dist: Path) -> Path:
     """install_only extracted somewhere else than anything the build used."""
     root = tmp_path_factory.mktemp("elsewhere") / "some where"
-    root.mkdir()
-    with tarfile.open(dist / ARCHIVES[1]) as archive:
-        archive.extractall(root, filter="tar")
-    return root / "python"
+    return extract_archive(dist / ARCHIVES[1], root) / "python"
 
 
 @pytest.fixture(scope="module")
 def full(tmp_path_factory, dist: Path) -> Path:
-    root = tmp_path_factory.mktemp("full")
-    with zstandard.open(dist / ARCHIVES[0], "rb") as stream, tarfile.open(fileobj=stream, mode="r|") as archive:
-        archive.extractall(root, filter="tar")
-    return root / "python"
+    return extract_archive(dist / ARCHIVES[0], tmp_path_factory.mktemp("full") / "root") / "python"
 
 
 def run(python: Path, *args: str, cwd: Path | None = None) -> str:

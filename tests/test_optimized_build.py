@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 import pytest
+
+from pbs.sources.extract import extract_archive
 
 pytestmark = [pytest.mark.slow, pytest.mark.optimized]
 
@@ -54,9 +55,8 @@ def test_operators_on_subclasses_of_builtins_raise_type_error(
     release_build: tuple[Path, str], tmp_path: Path, code: str
 ) -> None:
     dist, _ = release_build
-    with tarfile.open(dist / INSTALL_ONLY) as archive:
-        archive.extractall(tmp_path, filter="tar")
-    result = subprocess.run([tmp_path / "python" / "bin" / "python3", "-c", code],
+    python = extract_archive(dist / INSTALL_ONLY, tmp_path / "root") / "python"
+    result = subprocess.run([python / "bin" / "python3", "-c", code],
                             capture_output=True, text=True, check=False)
     # A crash shows as a negative return code (the signal); a wrong result as success.
     assert result.returncode == 1, (result.returncode, result.stdout, result.stderr)
