@@ -21,12 +21,15 @@ from pathlib import Path
 from packaging.version import Version
 
 from pbs.cache import Cache, key_of
-from pbs.catalog import Target, ToolchainSpec
+from pbs.catalog import LibcCompat, Target, ToolchainSpec
 from pbs.elf import max_glibc_version
 from pbs.errors import PbsError
 from pbs.runner import Runner
 from pbs.steps.engine import StepEngine
 
+# The sources of the glibc functions newer than a floor that the sysroot defines (LibcCompat).
+COMPAT_SOURCES = Path(__file__).parent / "toolchain_compat"
+COMPAT_LIBRARY = "libpbs_libc_compat.a"
 # zig's stub of the dynamic linker, renamed to the target's real soname in the sysroot.
 ZIG_DYNAMIC_LINKER_STUB = "libld.so.2"
 STARTUP_FILES = ("crt1.o", "Scrt1.o", "libc_nonshared.a")
@@ -112,6 +115,7 @@ def prepare_toolchain(
     zig_version = runner([zig, "version"], step="ask zig its version",
                          log=probe_log).output.strip()
     host_crt = [Path("/usr/lib") / target.sysroot.multiarch / name for name in HOST_CRT_FILES]
+    compat = libc_compat_for(spec, target)
     for path in host_crt:
         if not path.is_file():
             raise ToolchainMissing(f"{path} is missing; install it with: apt-get install libc6-dev")
@@ -122,6 +126,8 @@ def prepare_toolchain(
         target.libc_floor,
         repr(target.sysroot),
         Path(__file__).read_text(),
+        repr(compat),
+        *(_compat_source(row).read_text() for row in compat),
         *(hashlib.sha256(p.read_bytes()).hexdigest() for p in host_crt),
     )
     step = ToolchainStep(
@@ -132,8 +138,8 @@ def prepare_toolchain(
                           description=step.description, llvm_major=spec.llvm_major)
 
     def build(work: Path, out: Path, log: Path) -> None:
-        _assemble(out, zig, target, llvm, host_crt, work, log, runner)
-        _check(out, toolchain, work, log, runner)
+        _assemble(out, zig, target, llvm, host_crt, compat, work, log, runner)
+        _check(out, toolchain, compat, work, log, runner)
 
     engine.run(step, build)
     return toolchain
@@ -147,6 +153,12 @@ class ToolchainStep:
 
     def record(self) -> dict[str, str]:
         return {"description": self.description}
+
+
+def libc_compat_for(spec: ToolchainSpec, target: Target) -> tuple[LibcCompat, ...]:
+    """The glibc functions `target`'s floor lacks, which its sysroot defines itself."""
+    floor = Version(target.libc_floor)
+    return tuple(row for row in spec.libc_compat if row.glibc > floor)
 
 
 def llvm_bin(major: int) -> Path:
@@ -186,6 +198,7 @@ def _assemble(
     target: Target,
     llvm: Path,
     host_crt: list[Path],
+    compat: tuple[LibcCompat, ...],
     staging: Path,
     log: Path,
     runner: Runner,
@@ -196,6 +209,8 @@ def _assemble(
     for name in spec.include_dirs:
         shutil.copytree(zig.parent / "lib" / "libc" / "include" / name, include, dirs_exist_ok=True)
     _pin_glibc_minor(include / "features.h", target.libc_floor)
+    for row in compat:
+        _ungate(include, row)
 
     libdir = sysroot / "usr" / "lib" / spec.multiarch
     libdir.mkdir(parents=True)
@@ -208,10 +223,6 @@ def _assemble(
         stem = library.split(".so")[0]
         if stem != "libc":
             (libdir / f"{stem}.so").symlink_to(library)
-    # As glibc installs it: libc_nonshared.a supplies what the shared libc does not export.
-    (libdir / "libc.so").write_text(
-        f"GROUP ( libc.so.6 libc_nonshared.a AS_NEEDED ( {spec.dynamic_linker} ) )\n"
-    )
 
     bin_dir = entry / "bin"
     bin_dir.mkdir()
@@ -226,6 +237,14 @@ def _assemble(
     )
     wrapper.chmod(0o755)
 
+    _build_compat_library(wrapper, llvm, compat, libdir, staging, log, runner)
+    # As glibc installs it: libc_nonshared.a supplies what the shared libc does not export; the
+    # compat library what the floor's libc lacks. libc.so.6 comes first, so its own definitions
+    # win wherever it has them.
+    (libdir / "libc.so").write_text(
+        f"GROUP ( libc.so.6 libc_nonshared.a {COMPAT_LIBRARY} AS_NEEDED ( {spec.dynamic_linker} ) )\n"
+    )
+
 
 def _pin_glibc_minor(features_h: Path, floor: str) -> None:
     """zig passes __GLIBC_MINOR__ on its command line; a plain sysroot must define it."""
@@ -235,6 +254,43 @@ def _pin_glibc_minor(features_h: Path, floor: str) -> None:
     if marker not in text:
         raise PbsError(f"{features_h}: zig's glibc headers changed; cannot pin __GLIBC_MINOR__")
     features_h.write_text(text.replace(marker, f"{marker}#define __GLIBC_MINOR__ {minor}\n", 1))
+
+
+def _ungate(include: Path, row: LibcCompat) -> None:
+    """Show a declaration zig's headers hide below the glibc release that added it."""
+    if row.header is None or row.gate is None:
+        return
+    header = include / row.header
+    text = header.read_text()
+    if text.count(row.gate + "\n") != 1:
+        raise PbsError(f"{header}: zig's glibc headers changed; cannot find the {row.name} gate")
+    header.write_text(text.replace(
+        row.gate + "\n", f"#if 1 /* pbs: {COMPAT_LIBRARY} defines {row.name} */\n"))
+
+
+def _compat_source(row: LibcCompat) -> Path:
+    return COMPAT_SOURCES / f"{row.name}.c"
+
+
+def _build_compat_library(
+    cc: Path,
+    llvm: Path,
+    compat: tuple[LibcCompat, ...],
+    libdir: Path,
+    staging: Path,
+    log: Path,
+    runner: Runner,
+) -> None:
+    """One archive member per source, so that a link takes only what it calls; no date, owner
+    or build path enters the archive."""
+    objects = []
+    for row in compat:
+        obj = staging / f"compat-{row.name}.o"
+        runner([cc, "-O2", "-fPIC", "-g0", "-Wall", "-Werror", "-c", _compat_source(row),
+                "-o", obj], step=f"compile the {row.name} stand-in", log=log)
+        objects.append(obj)
+    runner([llvm / "llvm-ar", "rcsD", libdir / COMPAT_LIBRARY, *objects],
+           step="archive the glibc stand-ins", log=log)
 
 
 def _zig_stubs(
@@ -262,19 +318,36 @@ def _zig_stubs(
     return found
 
 
-def _check(entry: Path, toolchain: Toolchain, staging: Path, log: Path, runner: Runner) -> None:
-    """Compile, link and run a program with the new toolchain; it must respect the glibc floor."""
+def _check(
+    entry: Path,
+    toolchain: Toolchain,
+    compat: tuple[LibcCompat, ...],
+    staging: Path,
+    log: Path,
+    runner: Runner,
+) -> None:
+    """Compile, link and run programs with the new toolchain; they must respect the glibc floor.
+    The second links every stand-in, as configure's link tests do (`char f(void);`)."""
     wrapper = entry / "bin" / toolchain.cc.name
-    probe = staging / "probe.c"
-    program = staging / "probe-clang"
-    runner(
-        [wrapper, "-O2", probe, "-o", program, "-lm", "-lpthread"],
-        step="check the new toolchain",
-        log=log,
+    functions = [name for row in compat for name in row.functions]
+    compat_probe = staging / "compat-probe.c"
+    compat_probe.write_text(
+        "".join(f"char {name}(void);\n" for name in functions)
+        + "static char (*const used[])(void) = {" + ", ".join(functions) + "};\n"
+        + "int main(void) { return sizeof used / sizeof used[0] == 0; }\n"
     )
-    runner([*toolchain.target.emulator, program], step="run a program built by the new toolchain",
-           log=log)
-    needed = max_glibc_version(program)
-    floor = Version(toolchain.target.libc_floor)
-    if needed is not None and needed > floor:
-        raise PbsError(f"the toolchain's test program needs GLIBC_{needed}, above the floor {floor}")
+    for probe in (staging / "probe.c", compat_probe):
+        program = staging / f"{probe.stem}-clang"
+        runner(
+            [wrapper, "-O2", probe, "-o", program, "-lm", "-lpthread", "-ldl"],
+            step="check the new toolchain",
+            log=log,
+        )
+        runner([*toolchain.target.emulator, program],
+               step="run a program built by the new toolchain", log=log)
+        needed = max_glibc_version(program)
+        floor = Version(toolchain.target.libc_floor)
+        if needed is not None and needed > floor:
+            raise PbsError(
+                f"the toolchain's test program {probe.name} needs GLIBC_{needed}, "
+                f"above the floor {floor}")

@@ -26,6 +26,7 @@ from pbs.catalog.model import (
     DebianLocation,
     GlibcSysroot,
     HostSpec,
+    LibcCompat,
     OptionsGrammar,
     PyPILocation,
     Python,
@@ -49,6 +50,7 @@ __all__ = [
     "DebianArchive",
     "DebianLocation",
     "GlibcSysroot",
+    "LibcCompat",
     "PyPILocation",
     "Python",
     "RegrtestPlan",
@@ -334,7 +336,8 @@ def load_catalog(directory: Path | None = None) -> Catalog:
         targets = _read(root / "targets.toml")["target"]
         options = _read(root / "options.toml")["options"]
         debian = _read(root / "debian.toml")["debian"]
-        toolchain = _read(root / "toolchain.toml")["toolchain"]
+        toolchain_file = _read(root / "toolchain.toml")
+        toolchain = toolchain_file["toolchain"]
         modules = _read(root / "modules.toml")["modules"]
         regrtest = _read(root / "regrtest.toml")["regrtest"]
         patches = _read(root / "patches.toml")["patch"]
@@ -383,6 +386,16 @@ def load_catalog(directory: Path | None = None) -> Catalog:
                 llvm_major=toolchain["llvm_major"],
                 debian_packages=tuple(toolchain["debian_packages"]),
                 python_package=toolchain["python_package"],
+                libc_compat=tuple(
+                    LibcCompat(
+                        name=row["name"],
+                        functions=tuple(row["functions"]),
+                        glibc=Version(row["glibc"]),
+                        header=row.get("header"),
+                        gate=row.get("gate"),
+                    )
+                    for row in toolchain_file["libc_compat"]
+                ),
             ),
             release=ReleaseSpec(
                 variant_parts=tuple(release["release"]["variant_parts"]),

@@ -285,6 +285,20 @@ class ToolchainSpec:
     llvm_major: int
     debian_packages: tuple[str, ...]
     python_package: str
+    libc_compat: tuple[LibcCompat, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LibcCompat:
+    """glibc functions newer than a floor that the toolchain's sysroot defines itself, from
+    src/pbs/toolchain_compat/<name>.c; `gate`, if any, is the line of `header` that hides their
+    declarations below release `glibc`."""
+
+    name: str
+    functions: tuple[str, ...]
+    glibc: Version
+    header: str | None
+    gate: str | None
 
 
 @dataclass(frozen=True, kw_only=True)
