@@ -63,6 +63,7 @@ def _run(
         library.sqlite3(tree),
         library.ctypes(tree),
         library.compression(tree),
+        library.curses_tcl(tree),
         library.hashlib(tree),
         library.uuid(tree),
         library.decimal(tree),
