@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import os
@@ -18,6 +19,7 @@ from conftest import E2E_ARCHIVES, E2E_TAG, TINY_EXTENSION, E2EBuild, pbs
 from pbs.catalog import load_catalog
 from pbs.distribution_json import check_python_json
 from pbs.metadata import dumps
+from pbs.pipeline import release_epoch
 
 pytestmark = pytest.mark.slow
 
@@ -101,6 +103,12 @@ def test_runs_from_anywhere_and_through_a_symlink(python_dir: Path, tmp_path: Pa
         version, prefix = out.splitlines()
         assert version.startswith("3.14.7")
         assert Path(prefix) == python_dir
+
+
+def test_sys_version_shows_the_release_date(python_dir: Path) -> None:
+    day = datetime.datetime.fromtimestamp(release_epoch(TAG), datetime.UTC)
+    # __DATE__'s form: "Jan  1 2026", the day padded with a space.
+    assert f"{day:%b} {day.day:2d} {day.year}" in run(python_dir / "bin" / "python3", "-VV")
 
 
 def test_tcl_finds_its_library(python_dir: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,6 +17,7 @@ from pbs.catalog import Catalog
 from pbs.elf import max_glibc_version, needed_libraries
 from pbs import runner
 from pbs.errors import PbsError
+from pbs.pipeline import release_epoch
 from pbs.toolchain import (
     Toolchain,
     ToolchainMissing,
@@ -191,3 +193,15 @@ def test_a_floor_that_has_the_functions_needs_no_stand_ins(catalog: Catalog) -> 
     target = dataclasses.replace(catalog.target(None), libc_floor="2.40")
     assert libc_compat_for(catalog.toolchain, target) == ()
     assert libc_compat_for(catalog.toolchain, catalog.target(None))
+
+
+def test_the_release_tag_dates_what_the_compiler_stamps(
+    toolchain: Toolchain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # CPython's sys.version carries __DATE__ and __TIME__ (Modules/getbuildinfo.c).
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    source = tmp_path / "date.c"
+    source.write_text('#include <stdio.h>\nint main(void) { puts(__DATE__ " " __TIME__); }\n')
+    subprocess.run([toolchain.cc, source, "-o", tmp_path / "date"], check=True,
+                   env={**os.environ, "SOURCE_DATE_EPOCH": str(release_epoch("20261128"))})
+    assert run(tmp_path / "date") == "Nov 28 2026 00:00:00\n"

@@ -54,8 +54,9 @@ def default_tag() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y%m%d")
 
 
-def archive_mtime(tag: str) -> int:
-    """SOURCE_DATE_EPOCH if set; otherwise midnight UTC of a date tag; otherwise 0."""
+def release_epoch(tag: str) -> int:
+    """The build's date, in sys.version and as every archive member's mtime:
+    SOURCE_DATE_EPOCH if set; otherwise midnight UTC of a date tag; otherwise 0."""
     if (epoch := source_date_epoch()) is not None:
         return epoch
     try:
@@ -90,6 +91,7 @@ def run_build(
         catalog.sources_for(request.python, request.target), target=request.target,
         catalog=catalog, cache=cache, fetcher=fetcher, engine=engine, jobs=request.jobs,
         runner=runner)
+    epoch = release_epoch(request.tag)
     step = plan_cpython(
         python=request.python,
         options=request.options,
@@ -106,6 +108,7 @@ def run_build(
         source=fetched[catalog.python_source(request.python).name],
         pip=fetched[PIP_SOURCE],
         deps=deps.steps,
+        build_date=epoch,
     )
     cpython = build_cpython(step, engine=engine, toolchain=toolchain, jobs=request.jobs,
                             runner=runner)
@@ -141,7 +144,7 @@ def run_build(
 
     install_only = install_only_decision(request.out, names, catalog.release)
     archives = package(
-        cpython.output, request.out, names, mtime=archive_mtime(request.tag),
+        cpython.output, request.out, names, mtime=epoch,
         strip=toolchain.tool("strip"), log=cpython.log.with_suffix(".package.log"),
         runner=runner, check=verify, install_only=install_only.write,
     )

@@ -70,6 +70,7 @@ class CPythonBuild:
     jobs: int
     log: Path
     runner: Runner
+    build_date: int  # seconds since 1970: what __DATE__ and __TIME__ say (sys.version)
 
     @property
     def install_dir(self) -> Path:
@@ -95,6 +96,8 @@ class CPythonBuild:
             # --static: the dependencies' private libraries (Libs.private) are needed too.
             "PKG_CONFIG": "pkg-config --static",
             **dependency_env(deps),
+            # Compilers take __DATE__/__TIME__ (Modules/getbuildinfo.c) from it.
+            "SOURCE_DATE_EPOCH": str(self.build_date),
             "MODULE_BUILDTYPE": "static",
             **excluded,
         }

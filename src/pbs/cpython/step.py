@@ -1,7 +1,7 @@
 """The CPython build as one cached step on top of the dependency steps.
 
 Its key hashes the pbs code it runs (this module and what it imports, see INERT_CODE), the
-CPython and pip files, the
+CPython and pip files, the build date (it is in sys.version), the
 build options and their configure arguments, the patches, the deliberate module exclusions,
 the compiler identity and flags, the target and every dependency step's key. Its output is the
 finished `python/` tree of a full archive; packaging only archives it, so archives rebuilt
@@ -56,6 +56,7 @@ class CPythonStep:
     source: Fetched
     pip: Fetched
     deps: tuple[DependencyStep, ...]
+    build_date: int  # seconds since 1970: the date and time sys.version shows
     key: str
 
     @property
@@ -75,7 +76,7 @@ def plan_cpython(
     bolt: BoltSpec | None, patches: tuple[SourcePatch, ...], excluded_modules: frozenset[str],
     setup_rules: tuple[str, ...] | None,
     compiler: CPythonCompiler, target: Target, source: Fetched, pip: Fetched,
-    deps: list[DependencyStep],
+    deps: list[DependencyStep], build_date: int,
 ) -> CPythonStep:
     key = key_of(
         *code_texts(__name__, inert=INERT_CODE),
@@ -91,11 +92,13 @@ def plan_cpython(
         repr(compiler.spec),  # its flags: the identity names only its version
         target.triple,
         *(dep.key for dep in deps),
+        str(build_date),
     )
     return CPythonStep(
         python=python, options=options, configure_options=configure_options, bolt=bolt,
         patches=patches, excluded_modules=excluded_modules, setup_rules=setup_rules,
-        compiler=compiler, target=target, source=source, pip=pip, deps=tuple(deps), key=key,
+        compiler=compiler, target=target, source=source, pip=pip, deps=tuple(deps),
+        build_date=build_date, key=key,
     )
 
 
@@ -151,6 +154,7 @@ class CPythonJob:
             setup_rules=step.setup_rules, toolchain=self.toolchain, compiler=step.compiler,
             source_dir=self.source_dir, deps_prefix=self.deps_prefix, work_root=self.work,
             destdir=self.root, jobs=self.jobs, log=self.log, runner=self.runner,
+            build_date=step.build_date,
         )
 
     @property
