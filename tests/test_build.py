@@ -200,6 +200,15 @@ def test_no_file_names_the_build_machine(python_dir: Path, full: Path, cache: Pa
         assert offenders == []
 
 
+def test_python_json_states_what_the_interpreter_says(full: Path, python_dir: Path) -> None:
+    data = json.loads((full / "PYTHON.json").read_text())
+    script = "import sys, sysconfig; print(sysconfig.get_platform()); print(sys.abiflags)"
+    platform, abiflags = run(python_dir / "bin" / "python3", "-c", script).splitlines()
+    # What python-build-standalone writes and its validator requires, e.g. linux-x86_64.
+    assert data["python_platform_tag"] == platform
+    assert data["python_abi_tag"] == f"{data['python_tag']}{abiflags}"
+
+
 def test_python_json_is_valid_and_names_only_existing_paths(full: Path) -> None:
     data = json.loads((full / "PYTHON.json").read_text())
     document, problems = check_python_json(full)

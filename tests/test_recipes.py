@@ -64,7 +64,8 @@ def test_an_unexpected_source_is_refused() -> None:
 def context(recipe: str, catalog: Catalog, tmp_path: Path, runner: RecordingRunner) -> BuildContext:
     """A build context for `recipe` whose commands `runner` records; nothing runs."""
     toolchain = Toolchain(target=catalog.target(None), root=tmp_path / "toolchain", identity="test",
-                          description="test", llvm_major=catalog.toolchain.llvm_major)
+                          description="test", llvm_major=catalog.toolchain.llvm_major,
+                          llvm_version=f"{catalog.toolchain.llvm_major}.1.0")
     source = tmp_path / "src"
     source.mkdir()
     return BuildContext(recipe=RECIPES[recipe], source=catalog.library(RECIPES[recipe].source),

@@ -64,6 +64,7 @@ class Toolchain:
     identity: str
     description: str
     llvm_major: int
+    llvm_version: str  # clang's full version, e.g. 22.1.8
 
     @property
     def llvm_bin(self) -> Path:
@@ -112,6 +113,8 @@ def prepare_toolchain(
     probe_log = cache.log("toolchain", "versions.log")
     clang_version = runner([llvm / "clang", "--version"], step="ask clang its version",
                            log=probe_log).output.splitlines()[0]
+    llvm_version = runner([llvm / "clang", "-dumpversion"], step="ask clang its version",
+                          log=probe_log).output.strip()
     zig_version = runner([zig, "version"], step="ask zig its version",
                          log=probe_log).output.strip()
     host_crt = [Path("/usr/lib") / target.sysroot.multiarch / name for name in HOST_CRT_FILES]
@@ -135,7 +138,8 @@ def prepare_toolchain(
         description=f"{clang_version}; glibc {target.libc_floor} sysroot from zig {zig_version}")
     engine = StepEngine(cache)
     toolchain = Toolchain(target=target, root=engine.output(step), identity=identity,
-                          description=step.description, llvm_major=spec.llvm_major)
+                          description=step.description, llvm_major=spec.llvm_major,
+                          llvm_version=llvm_version)
 
     def build(work: Path, out: Path, log: Path) -> None:
         _assemble(out, zig, target, llvm, host_crt, compat, work, log, runner)

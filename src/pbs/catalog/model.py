@@ -117,11 +117,6 @@ class Target:
     ca_bundles: tuple[str, ...]  # system CA bundle files, tried in order at run time
     sysroot: GlibcSysroot
 
-    @property
-    def wheel_platform(self) -> str:
-        """The platform tag of wheels for this target (PEP 425: from sysconfig's platform)."""
-        return self.platform.replace("-", "_").replace(".", "_")
-
 
 @dataclass(frozen=True, kw_only=True)
 class RegrtestPlan:
