@@ -205,3 +205,12 @@ def test_the_release_tag_dates_what_the_compiler_stamps(
     subprocess.run([toolchain.cc, source, "-o", tmp_path / "date"], check=True,
                    env={**os.environ, "SOURCE_DATE_EPOCH": str(release_epoch("20261128"))})
     assert run(tmp_path / "date") == "Nov 28 2026 00:00:00\n"
+
+
+def test_termios_headers_define_ncc_as_glibcs_do(toolchain: Toolchain, tmp_path: Path) -> None:
+    # CPython's termios module offers termios.NCC where the headers define it.
+    source = tmp_path / "ncc.c"
+    source.write_text("#include <termios.h>\n#include <sys/ioctl.h>\n#include <stdio.h>\n"
+                      'int main(void) { printf("%d\\n", NCC); }\n')
+    subprocess.run([toolchain.cc, "-Wall", "-Werror", source, "-o", tmp_path / "ncc"], check=True)
+    assert run(tmp_path / "ncc") == "8\n"

@@ -21,7 +21,7 @@ from pathlib import Path
 from packaging.version import Version
 
 from pbs.cache import Cache, key_of
-from pbs.catalog import LibcCompat, Target, ToolchainSpec
+from pbs.catalog import HeaderEdit, LibcCompat, Target, ToolchainSpec
 from pbs.elf import max_glibc_version
 from pbs.errors import PbsError
 from pbs.runner import Runner
@@ -130,6 +130,7 @@ def prepare_toolchain(
         repr(target.sysroot),
         Path(__file__).read_text(),
         repr(compat),
+        repr(spec.header_edits),
         *(_compat_source(row).read_text() for row in compat),
         *(hashlib.sha256(p.read_bytes()).hexdigest() for p in host_crt),
     )
@@ -142,7 +143,7 @@ def prepare_toolchain(
                           llvm_version=llvm_version)
 
     def build(work: Path, out: Path, log: Path) -> None:
-        _assemble(out, zig, target, llvm, host_crt, compat, work, log, runner)
+        _assemble(out, zig, target, llvm, host_crt, compat, spec.header_edits, work, log, runner)
         _check(out, toolchain, compat, work, log, runner)
 
     engine.run(step, build)
@@ -203,6 +204,7 @@ def _assemble(
     llvm: Path,
     host_crt: list[Path],
     compat: tuple[LibcCompat, ...],
+    header_edits: tuple[HeaderEdit, ...],
     staging: Path,
     log: Path,
     runner: Runner,
@@ -215,6 +217,8 @@ def _assemble(
     _pin_glibc_minor(include / "features.h", target.libc_floor)
     for row in compat:
         _ungate(include, row)
+    for edit in header_edits:
+        _edit_header(include, edit)
 
     libdir = sysroot / "usr" / "lib" / spec.multiarch
     libdir.mkdir(parents=True)
@@ -270,6 +274,14 @@ def _ungate(include: Path, row: LibcCompat) -> None:
         raise PbsError(f"{header}: zig's glibc headers changed; cannot find the {row.name} gate")
     header.write_text(text.replace(
         row.gate + "\n", f"#if 1 /* pbs: {COMPAT_LIBRARY} defines {row.name} */\n"))
+
+
+def _edit_header(include: Path, edit: HeaderEdit) -> None:
+    header = include / edit.header
+    text = header.read_text()
+    if text.count(edit.find) != 1:
+        raise PbsError(f"{header}: zig's glibc headers changed; cannot edit it as catalogued")
+    header.write_text(text.replace(edit.find, edit.replace))
 
 
 def _compat_source(row: LibcCompat) -> Path:

@@ -17,6 +17,8 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from pbs.catalog.model import (
+    ApiException,
+    ApiSpec,
     Artifact,
     BoltOmission,
     BoltSpec,
@@ -25,6 +27,7 @@ from pbs.catalog.model import (
     DebianArchive,
     DebianLocation,
     GlibcSysroot,
+    HeaderEdit,
     HostSpec,
     LibcCompat,
     OptionsGrammar,
@@ -42,6 +45,8 @@ from pbs.catalog.model import (
 from pbs.errors import CatalogError, UsageError
 
 __all__ = [
+    "ApiException",
+    "ApiSpec",
     "Artifact",
     "BoltSpec",
     "BuildOptions",
@@ -50,6 +55,7 @@ __all__ = [
     "DebianArchive",
     "DebianLocation",
     "GlibcSysroot",
+    "HeaderEdit",
     "LibcCompat",
     "PyPILocation",
     "Python",
@@ -86,6 +92,7 @@ class Catalog:
     patches: tuple[SourcePatch, ...]  # edits of CPython's sources
     release: ReleaseSpec
     host: HostSpec
+    api: ApiSpec
 
     # -- lookups of user input -------------------------------------------------------------
 
@@ -343,6 +350,7 @@ def load_catalog(directory: Path | None = None) -> Catalog:
         patches = _read(root / "patches.toml")["patch"]
         release = _read(root / "release.toml")
         host = _read(root / "host.toml")["host"]
+        api = _read(root / "api.toml")
         return Catalog(
             sources=tuple(_source(s) for s in sources),
             pythons=tuple(Python(version=_version(p["version"])) for p in pythons),
@@ -396,6 +404,10 @@ def load_catalog(directory: Path | None = None) -> Catalog:
                     )
                     for row in toolchain_file["libc_compat"]
                 ),
+                header_edits=tuple(
+                    HeaderEdit(header=row["header"], find=row["find"], replace=row["replace"])
+                    for row in toolchain_file["header_edit"]
+                ),
             ),
             release=ReleaseSpec(
                 variant_parts=tuple(release["release"]["variant_parts"]),
@@ -406,6 +418,14 @@ def load_catalog(directory: Path | None = None) -> Catalog:
                 uv_variants=tuple(release["uv"]["variants"]),
             ),
             host=HostSpec(packages=tuple(host["packages"])),
+            api=ApiSpec(
+                modules=tuple(api["modules"]),
+                exceptions=tuple(
+                    ApiException(module=row["module"], names=tuple(row["names"]),
+                                 python=_specifier(row["python"]), reason=row["reason"])
+                    for row in api["exception"]
+                ),
+            ),
         )
     except KeyError as missing:
         raise CatalogError(f"catalog in {root}: missing field {missing}") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass, replace
 
 from packaging.specifiers import SpecifierSet
@@ -281,6 +282,16 @@ class ToolchainSpec:
     debian_packages: tuple[str, ...]
     python_package: str
     libc_compat: tuple[LibcCompat, ...]
+    header_edits: tuple[HeaderEdit, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class HeaderEdit:
+    """An edit of a sysroot header: `find`, which occurs exactly once in it, becomes `replace`."""
+
+    header: str
+    find: str
+    replace: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -339,3 +350,29 @@ class SourcePatch:
     python: SpecifierSet
     find: str
     replace: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiException:
+    """Names of `module` (fnmatch patterns) a distribution may lack, for the versions `python`
+    contains, and why."""
+
+    module: str
+    names: tuple[str, ...]
+    python: SpecifierSet
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiSpec:
+    """The modules whose public names a distribution must share with a host-glibc build of the
+    same CPython (api.toml), and the documented exceptions."""
+
+    modules: tuple[str, ...]
+    exceptions: tuple[ApiException, ...]
+
+    def excepted(self, module: str, name: str, version: Version) -> ApiException | None:
+        """The exception that lets `module` lack `name` in `version`, if any."""
+        return next((e for e in self.exceptions
+                     if e.module == module and version in e.python
+                     and any(fnmatch.fnmatchcase(name, pattern) for pattern in e.names)), None)
