@@ -8,8 +8,6 @@ import json
 import sys
 from pathlib import Path
 
-from packaging.version import Version
-
 from pbs.catalog import load_catalog
 from pbs.errors import PbsError, UsageError
 from pbs.runner import Runner, run
@@ -20,13 +18,13 @@ def record_reference(python: str, runner: Runner, log: Path) -> Path:
     """Write `python`'s names as the reference of its CPython version, which pbs must build."""
     catalog = load_catalog()
     found = public_names(python, catalog.api.modules, runner=runner, log=log)
-    version = Version(str(found["python"]))
+    version = found.python
     if version not in {p.version for p in catalog.pythons}:
         raise UsageError(f"{python} is CPython {version}, which pbs does not build; the reference "
                          "must come from the same source as pbs's build")
     path = reference_path(version)
     path.write_text(json.dumps(
-        {"python": str(version), "build": found["build"], "names": found["names"]}, indent=1) + "\n")
+        {"python": str(version), "build": found.build, "names": found.names}, indent=1) + "\n")
     return path
 
 

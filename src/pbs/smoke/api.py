@@ -37,12 +37,22 @@ def reference_path(version: Version) -> Path:
     return REFERENCES / f"{version}.json"
 
 
+@dataclass(frozen=True, kw_only=True)
+class PublicNames:
+    """An interpreter's public names per module (None: the module does not import)."""
+
+    python: Version
+    build: str  # its sys.version
+    names: dict[str, list[str] | None]
+
+
 def public_names(python: Path | str, modules: tuple[str, ...], *, runner: Runner,
-                 log: Path) -> dict[str, object]:
-    """What scripts/api_names.py prints when `python` runs it: its version and names."""
+                 log: Path) -> PublicNames:
+    """What scripts/api_names.py finds when `python` runs it."""
     output = runner([python, "-I", SCRIPTS / "api_names.py", *modules],
                     step="list public names", log=log).output
-    return dict(json.loads(output.strip().splitlines()[-1]))
+    found = json.loads(output.strip().splitlines()[-1])
+    return PublicNames(python=Version(found["python"]), build=found["build"], names=found["names"])
 
 
 def compare(reference: dict[str, list[str] | None], built: dict[str, list[str] | None],
@@ -68,14 +78,14 @@ def api_names(tree: InstallTree, spec: ApiSpec) -> CheckResult:
     """Every public name of the reference is present, or excepted with a documented reason."""
     name = "api-names"
     found = public_names(tree.python, spec.modules, runner=tree.runner, log=tree.log)
-    version = Version(str(found["python"]))
+    version = found.python
     reference = reference_path(version)
     if not reference.is_file():
         return skipped(name, f"no reference list for CPython {version}; make one with: "
                              f"PYTHONPATH=src python3 -m pbs.apinames <a host-glibc build of "
                              f"{version}>")
     expected = json.loads(reference.read_text())["names"]
-    modules = compare(expected, dict(found["names"]), spec, version)  # type: ignore[call-overload]
+    modules = compare(expected, found.names, spec, version)
     missing = [f"{m.module}: {', '.join(m.missing)}" for m in modules if m.missing]
     if missing:
         return failed(name, "lacks names a host-glibc build has: " + "; ".join(missing))
