@@ -185,7 +185,7 @@ def test_a_header_gate_that_changed_stops_the_toolchain(catalog: Catalog, tmp_pa
     header = tmp_path / gated.header
     header.parent.mkdir(parents=True)
     header.write_text("#if __GLIBC_MINOR__ >= 99\nint f(void);\n#endif\n")
-    with pytest.raises(PbsError, match=f"cannot find the {gated.name} gate"):
+    with pytest.raises(PbsError, match="zig's glibc headers changed; cannot find"):
         _ungate(tmp_path, gated)
 
 

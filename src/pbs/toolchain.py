@@ -249,9 +249,8 @@ def _assemble(
     # As glibc installs it: libc_nonshared.a supplies what the shared libc does not export; the
     # compat library what the floor's libc lacks. libc.so.6 comes first, so its own definitions
     # win wherever it has them.
-    (libdir / "libc.so").write_text(
-        f"GROUP ( libc.so.6 libc_nonshared.a {COMPAT_LIBRARY} AS_NEEDED ( {spec.dynamic_linker} ) )\n"
-    )
+    (libdir / "libc.so").write_text(f"GROUP ( libc.so.6 libc_nonshared.a {COMPAT_LIBRARY} "
+                                    f"AS_NEEDED ( {spec.dynamic_linker} ) )\n")
 
 
 def _pin_glibc_minor(features_h: Path, floor: str) -> None:
@@ -266,21 +265,17 @@ def _pin_glibc_minor(features_h: Path, floor: str) -> None:
 
 def _ungate(include: Path, row: LibcCompat) -> None:
     """Show a declaration zig's headers hide below the glibc release that added it."""
-    if row.header is None or row.gate is None:
-        return
-    header = include / row.header
-    text = header.read_text()
-    if text.count(row.gate + "\n") != 1:
-        raise PbsError(f"{header}: zig's glibc headers changed; cannot find the {row.name} gate")
-    header.write_text(text.replace(
-        row.gate + "\n", f"#if 1 /* pbs: {COMPAT_LIBRARY} defines {row.name} */\n"))
+    if row.header is not None and row.gate is not None:
+        _edit_header(include, HeaderEdit(
+            header=row.header, find=f"{row.gate}\n",
+            replace=f"#if 1 /* pbs: {COMPAT_LIBRARY} defines {row.name} */\n"))
 
 
 def _edit_header(include: Path, edit: HeaderEdit) -> None:
     header = include / edit.header
     text = header.read_text()
     if text.count(edit.find) != 1:
-        raise PbsError(f"{header}: zig's glibc headers changed; cannot edit it as catalogued")
+        raise PbsError(f"{header}: zig's glibc headers changed; cannot find {edit.find.strip()!r}")
     header.write_text(text.replace(edit.find, edit.replace))
 
 
