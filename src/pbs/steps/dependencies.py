@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from pbs.arfile import undated_problems
 from pbs.cache import key_of
 from pbs.catalog import Target
 from pbs.errors import PbsError
@@ -156,6 +157,11 @@ def _finish(context: BuildContext) -> None:
             text = config.read_text()
             if str(build_path) in text:
                 config.write_text(text.replace(str(build_path), PREFIX))
+    # The same sources must give the same bytes, whenever and by whomever they are built.
+    for archive in sorted(prefix.rglob("*.a")):
+        if problems := undated_problems(archive):
+            raise PbsError(f"{context.recipe.name}: {archive.relative_to(context.destdir)} is "
+                           f"not deterministic: {problems[0]} (and {len(problems) - 1} more)")
     licenses = prefix / "share" / "licenses" / context.recipe.name
     licenses.mkdir(parents=True, exist_ok=True)
     for name in context.source.license_files:
