@@ -11,6 +11,8 @@ import pytest
 from elftools.elf.elffile import ELFFile
 from packaging.version import Version
 
+from pbs.arfile import members, undated_problems
+from pbs.buildpaths import files_naming, machine_needles
 from pbs.cache import Cache
 from pbs.catalog import Catalog
 from pbs.elf import max_glibc_version, needed_libraries
@@ -120,3 +122,14 @@ def test_missing_llvm_names_the_install_command(catalog: Catalog, tmp_path: Path
     spec = dataclasses.replace(catalog.toolchain, llvm_major=99, debian_packages=("clang-99",))
     with pytest.raises(ToolchainMissing, match="install it with: apt-get install clang-99"):
         prepare_toolchain(spec, catalog.target(None), Cache(tmp_path), runner.run)
+
+
+def test_the_sysroot_names_no_machine_path_and_its_archive_no_staging_path(
+    toolchain: Toolchain, catalog: Catalog
+) -> None:
+    """zig compiles the start files in its cache, from its package directory: stripped and
+    renamed, they are the same bytes wherever pbs and zig are installed or run from."""
+    assert files_naming(toolchain.root, machine_needles(catalog.toolchain.python_package)) == []
+    nonshared = members(toolchain.sysroot_libdir / "libc_nonshared.a")
+    assert nonshared and all("/" not in m.name for m in nonshared)
+    assert undated_problems(toolchain.sysroot_libdir / "libc_nonshared.a") == []
