@@ -318,13 +318,12 @@ def test_machine_paths_are_whole_paths_and_never_system_directories(
     project = tmp_path / "main"
     project.mkdir()
     monkeypatch.chdir(project)
-    paths = machine_paths()
-    assert str(project) in paths
-    assert not {"/", "/tmp", "/usr", "/usr/local", "/var"} & set(paths)
+    assert str(project) in machine_paths()
     (tmp_path / "a.txt").write_text(f"{project}ly, and the sample path {Path.home()}/its/here")
     assert named_in(tmp_path / "a.txt", machine_needles()) == []
-    monkeypatch.chdir("/")
-    assert "/" not in machine_paths()
+    for general in ("/", "/usr", "/usr/lib", "/etc", "/tmp"):
+        monkeypatch.chdir(general)
+        assert general not in machine_paths()
 
 
 def test_symlinks_are_not_files(tmp_path: Path, host_target: Target) -> None:

@@ -20,10 +20,10 @@ from pbs.cache import LAYOUT_PATTERNS
 
 BuildPath = str | re.Pattern[bytes]
 
-# Directories too general to be a leak: every Python names /usr or /tmp somewhere (73 stdlib
-# files name /tmp/). A machine path that is one of them, or holds one, is not looked for.
-SYSTEM_DIRS = ("/bin", "/etc", "/lib", "/opt", "/tmp", "/usr", "/usr/lib", "/usr/local",
-               "/usr/share", "/var", "/var/tmp")
+# Directories too general to be a leak: the stdlib names /tmp/, /home/ and /mnt/ in dozens of
+# files. A machine path that is a top-level directory, one of these, or holds one, is not
+# looked for.
+SYSTEM_DIRS = ("/usr/bin", "/usr/lib", "/usr/local", "/usr/share", "/var/lib", "/var/tmp")
 
 
 def regular_files(root: Path) -> Iterator[Path]:
@@ -60,9 +60,10 @@ def machine_needles(*packages: str) -> list[BuildPath]:
     only with a hidden entry (~/.local, ~/.cache, ~/.pyenv: where tools keep what a build
     leaks), as stdlib tests use sample paths such as /root/its/here.
     """
-    homes = {str(Path.home()), os.path.realpath(Path.home())}
+    homes = {str(Path.home()), os.path.realpath(Path.home())} - {"/"}
     return [
-        *(_whole_path(path, hidden_only=path in homes) for path in machine_paths(*packages)),
+        *(_whole_path(path) for path in machine_paths(*packages) if path not in homes),
+        *(_hidden_entries(home) for home in sorted(homes)),
         *LAYOUT_PATTERNS,
     ]
 
@@ -99,13 +100,16 @@ def _find(data: bytes, needle: BuildPath) -> str | None:
     return match.group().decode(errors="replace") if match else None
 
 
-def _whole_path(path: str, *, hidden_only: bool) -> re.Pattern[bytes]:
-    # A hidden entry is reported by its name: /root/.local.
-    end = rb"/\.[\w+-][\w.+-]*" if hidden_only else rb"(?=[/\0]|\Z)"
-    return re.compile(re.escape(os.fsencode(path)) + end)
+def _whole_path(path: str) -> re.Pattern[bytes]:
+    return re.compile(re.escape(os.fsencode(path)) + rb"(?=[/\0]|\Z)")
+
+
+def _hidden_entries(directory: str) -> re.Pattern[bytes]:
+    """A hidden entry of `directory`, matched by its name: /root/.local."""
+    return re.compile(re.escape(os.fsencode(directory)) + rb"/\.[\w+-][\w.+-]*")
 
 
 def _general(path: str) -> bool:
-    """`/`, a system directory, or a directory that holds one."""
-    return any(system == path or system.startswith(path.rstrip("/") + "/")
-               for system in SYSTEM_DIRS)
+    """A top-level directory (`/`, /usr, /home), a system directory, or one that holds one."""
+    return path.rstrip("/").count("/") <= 1 or any(
+        system == path or system.startswith(path.rstrip("/") + "/") for system in SYSTEM_DIRS)

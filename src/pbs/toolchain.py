@@ -20,10 +20,10 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from pbs.cache import Cache, key_of
-from pbs.catalog import Target, ToolchainSpec
 from pbs.arfile import members
 from pbs.buildpaths import BuildPath, excerpt, files_naming, machine_needles
+from pbs.cache import Cache, key_of
+from pbs.catalog import Target, ToolchainSpec
 from pbs.elf import max_glibc_version
 from pbs.errors import PbsError
 from pbs.runner import Runner
