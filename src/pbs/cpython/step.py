@@ -188,8 +188,8 @@ def install_pip(job: CPythonJob) -> None:
     # pip runs from its own wheel to install itself: nothing from the network or the host,
     # and nothing written to the (nonexistent) home.
     job.cpython.run([job.python, wheel / "pip", "install", "--no-index", "--no-deps",
-                     "--no-compile", "--no-cache-dir", "--disable-pip-version-check", "--no-warn-script-location",
-                     "--root-user-action=ignore", wheel])
+                     "--no-compile", "--no-cache-dir", "--disable-pip-version-check",
+                     "--no-warn-script-location", "--root-user-action=ignore", wheel])
     # PEP 610's record of where the wheel came from names the cache: not for users.
     for record in job.install.glob("lib/python3*/site-packages/pip-*.dist-info/direct_url.json"):
         record.unlink()
