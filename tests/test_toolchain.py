@@ -12,6 +12,8 @@ import pytest
 from elftools.elf.elffile import ELFFile
 from packaging.version import Version
 
+from pbs.arfile import members, undated_problems
+from pbs.buildpaths import files_naming, machine_needles
 from pbs.cache import Cache
 from pbs.catalog import Catalog
 from pbs.elf import max_glibc_version, needed_libraries
@@ -214,3 +216,14 @@ def test_termios_headers_define_ncc_as_glibcs_do(toolchain: Toolchain, tmp_path:
                       'int main(void) { printf("%d\\n", NCC); }\n')
     subprocess.run([toolchain.cc, "-Wall", "-Werror", source, "-o", tmp_path / "ncc"], check=True)
     assert run(tmp_path / "ncc") == "8\n"
+
+
+def test_the_sysroot_names_no_machine_path_and_its_archive_no_staging_path(
+    toolchain: Toolchain, catalog: Catalog
+) -> None:
+    """zig compiles the start files in its cache, from its package directory: stripped and
+    renamed, they are the same bytes wherever pbs and zig are installed or run from."""
+    assert files_naming(toolchain.root, machine_needles(catalog.toolchain.python_package)) == []
+    nonshared = members(toolchain.sysroot_libdir / "libc_nonshared.a")
+    assert nonshared and all("/" not in m.name for m in nonshared)
+    assert undated_problems(toolchain.sysroot_libdir / "libc_nonshared.a") == []

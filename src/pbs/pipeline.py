@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from pbs.buildpaths import machine_needles
 from pbs.cache import Cache
 from pbs.catalog import BuildOptions, Catalog, Python, Source, Target
 from pbs.cpython.compiler import select_compiler
@@ -122,8 +123,9 @@ def run_build(
     checks_log = cpython.log.with_suffix(".checks.log")
     checks_log.unlink(missing_ok=True)
     # What names the build machine: the cache holds the staging trees, sources and toolchain;
-    # LLVM lives beside it.
-    forbidden = [str(cache.root.resolve()), str(toolchain.llvm_bin.parent)]
+    # LLVM lives beside it; and the directories of the machine pbs runs on.
+    forbidden = [str(cache.root.resolve()), str(toolchain.llvm_bin.parent),
+                 *machine_needles(catalog.toolchain.python_package)]
     verified: list[Verification] = []
 
     def verify(staged: list[Path]) -> None:

@@ -20,6 +20,8 @@ from pathlib import Path
 
 from packaging.version import Version
 
+from pbs.arfile import members
+from pbs.buildpaths import BuildPath, excerpt, files_naming, machine_needles
 from pbs.cache import Cache, key_of
 from pbs.catalog import HeaderEdit, LibcCompat, Target, ToolchainSpec
 from pbs.elf import max_glibc_version
@@ -145,6 +147,7 @@ def prepare_toolchain(
     def build(work: Path, out: Path, log: Path) -> None:
         _assemble(out, zig, target, llvm, host_crt, compat, spec.header_edits, work, log, runner)
         _check(out, toolchain, compat, work, log, runner)
+        _check_paths(out, [str(zig.parent), *machine_needles()])
 
     engine.run(step, build)
     return toolchain
@@ -224,7 +227,10 @@ def _assemble(
     libdir.mkdir(parents=True)
     for path in _zig_stubs(zig, target, staging, log, runner):
         name = spec.dynamic_linker if path.name == ZIG_DYNAMIC_LINKER_STUB else path.name
-        shutil.copyfile(path, libdir / name)
+        if path.suffix == ".a":
+            _renamed_archive(path, libdir / name, llvm / "llvm-ar", staging, log, runner)
+        else:
+            shutil.copyfile(path, libdir / name)
     for path in host_crt:
         shutil.copyfile(path, libdir / path.name)
     for library in spec.libraries:
@@ -307,7 +313,12 @@ def _build_compat_library(
 def _zig_stubs(
     zig: Path, target: Target, staging: Path, log: Path, runner: Runner
 ) -> list[Path]:
-    """Have zig build its glibc stubs and start files by linking a program, then collect them."""
+    """Have zig build its glibc stubs and start files by linking a program, then collect them.
+
+    `-s`: zig compiles the start files with debug information naming its own package
+    directory and the current directory; stripped, they name neither and are the same bytes
+    wherever pbs is installed or run from.
+    """
     zig_cache = staging / "zig-cache"
     probe = staging / "probe.c"
     probe.write_text(PROBE_PROGRAM)
@@ -315,9 +326,11 @@ def _zig_stubs(
     zig_target = f"{target.sysroot.zig_target}.{target.libc_floor}"
     for extra in ([], ["-fPIE", "-pie"]):
         runner(
-            [zig, "cc", "-target", zig_target, *extra, probe, "-o", staging / "probe", "-lm"],
+            [zig, "cc", "-target", zig_target, "-s", *extra, probe, "-o", staging / "probe",
+             "-lm"],
             step=f"build glibc {target.libc_floor} stubs with zig",
             log=log,
+            cwd=staging,
             env=env,
         )
     found = []
@@ -327,6 +340,26 @@ def _zig_stubs(
             raise PbsError(f"zig produced {len(matches)} copies of {name}, expected one; log: {log}")
         found.append(matches[0])
     return found
+
+
+def _renamed_archive(
+    source: Path, dest: Path, llvm_ar: Path, staging: Path, log: Path, runner: Runner
+) -> None:
+    """`source` archived again, deterministically, with its members named by their file names:
+    zig names them by their paths in its cache, which differ with every staging directory."""
+    unpacked = staging / f"{source.name}.members"
+    unpacked.mkdir()
+    names = []
+    for member in members(source):
+        name = Path(member.name).name
+        if name in names:
+            # A linker takes the first definition it finds: renaming must keep every member.
+            raise PbsError(f"{source} holds two members named {name}; cannot rename them")
+        (unpacked / name).write_bytes(member.data)
+        names.append(name)
+    # The members' order is kept: it decides which definition a linker picks.
+    runner([llvm_ar, "rcsD", dest, *names], step=f"archive {dest.name} again", log=log,
+           cwd=unpacked)
 
 
 def _check(
@@ -362,3 +395,12 @@ def _check(
             raise PbsError(
                 f"the toolchain's test program {probe.name} needs GLIBC_{needed}, "
                 f"above the floor {floor}")
+
+
+def _check_paths(entry: Path, build_paths: list[BuildPath]) -> None:
+    """Everything built with the toolchain links its start files: they must name no path of
+    this machine (zig's directory, the current one, the staging directory)."""
+    leaks = files_naming(entry, build_paths)
+    if leaks:
+        raise PbsError(f"the toolchain names a build-machine path in {leaks[0]}: "
+                       f"{excerpt(leaks[0], build_paths)}")

@@ -44,6 +44,9 @@ HARDENING_LDFLAGS = ("-Wl,-z,relro", "-Wl,-z,now", "-Wl,-z,noexecstack")
 # ~70,000 relative relocations (CPython's static tables of pointers) to apply at every start,
 # which made start-up slower than Debian's python3.11. Shared libraries stay position-independent.
 INTERPRETER_LINK_FLAGS = ("-no-pie",)
+# What the build records of its user's home (3.14's sysconfig vars and PYTHON.json list the
+# `userbase`, ~/.local, recomputed at run time anyway): a home that names nobody's machine.
+NEUTRAL_HOME = "/nonexistent"
 
 
 class MissingModules(PbsError):
@@ -99,6 +102,7 @@ class CPythonBuild:
             # Compilers take __DATE__/__TIME__ (Modules/getbuildinfo.c) from it.
             "SOURCE_DATE_EPOCH": str(self.build_date),
             "MODULE_BUILDTYPE": "static",
+            "HOME": NEUTRAL_HOME,
             **excluded,
         }
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from pbs.buildpaths import machine_needles
 from pbs.cache import key_of
 from pbs.catalog import BoltSpec, BuildOptions, Python, SourcePatch, Target
 from pbs.cpython.assemble import Dependency, Distribution, interpreter_facts
@@ -188,10 +189,11 @@ def compile_cpython(job: CPythonJob) -> None:
 
 def install_pip(job: CPythonJob) -> None:
     wheel = job.step.pip.path
-    # pip runs from its own wheel to install itself: nothing from the network or the host.
+    # pip runs from its own wheel to install itself: nothing from the network or the host,
+    # and nothing written to the (nonexistent) home.
     job.cpython.run([job.python, wheel / "pip", "install", "--no-index", "--no-deps",
-                     "--no-compile", "--disable-pip-version-check", "--no-warn-script-location",
-                     "--root-user-action=ignore", wheel])
+                     "--no-compile", "--no-cache-dir", "--disable-pip-version-check",
+                     "--no-warn-script-location", "--root-user-action=ignore", wheel])
     # PEP 610's record of where the wheel came from names the cache: not for users.
     for record in job.install.glob("lib/python3*/site-packages/pip-*.dist-info/direct_url.json"):
         record.unlink()
@@ -220,7 +222,7 @@ def make_relocatable(job: CPythonJob) -> None:
                     str(job.work): NEUTRAL_BUILD_DIR, str(job.cache_root): NEUTRAL_BUILD_DIR,
                     # The compiler's own headers: only -ffile-prefix-map flags name it.
                     str(job.toolchain.llvm_bin.parent): f"{NEUTRAL_TOOLCHAIN_DIR}/llvm"},
-    ))
+    ), machine_needles())
 
 
 def compile_rewritten_bytecode(job: CPythonJob) -> None:
