@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import os
@@ -16,6 +17,7 @@ from conftest import E2E_ARCHIVES, E2E_TAG, TINY_EXTENSION, E2EBuild, pbs
 from pbs.catalog import load_catalog
 from pbs.distribution_json import check_python_json
 from pbs.metadata import dumps
+from pbs.pipeline import release_epoch
 from pbs.sources.extract import extract_archive
 
 pytestmark = pytest.mark.slow
@@ -94,6 +96,12 @@ def test_runs_from_anywhere_and_through_a_symlink(python_dir: Path, tmp_path: Pa
         version, prefix = out.splitlines()
         assert version.startswith("3.14.7")
         assert Path(prefix) == python_dir
+
+
+def test_sys_version_shows_the_release_date(python_dir: Path) -> None:
+    day = datetime.datetime.fromtimestamp(release_epoch(TAG), datetime.UTC)
+    # __DATE__'s form: "Jan  1 2026", the day padded with a space.
+    assert f"{day:%b} {day.day:2d} {day.year}" in run(python_dir / "bin" / "python3", "-VV")
 
 
 def test_tcl_finds_its_library(python_dir: Path) -> None:
@@ -183,6 +191,15 @@ def test_no_file_names_the_build_machine(python_dir: Path, full: Path, cache: Pa
             if p.is_file() and not p.is_symlink() and any(n in p.read_bytes() for n in needles)
         ]
         assert offenders == []
+
+
+def test_python_json_states_what_the_interpreter_says(full: Path, python_dir: Path) -> None:
+    data = json.loads((full / "PYTHON.json").read_text())
+    script = "import sys, sysconfig; print(sysconfig.get_platform()); print(sys.abiflags)"
+    platform, abiflags = run(python_dir / "bin" / "python3", "-c", script).splitlines()
+    # What python-build-standalone writes and its validator requires, e.g. linux-x86_64.
+    assert data["python_platform_tag"] == platform
+    assert data["python_abi_tag"] == f"{data['python_tag']}{abiflags}"
 
 
 def test_python_json_is_valid_and_names_only_existing_paths(full: Path) -> None:

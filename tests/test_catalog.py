@@ -142,13 +142,6 @@ def test_a_target_allows_only_libraries_its_sysroot_provides(catalog: Catalog) -
     assert problems == [f"target {target.triple} allows libraries its sysroot lacks: libz.so.1"]
 
 
-def test_the_wheel_platform_follows_the_sysconfig_platform(catalog: Catalog) -> None:
-    import dataclasses
-
-    target = dataclasses.replace(catalog.target(None), platform="macosx-11.0-arm64")
-    assert target.wheel_platform == "macosx_11_0_arm64"
-
-
 def test_unknown_target_lists_valid_targets(catalog: Catalog) -> None:
     with pytest.raises(UsageError) as caught:
         catalog.target("riscv64-unknown-linux-gnu")

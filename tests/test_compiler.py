@@ -153,7 +153,7 @@ def test_gcc_lto_interpreter_is_position_dependent_and_reads_the_real_environ(
     assert re.search(r"0x[0-9a-f]+\(,%r[a-z0-9]+,4\)", code), code
 
 
-def test_the_compilers_flags_key_the_cpython_step(catalog: Catalog, toolchain: Toolchain,
+def test_the_compilers_flags_and_the_build_date_key_the_cpython_step(catalog: Catalog, toolchain: Toolchain,
                                                   tmp_path: Path) -> None:
     python = catalog.python("3.11")
     target = catalog.target(None)
@@ -163,18 +163,20 @@ def test_the_compilers_flags_key_the_cpython_step(catalog: Catalog, toolchain: T
         return Fetched(source=source, artifact=source.artifacts[0], path=tmp_path / source.name,
                        origin=Origin.CACHE, detail="")
 
-    def key(compiler: CPythonCompiler) -> str:
+    def key(compiler: CPythonCompiler, build_date: int = 0) -> str:
         return plan_cpython(
             python=python, options=options, configure_options=(), bolt=None, patches=(),
             excluded_modules=frozenset(), setup_rules=None, compiler=compiler, target=target,
             source=fetched(catalog.python_source(python)),
             pip=fetched(next(s for s in catalog.sources if s.name == "pip")), deps=[],
+            build_date=build_date,
         ).key
 
     clang = compiler(catalog, toolchain, "clang", tmp_path)
     flagged = replace(clang, spec=replace(clang.spec, cflags=(*clang.spec.cflags, "-O1")))
     assert key(clang) == key(replace(clang))
     assert key(flagged) != key(clang)
+    assert key(clang, build_date=1795824000) != key(clang)  # sys.version shows the date
 
 
 @needs_gcc

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -169,6 +172,28 @@ def test_relocate_rewrites_descriptions_pkgconfig_and_shebangs(tmp_path: Path) -
     assert (install / "lib" / "pkgconfig" / "python-3.14.pc").read_text().startswith(
         "prefix=${pcfiledir}/../..\n")
     assert (install / "bin" / "pip").read_text().startswith("#!/bin/sh\n")
+
+
+def test_relocation_lists_the_rewritten_scripts_in_their_wheels_record(tmp_path: Path) -> None:
+    install = _install_tree(tmp_path)
+    dist_info = install / "lib" / "python3.14" / "site-packages" / "pip-26.3.dist-info"
+    dist_info.mkdir(parents=True)
+    untouched = "pip/__init__.py,sha256=abc,10\r\n"
+    (dist_info / "RECORD").write_bytes(
+        f"../../../bin/pip,sha256=stale,99\r\n{untouched}pip-26.3.dist-info/RECORD,,\r\n".encode())
+    relocate(install, REWRITES)
+    script = (install / "bin" / "pip").read_bytes()
+    digest = base64.urlsafe_b64encode(hashlib.sha256(script).digest()).rstrip(b"=").decode()
+    assert (dist_info / "RECORD").read_bytes().decode() == (
+        f"../../../bin/pip,sha256={digest},{len(script)}\r\n{untouched}"
+        "pip-26.3.dist-info/RECORD,,\r\n")
+
+
+def test_relocate_refuses_a_tree_naming_the_machine_it_is_built_on(tmp_path: Path) -> None:
+    install = _install_tree(tmp_path)
+    (install / "lib" / "python3.14" / "stray.json").write_text('{"home": "/home/u/.local"}')
+    with pytest.raises(PbsError, match="stray.json"):
+        relocate(install, REWRITES, [re.compile(rb"/home/u/\.")])
 
 
 def test_relocated_script_runs_its_neighbouring_interpreter_from_anywhere(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ issue, recorded."""
 from __future__ import annotations
 
 import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,14 @@ import pytest
 from conftest import RecordingRunner
 from pbs.catalog import Catalog
 from pbs.errors import PbsError
-from pbs.recipes import RECIPES, BuildContext
+from pbs.cache import Cache
+from pbs.recipes import RECIPES, BuildContext, Recipe
+from pbs.runner import run
+from pbs.sources.fetch import Fetched, Origin
+from pbs.steps.dependencies import build_dependencies
+from pbs.steps.engine import StepEngine
 from pbs.recipes.openssl import probe_ca_bundles
-from pbs.toolchain import Toolchain
+from pbs.toolchain import Toolchain, llvm_bin
 
 # The shape of OpenSSL's crypto/x509/x509_def.c around the function the recipe changes.
 X509_DEF = """#include <stdio.h>
@@ -64,7 +70,8 @@ def test_an_unexpected_source_is_refused() -> None:
 def context(recipe: str, catalog: Catalog, tmp_path: Path, runner: RecordingRunner) -> BuildContext:
     """A build context for `recipe` whose commands `runner` records; nothing runs."""
     toolchain = Toolchain(target=catalog.target(None), root=tmp_path / "toolchain", identity="test",
-                          description="test", llvm_major=catalog.toolchain.llvm_major)
+                          description="test", llvm_major=catalog.toolchain.llvm_major,
+                          llvm_version=f"{catalog.toolchain.llvm_major}.1.0")
     source = tmp_path / "src"
     source.mkdir()
     return BuildContext(recipe=RECIPES[recipe], source=catalog.library(RECIPES[recipe].source),
@@ -101,3 +108,30 @@ def test_openssl_is_configured_for_the_targets_platform(
     assert recorder.argvs[0][:3] == ["perl", "./Configure", platform]
     assert recorder.argvs[1] == ["perl", "util/mkbuildinf.pl", "clang -O3 -fPIC", platform]
     assert (ctx.source_dir / "crypto" / "buildinf.h").read_text() == "/* build information */\n"
+
+
+def test_a_step_whose_archive_stores_dates_fails(catalog: Catalog, tmp_path: Path) -> None:
+    """What any recipe installs must not depend on when it was built: the step fails."""
+    source = catalog.library("zlib")
+    tarball = tmp_path / "zlib.tar.gz"
+    (tmp_path / "tree" / "zlib").mkdir(parents=True)
+    with tarfile.open(tarball, "w:gz") as tar:
+        tar.add(tmp_path / "tree" / "zlib", arcname="zlib")
+    ar = llvm_bin(catalog.toolchain.llvm_major) / "llvm-ar"
+
+    def build(ctx: BuildContext) -> None:
+        (ctx.prefix / "lib").mkdir(parents=True)
+        (ctx.work_root / "member.o").write_bytes(b"x")
+        ctx.run([ar, "rcU", ctx.prefix / "lib" / "libdated.a", "member.o"], cwd=ctx.work_root)
+
+    recipe = Recipe(name="dated", source="zlib", build=build)
+    toolchain = Toolchain(target=catalog.target(None), root=tmp_path / "toolchain", identity="test",
+                          description="test", llvm_major=catalog.toolchain.llvm_major,
+                          llvm_version=f"{catalog.toolchain.llvm_major}.1.0")
+    fetched = Fetched(source=source, artifact=source.artifacts[0], path=tarball,
+                      origin=Origin.CACHE, detail="")
+    with pytest.raises(PbsError, match=r"dated: deps/lib/libdated\.a is not deterministic: "
+                                       r"member\.o dated [1-9]"):
+        build_dependencies({"zlib": fetched}, target=catalog.target(None), toolchain=toolchain,
+                           engine=StepEngine(Cache(tmp_path / "cache")), jobs=1, runner=run,
+                           recipes={"dated": recipe})

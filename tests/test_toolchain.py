@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,11 +12,21 @@ import pytest
 from elftools.elf.elffile import ELFFile
 from packaging.version import Version
 
+from pbs.arfile import members, undated_problems
+from pbs.buildpaths import files_naming, machine_needles
 from pbs.cache import Cache
 from pbs.catalog import Catalog
 from pbs.elf import max_glibc_version, needed_libraries
 from pbs import runner
-from pbs.toolchain import Toolchain, ToolchainMissing, prepare_toolchain
+from pbs.errors import PbsError
+from pbs.pipeline import release_epoch
+from pbs.toolchain import (
+    Toolchain,
+    ToolchainMissing,
+    _ungate,
+    libc_compat_for,
+    prepare_toolchain,
+)
 
 # Calls whose default symbol version in a modern glibc is far above 2.17 (fcntl64 2.28,
 # stat 2.33, pthread_create/dlopen 2.34, hypot 2.35): linked naively, this needs a new glibc.
@@ -44,6 +55,7 @@ int main(int argc, char **argv) {
 }
 """
 FLOOR = Version("2.17")
+DATA = Path(__file__).parent / "data"
 
 
 def build(toolchain: Toolchain, tmp_path: Path, *flags: str, name: str = "program") -> Path:
@@ -120,3 +132,98 @@ def test_missing_llvm_names_the_install_command(catalog: Catalog, tmp_path: Path
     spec = dataclasses.replace(catalog.toolchain, llvm_major=99, debian_packages=("clang-99",))
     with pytest.raises(ToolchainMissing, match="install it with: apt-get install clang-99"):
         prepare_toolchain(spec, catalog.target(None), Cache(tmp_path), runner.run)
+
+
+# What an old kernel answers: these x86_64 system calls (memfd_create 319, copy_file_range 326,
+# preadv2 327, pwritev2 328, close_range 436, getrandom 318) fail with ENOSYS.
+OLD_KERNEL_CALLS = "319,326,327,328,436,318"
+ENOSYS, EOPNOTSUPP, EBADF, ETIMEDOUT = 38, 95, 9, 110
+
+
+def run_compat_program(
+    toolchain: Toolchain, tmp_path: Path, *launcher: Path
+) -> dict[str, tuple[int, int]]:
+    """Build tests/data/libc_compat.c with the toolchain, run it: name -> (result, errno)."""
+    program = tmp_path / "libc_compat"
+    subprocess.run([toolchain.cc, "-O2", "-Wall", "-Werror", DATA / "libc_compat.c", "-o", program,
+                    "-lpthread", "-ldl"], check=True)
+    assert max_glibc_version(program) <= FLOOR
+    output = subprocess.run([*launcher, program, tmp_path / "scratch"], capture_output=True,
+                            text=True, check=True).stdout
+    return {name: (int(result), int(error))
+            for name, result, error in (line.split() for line in output.splitlines())}
+
+
+def test_newer_glibc_functions_are_declared_linked_and_work(
+    toolchain: Toolchain, tmp_path: Path
+) -> None:
+    results = run_compat_program(toolchain, tmp_path)
+    assert results.pop("memfd_create")[0] >= 0
+    assert results.pop("closed-by-close_range") == (-1, EBADF)
+    assert results.pop("closed-by-closefrom") == (-1, EBADF)
+    assert results.pop("sem_clockwait") == (-1, ETIMEDOUT)
+    failed = {name: result for name, result in results.items() if result[0] < 0}
+    assert failed == {}
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="no host compiler for the launcher")
+def test_on_a_kernel_without_the_calls_they_fail_as_a_new_glibc_would(
+    toolchain: Toolchain, tmp_path: Path
+) -> None:
+    launcher = tmp_path / "enosys"
+    subprocess.run(["gcc", "-O2", DATA / "enosys.c", "-o", launcher], check=True)
+    if subprocess.run([launcher, "1", "true"]).returncode != 0:
+        pytest.skip("seccomp filters are not allowed here")
+    results = run_compat_program(toolchain, tmp_path, launcher, Path(OLD_KERNEL_CALLS))
+    for name in ("memfd_create", "copy_file_range", "getrandom", "getentropy", "close_range"):
+        assert results[name] == (-1, ENOSYS), name
+    assert results["preadv2-reads-world"] == (5, 0)  # flags 0: glibc falls back to preadv
+    assert results["pwritev2-dsync"] == (-1, EOPNOTSUPP)
+    assert results["closed-by-closefrom"] == (-1, EBADF)  # through /proc/self/fd
+
+
+def test_a_header_gate_that_changed_stops_the_toolchain(catalog: Catalog, tmp_path: Path) -> None:
+    gated = next(row for row in catalog.toolchain.libc_compat if row.header)
+    header = tmp_path / gated.header
+    header.parent.mkdir(parents=True)
+    header.write_text("#if __GLIBC_MINOR__ >= 99\nint f(void);\n#endif\n")
+    with pytest.raises(PbsError, match="zig's glibc headers changed; cannot find"):
+        _ungate(tmp_path, gated)
+
+
+def test_a_floor_that_has_the_functions_needs_no_stand_ins(catalog: Catalog) -> None:
+    target = dataclasses.replace(catalog.target(None), libc_floor="2.40")
+    assert libc_compat_for(catalog.toolchain, target) == ()
+    assert libc_compat_for(catalog.toolchain, catalog.target(None))
+
+
+def test_the_release_tag_dates_what_the_compiler_stamps(
+    toolchain: Toolchain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # CPython's sys.version carries __DATE__ and __TIME__ (Modules/getbuildinfo.c).
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    source = tmp_path / "date.c"
+    source.write_text('#include <stdio.h>\nint main(void) { puts(__DATE__ " " __TIME__); }\n')
+    subprocess.run([toolchain.cc, source, "-o", tmp_path / "date"], check=True,
+                   env={**os.environ, "SOURCE_DATE_EPOCH": str(release_epoch("20261128"))})
+    assert run(tmp_path / "date") == "Nov 28 2026 00:00:00\n"
+
+
+def test_termios_headers_define_ncc_as_glibcs_do(toolchain: Toolchain, tmp_path: Path) -> None:
+    # CPython's termios module offers termios.NCC where the headers define it.
+    source = tmp_path / "ncc.c"
+    source.write_text("#include <termios.h>\n#include <sys/ioctl.h>\n#include <stdio.h>\n"
+                      'int main(void) { printf("%d\\n", NCC); }\n')
+    subprocess.run([toolchain.cc, "-Wall", "-Werror", source, "-o", tmp_path / "ncc"], check=True)
+    assert run(tmp_path / "ncc") == "8\n"
+
+
+def test_the_sysroot_names_no_machine_path_and_its_archive_no_staging_path(
+    toolchain: Toolchain, catalog: Catalog
+) -> None:
+    """zig compiles the start files in its cache, from its package directory: stripped and
+    renamed, they are the same bytes wherever pbs and zig are installed or run from."""
+    assert files_naming(toolchain.root, machine_needles(catalog.toolchain.python_package)) == []
+    nonshared = members(toolchain.sysroot_libdir / "libc_nonshared.a")
+    assert nonshared and all("/" not in m.name for m in nonshared)
+    assert undated_problems(toolchain.sysroot_libdir / "libc_nonshared.a") == []

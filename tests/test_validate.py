@@ -19,6 +19,7 @@ import zstandard
 from conftest import killed_leftover
 from test_metadata import make_data, materialise
 
+from pbs.buildpaths import machine_needles, machine_paths, named_in
 from pbs.catalog import Catalog, Target
 from pbs.errors import PbsError
 from pbs.validate import Problem, Report, render, validate_archive, validate_tree
@@ -277,6 +278,52 @@ def test_build_path_in_any_file(tmp_path: Path, host_target: Target) -> None:
         ("python/install/lib/python3.14/data.bin", "build-path", NEEDLE),
     }
     assert report.files_checked == 3
+
+
+@needs_gcc
+def test_paths_of_the_machine_it_runs_on_are_found_by_themselves(
+    tmp_path: Path, host_target: Target, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    monkeypatch.chdir(project)
+    # Debug information made in the current directory names it (DW_AT_comp_dir).
+    debug = "python/install/lib/libdebug.so"
+    shared(tmp_path / debug, PLAIN, "-g", *HARDENED)
+    mapped = "python/install/lib/libmapped.so"
+    shared(tmp_path / mapped, PLAIN, "-g", f"-ffile-prefix-map={project}=/build", *HARDENED)
+    planted = {
+        "home.so": f"{Path.home()}/.local/lib",
+        "staging.so": "/elsewhere/.cache/pbs/tmp/0123456789abcdef/work/src/zlib.c",
+        "step.so": "/srv/c/steps/zlib-0123456789abcdef/deps/lib/libz.a",
+        "venv.so": f"{sys.prefix}/lib/python3/site-packages/ziglang/lib/libc/csu/init.c",
+    }
+    for name, path in planted.items():
+        shared(tmp_path / LIB / name, f'const char *where = "{path}";\n', *HARDENED)
+    report = found(validate_tree(tmp_path, host_target, machine_needles()))
+    # Each at least as itself (a venv in the home directory is reported as both).
+    assert report >= {
+        (debug, "build-path", str(project)),
+        (f"{LIB}/home.so", "build-path", f"{Path.home()}/.local"),
+        (f"{LIB}/staging.so", "build-path", "/tmp/0123456789abcdef/work/"),
+        (f"{LIB}/step.so", "build-path", "/steps/zlib-0123456789abcdef/"),
+        (f"{LIB}/venv.so", "build-path", sys.prefix),
+    }
+    assert {file for file, _, _ in report} == {debug, *(f"{LIB}/{name}" for name in planted)}
+
+
+def test_machine_paths_are_whole_paths_and_never_system_directories(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "main"
+    project.mkdir()
+    monkeypatch.chdir(project)
+    assert str(project) in machine_paths()
+    (tmp_path / "a.txt").write_text(f"{project}ly, and the sample path {Path.home()}/its/here")
+    assert named_in(tmp_path / "a.txt", machine_needles()) == []
+    for general in ("/", "/usr", "/usr/lib", "/etc", "/tmp"):
+        monkeypatch.chdir(general)
+        assert general not in machine_paths()
 
 
 def test_symlinks_are_not_files(tmp_path: Path, host_target: Target) -> None:

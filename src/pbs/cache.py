@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import re
 import secrets
 import shutil
 import stat
@@ -32,6 +33,14 @@ HELD_LOCK = ".in-use"
 # A held directory is made under its name plus this suffix and renamed once its lock is taken.
 UNNAMED_SUFFIX = ".new"
 UNLOCKED_GRACE_SECONDS = 60
+KEY_LENGTH = 16  # hex digits of a cache key, and of a held directory's random name
+# Absolute paths of this layout, wherever the cache is: a staging directory
+# (tmp/<random>/work/, see `Cache.staging`) and a step's output (steps/<name>-<key>/).
+# A shipped file naming one names the machine it was built on.
+LAYOUT_PATTERNS = (
+    re.compile(rb"/tmp/[0-9a-f]{%d}/work/" % KEY_LENGTH),
+    re.compile(rb"/steps/[\w.+-]+-[0-9a-f]{%d}/" % KEY_LENGTH),
+)
 LOCK_POLL_SECONDS = 0.2
 
 
@@ -47,7 +56,7 @@ def key_of(*parts: str) -> str:
     for part in parts:
         digest.update(part.encode())
         digest.update(b"\0")
-    return digest.hexdigest()[:16]
+    return digest.hexdigest()[:KEY_LENGTH]
 
 
 def default_cache_root() -> Path:
@@ -80,7 +89,7 @@ def held_directory(parent: Path, prefix: str) -> Iterator[Path]:
     the lock until the directory is gone, so `sweep_held` never takes it for a leftover.
     """
     parent.mkdir(parents=True, exist_ok=True)
-    holder = parent / f"{prefix}{secrets.token_hex(8)}"
+    holder = parent / f"{prefix}{secrets.token_hex(KEY_LENGTH // 2)}"
     unnamed = holder.with_name(holder.name + UNNAMED_SUFFIX)
     unnamed.mkdir()
     try:

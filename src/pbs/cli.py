@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pbs import __version__, interrupt
+from pbs.buildpaths import BuildPath, machine_needles
 from pbs.cache import Cache, default_cache_root, open_cache
 from pbs.catalog import Catalog, Target, load_catalog
 from pbs.sources.debian import DebianSource
@@ -294,7 +295,8 @@ def _build(args: argparse.Namespace, catalog: Catalog, out: Console, err: Consol
 
 def _validate(args: argparse.Namespace, catalog: Catalog, out: Console, err: Console) -> int:
     target = catalog.target(args.target) if args.target else None
-    forbidden = [str((args.cache_dir or default_cache_root()).resolve()), *args.forbid]
+    forbidden = [str((args.cache_dir or default_cache_root()).resolve()), *args.forbid,
+                 *machine_needles(catalog.toolchain.python_package)]
     failed = 0
     # Every archive is checked and reported, whatever happens to the others.
     for archive in args.archives:
@@ -312,7 +314,7 @@ def _validate(args: argparse.Namespace, catalog: Catalog, out: Console, err: Con
 
 
 def _validate_one(
-    archive: Path, target: Target | None, catalog: Catalog, forbidden: list[str]
+    archive: Path, target: Target | None, catalog: Catalog, forbidden: list[BuildPath]
 ) -> ValidationReport:
     # A directory is a tree `pbs link` wrote (OUTDIR holding python/); its name says nothing.
     if archive.is_dir():

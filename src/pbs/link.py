@@ -293,7 +293,8 @@ def _builtin_modules(document: PythonJson) -> dict[str, BuiltinModule]:
 
 def _check_object_format(document: PythonJson, llvm_major: int) -> None:
     found = document.build_info.object_file_format
-    if found not in ("elf", f"llvm-bitcode:{llvm_major}"):
+    # llvm-bitcode:<the producer's version>, e.g. llvm-bitcode:22.1.8: its major must be ours.
+    if found != "elf" and found.removeprefix("llvm-bitcode:").split(".")[0] != str(llvm_major):
         raise PbsError(f"the archive's objects are {found}; this pbs links elf or "
                        f"llvm-bitcode:{llvm_major} objects")
 

@@ -10,6 +10,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
+from pbs.buildpaths import machine_needles
 from pbs.cache import Cache
 from pbs.catalog import BuildOptions, Catalog, Python, Source, Target
 from pbs.cpython.compiler import select_compiler
@@ -57,8 +58,9 @@ def default_tag() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y%m%d")
 
 
-def archive_mtime(tag: str) -> int:
-    """SOURCE_DATE_EPOCH if set; otherwise midnight UTC of a date tag; otherwise 0."""
+def release_epoch(tag: str) -> int:
+    """The build's date, in sys.version and as every archive member's mtime:
+    SOURCE_DATE_EPOCH if set; otherwise midnight UTC of a date tag; otherwise 0."""
     if (epoch := source_date_epoch()) is not None:
         return epoch
     try:
@@ -94,6 +96,7 @@ def run_build(
         catalog.sources_for(request.python, request.target), target=request.target,
         catalog=catalog, cache=cache, fetcher=fetcher, engine=engine, jobs=request.jobs,
         runner=runner)
+    epoch = release_epoch(request.tag)
     step = plan_cpython(
         python=request.python,
         options=request.options,
@@ -110,6 +113,7 @@ def run_build(
         source=fetched[catalog.python_source(request.python).name],
         pip=fetched[PIP_SOURCE],
         deps=deps.steps,
+        build_date=epoch,
     )
     cpython = build_cpython(step, engine=engine, toolchain=toolchain, jobs=request.jobs,
                             runner=runner)
@@ -123,8 +127,9 @@ def run_build(
     checks_log = cpython.log.with_suffix(".checks.log")
     checks_log.unlink(missing_ok=True)
     # What names the build machine: the cache holds the staging trees, sources and toolchain;
-    # LLVM lives beside it.
-    forbidden = [str(cache.root.resolve()), str(toolchain.llvm_bin.parent)]
+    # LLVM lives beside it; and the directories of the machine pbs runs on.
+    forbidden = [str(cache.root.resolve()), str(toolchain.llvm_bin.parent),
+                 *machine_needles(catalog.toolchain.python_package)]
     verified: list[Verification] = []
 
     def verify(staged: list[Path]) -> None:
@@ -146,7 +151,7 @@ def run_build(
     with publish_lock(cache, request.out):
         install_only = install_only_decision(request.out, names, catalog.release)
         archives = package(
-            cpython.output, request.out, names, mtime=archive_mtime(request.tag),
+            cpython.output, request.out, names, mtime=epoch,
             strip=toolchain.tool("strip"), log=cpython.log.with_suffix(".package.log"),
             runner=runner, check=verify, install_only=install_only.write,
         )

@@ -20,13 +20,18 @@ from pathlib import Path
 
 from packaging.version import Version
 
+from pbs.arfile import members
+from pbs.buildpaths import BuildPath, excerpt, files_naming, machine_needles
 from pbs.cache import Cache, key_of
-from pbs.catalog import Target, ToolchainSpec
+from pbs.catalog import HeaderEdit, LibcCompat, Target, ToolchainSpec
 from pbs.elf import max_glibc_version
 from pbs.errors import PbsError
 from pbs.runner import Runner
 from pbs.steps.engine import StepEngine
 
+# The sources of the glibc functions newer than a floor that the sysroot defines (LibcCompat).
+COMPAT_SOURCES = Path(__file__).parent / "toolchain_compat"
+COMPAT_LIBRARY = "libpbs_libc_compat.a"
 # zig's stub of the dynamic linker, renamed to the target's real soname in the sysroot.
 ZIG_DYNAMIC_LINKER_STUB = "libld.so.2"
 STARTUP_FILES = ("crt1.o", "Scrt1.o", "libc_nonshared.a")
@@ -61,6 +66,7 @@ class Toolchain:
     identity: str
     description: str
     llvm_major: int
+    llvm_version: str  # clang's full version, e.g. 22.1.8
 
     @property
     def llvm_bin(self) -> Path:
@@ -109,9 +115,12 @@ def prepare_toolchain(
     probe_log = cache.log("toolchain", "versions.log")
     clang_version = runner([llvm / "clang", "--version"], step="ask clang its version",
                            log=probe_log).output.splitlines()[0]
+    llvm_version = runner([llvm / "clang", "-dumpversion"], step="ask clang its version",
+                          log=probe_log).output.strip()
     zig_version = runner([zig, "version"], step="ask zig its version",
                          log=probe_log).output.strip()
     host_crt = [Path("/usr/lib") / target.sysroot.multiarch / name for name in HOST_CRT_FILES]
+    compat = libc_compat_for(spec, target)
     for path in host_crt:
         if not path.is_file():
             raise ToolchainMissing(f"{path} is missing; install it with: apt-get install libc6-dev")
@@ -122,6 +131,9 @@ def prepare_toolchain(
         target.libc_floor,
         repr(target.sysroot),
         Path(__file__).read_text(),
+        repr(compat),
+        repr(spec.header_edits),
+        *(_compat_source(row).read_text() for row in compat),
         *(hashlib.sha256(p.read_bytes()).hexdigest() for p in host_crt),
     )
     step = ToolchainStep(
@@ -129,11 +141,13 @@ def prepare_toolchain(
         description=f"{clang_version}; glibc {target.libc_floor} sysroot from zig {zig_version}")
     engine = StepEngine(cache)
     toolchain = Toolchain(target=target, root=engine.output(step), identity=identity,
-                          description=step.description, llvm_major=spec.llvm_major)
+                          description=step.description, llvm_major=spec.llvm_major,
+                          llvm_version=llvm_version)
 
     def build(work: Path, out: Path, log: Path) -> None:
-        _assemble(out, zig, target, llvm, host_crt, work, log, runner)
-        _check(out, toolchain, work, log, runner)
+        _assemble(out, zig, target, llvm, host_crt, compat, spec.header_edits, work, log, runner)
+        _check(out, toolchain, compat, work, log, runner)
+        _check_paths(out, [str(zig.parent), *machine_needles()])
 
     engine.run(step, build)
     return toolchain
@@ -147,6 +161,12 @@ class ToolchainStep:
 
     def record(self) -> dict[str, str]:
         return {"description": self.description}
+
+
+def libc_compat_for(spec: ToolchainSpec, target: Target) -> tuple[LibcCompat, ...]:
+    """The glibc functions `target`'s floor lacks, which its sysroot defines itself."""
+    floor = Version(target.libc_floor)
+    return tuple(row for row in spec.libc_compat if row.glibc > floor)
 
 
 def llvm_bin(major: int) -> Path:
@@ -186,6 +206,8 @@ def _assemble(
     target: Target,
     llvm: Path,
     host_crt: list[Path],
+    compat: tuple[LibcCompat, ...],
+    header_edits: tuple[HeaderEdit, ...],
     staging: Path,
     log: Path,
     runner: Runner,
@@ -196,22 +218,25 @@ def _assemble(
     for name in spec.include_dirs:
         shutil.copytree(zig.parent / "lib" / "libc" / "include" / name, include, dirs_exist_ok=True)
     _pin_glibc_minor(include / "features.h", target.libc_floor)
+    for row in compat:
+        _ungate(include, row)
+    for edit in header_edits:
+        _edit_header(include, edit)
 
     libdir = sysroot / "usr" / "lib" / spec.multiarch
     libdir.mkdir(parents=True)
     for path in _zig_stubs(zig, target, staging, log, runner):
         name = spec.dynamic_linker if path.name == ZIG_DYNAMIC_LINKER_STUB else path.name
-        shutil.copyfile(path, libdir / name)
+        if path.suffix == ".a":
+            _renamed_archive(path, libdir / name, llvm / "llvm-ar", staging, log, runner)
+        else:
+            shutil.copyfile(path, libdir / name)
     for path in host_crt:
         shutil.copyfile(path, libdir / path.name)
     for library in spec.libraries:
         stem = library.split(".so")[0]
         if stem != "libc":
             (libdir / f"{stem}.so").symlink_to(library)
-    # As glibc installs it: libc_nonshared.a supplies what the shared libc does not export.
-    (libdir / "libc.so").write_text(
-        f"GROUP ( libc.so.6 libc_nonshared.a AS_NEEDED ( {spec.dynamic_linker} ) )\n"
-    )
 
     bin_dir = entry / "bin"
     bin_dir.mkdir()
@@ -226,6 +251,13 @@ def _assemble(
     )
     wrapper.chmod(0o755)
 
+    _build_compat_library(wrapper, llvm, compat, libdir, staging, log, runner)
+    # As glibc installs it: libc_nonshared.a supplies what the shared libc does not export; the
+    # compat library what the floor's libc lacks. libc.so.6 comes first, so its own definitions
+    # win wherever it has them.
+    (libdir / "libc.so").write_text(f"GROUP ( libc.so.6 libc_nonshared.a {COMPAT_LIBRARY} "
+                                    f"AS_NEEDED ( {spec.dynamic_linker} ) )\n")
+
 
 def _pin_glibc_minor(features_h: Path, floor: str) -> None:
     """zig passes __GLIBC_MINOR__ on its command line; a plain sysroot must define it."""
@@ -237,10 +269,56 @@ def _pin_glibc_minor(features_h: Path, floor: str) -> None:
     features_h.write_text(text.replace(marker, f"{marker}#define __GLIBC_MINOR__ {minor}\n", 1))
 
 
+def _ungate(include: Path, row: LibcCompat) -> None:
+    """Show a declaration zig's headers hide below the glibc release that added it."""
+    if row.header is not None and row.gate is not None:
+        _edit_header(include, HeaderEdit(
+            header=row.header, find=f"{row.gate}\n",
+            replace=f"#if 1 /* pbs: {COMPAT_LIBRARY} defines {row.name} */\n"))
+
+
+def _edit_header(include: Path, edit: HeaderEdit) -> None:
+    header = include / edit.header
+    text = header.read_text()
+    if text.count(edit.find) != 1:
+        raise PbsError(f"{header}: zig's glibc headers changed; cannot find {edit.find.strip()!r}")
+    header.write_text(text.replace(edit.find, edit.replace))
+
+
+def _compat_source(row: LibcCompat) -> Path:
+    return COMPAT_SOURCES / f"{row.name}.c"
+
+
+def _build_compat_library(
+    cc: Path,
+    llvm: Path,
+    compat: tuple[LibcCompat, ...],
+    libdir: Path,
+    staging: Path,
+    log: Path,
+    runner: Runner,
+) -> None:
+    """One archive member per source, so that a link takes only what it calls; no date, owner
+    or build path enters the archive."""
+    objects = []
+    for row in compat:
+        obj = staging / f"compat-{row.name}.o"
+        runner([cc, "-O2", "-fPIC", "-g0", "-Wall", "-Werror", "-c", _compat_source(row),
+                "-o", obj], step=f"compile the {row.name} stand-in", log=log)
+        objects.append(obj)
+    runner([llvm / "llvm-ar", "rcsD", libdir / COMPAT_LIBRARY, *objects],
+           step="archive the glibc stand-ins", log=log)
+
+
 def _zig_stubs(
     zig: Path, target: Target, staging: Path, log: Path, runner: Runner
 ) -> list[Path]:
-    """Have zig build its glibc stubs and start files by linking a program, then collect them."""
+    """Have zig build its glibc stubs and start files by linking a program, then collect them.
+
+    `-s`: zig compiles the start files with debug information naming its own package
+    directory and the current directory; stripped, they name neither and are the same bytes
+    wherever pbs is installed or run from.
+    """
     zig_cache = staging / "zig-cache"
     probe = staging / "probe.c"
     probe.write_text(PROBE_PROGRAM)
@@ -248,9 +326,11 @@ def _zig_stubs(
     zig_target = f"{target.sysroot.zig_target}.{target.libc_floor}"
     for extra in ([], ["-fPIE", "-pie"]):
         runner(
-            [zig, "cc", "-target", zig_target, *extra, probe, "-o", staging / "probe", "-lm"],
+            [zig, "cc", "-target", zig_target, "-s", *extra, probe, "-o", staging / "probe",
+             "-lm"],
             step=f"build glibc {target.libc_floor} stubs with zig",
             log=log,
+            cwd=staging,
             env=env,
         )
     found = []
@@ -262,19 +342,65 @@ def _zig_stubs(
     return found
 
 
-def _check(entry: Path, toolchain: Toolchain, staging: Path, log: Path, runner: Runner) -> None:
-    """Compile, link and run a program with the new toolchain; it must respect the glibc floor."""
+def _renamed_archive(
+    source: Path, dest: Path, llvm_ar: Path, staging: Path, log: Path, runner: Runner
+) -> None:
+    """`source` archived again, deterministically, with its members named by their file names:
+    zig names them by their paths in its cache, which differ with every staging directory."""
+    unpacked = staging / f"{source.name}.members"
+    unpacked.mkdir()
+    names = []
+    for member in members(source):
+        name = Path(member.name).name
+        if name in names:
+            # A linker takes the first definition it finds: renaming must keep every member.
+            raise PbsError(f"{source} holds two members named {name}; cannot rename them")
+        (unpacked / name).write_bytes(member.data)
+        names.append(name)
+    # The members' order is kept: it decides which definition a linker picks.
+    runner([llvm_ar, "rcsD", dest, *names], step=f"archive {dest.name} again", log=log,
+           cwd=unpacked)
+
+
+def _check(
+    entry: Path,
+    toolchain: Toolchain,
+    compat: tuple[LibcCompat, ...],
+    staging: Path,
+    log: Path,
+    runner: Runner,
+) -> None:
+    """Compile, link and run programs with the new toolchain; they must respect the glibc floor.
+    The second links every stand-in, as configure's link tests do (`char f(void);`)."""
     wrapper = entry / "bin" / toolchain.cc.name
-    probe = staging / "probe.c"
-    program = staging / "probe-clang"
-    runner(
-        [wrapper, "-O2", probe, "-o", program, "-lm", "-lpthread"],
-        step="check the new toolchain",
-        log=log,
+    functions = [name for row in compat for name in row.functions]
+    compat_probe = staging / "compat-probe.c"
+    compat_probe.write_text(
+        "".join(f"char {name}(void);\n" for name in functions)
+        + "static char (*const used[])(void) = {" + ", ".join(functions) + "};\n"
+        + "int main(void) { return sizeof used / sizeof used[0] == 0; }\n"
     )
-    runner([*toolchain.target.emulator, program], step="run a program built by the new toolchain",
-           log=log)
-    needed = max_glibc_version(program)
-    floor = Version(toolchain.target.libc_floor)
-    if needed is not None and needed > floor:
-        raise PbsError(f"the toolchain's test program needs GLIBC_{needed}, above the floor {floor}")
+    for probe in (staging / "probe.c", compat_probe):
+        program = staging / f"{probe.stem}-clang"
+        runner(
+            [wrapper, "-O2", probe, "-o", program, "-lm", "-lpthread", "-ldl"],
+            step="check the new toolchain",
+            log=log,
+        )
+        runner([*toolchain.target.emulator, program],
+               step="run a program built by the new toolchain", log=log)
+        needed = max_glibc_version(program)
+        floor = Version(toolchain.target.libc_floor)
+        if needed is not None and needed > floor:
+            raise PbsError(
+                f"the toolchain's test program {probe.name} needs GLIBC_{needed}, "
+                f"above the floor {floor}")
+
+
+def _check_paths(entry: Path, build_paths: list[BuildPath]) -> None:
+    """Everything built with the toolchain links its start files: they must name no path of
+    this machine (zig's directory, the current one, the staging directory)."""
+    leaks = files_naming(entry, build_paths)
+    if leaks:
+        raise PbsError(f"the toolchain names a build-machine path in {leaks[0]}: "
+                       f"{excerpt(leaks[0], build_paths)}")

@@ -23,7 +23,7 @@ from pathlib import Path
 from elftools.common.exceptions import ELFError
 from packaging.version import Version
 
-from pbs.buildpaths import named_in, regular_files
+from pbs.buildpaths import BuildPath, named_in, regular_files
 from pbs.cache import held_directory, sweep_held
 from pbs.catalog import Target
 from pbs.elf import ElfFacts, elf_kind, read_elf
@@ -95,7 +95,9 @@ class Report:
         return not self.problems
 
 
-def validate_archive(archive: Path, target: Target, forbidden_paths: Sequence[str]) -> Report:
+def validate_archive(
+    archive: Path, target: Target, forbidden_paths: Sequence[BuildPath]
+) -> Report:
     """Unpack `archive` (.tar.zst or .tar.gz) in a temporary directory and validate it.
 
     Raises PbsError (UnsafeArchive for hostile members) if the archive cannot be read.
@@ -107,7 +109,7 @@ def validate_archive(archive: Path, target: Target, forbidden_paths: Sequence[st
         return validate_tree(root, target, forbidden_paths)
 
 
-def validate_tree(root: Path, target: Target, forbidden_paths: Sequence[str]) -> Report:
+def validate_tree(root: Path, target: Target, forbidden_paths: Sequence[BuildPath]) -> Report:
     """Validate an unpacked archive; `root` is the directory that holds `python/`."""
     python_dir = root / "python"
     if not python_dir.is_dir() or python_dir.is_symlink():

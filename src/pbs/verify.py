@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pbs.buildpaths import BuildPath
 from pbs.catalog import Target
 from pbs.errors import PbsError
 from pbs.runner import Runner
@@ -32,7 +33,7 @@ class Verification:
 
 
 def validate_staged(
-    staged: Sequence[Path], *, target: Target, forbidden_paths: Sequence[str], log: Path
+    staged: Sequence[Path], *, target: Target, forbidden_paths: Sequence[BuildPath], log: Path
 ) -> dict[str, Report]:
     """Every archive's validation, each also written to `log`."""
     log.parent.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,8 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from pbs.catalog.model import (
+    ApiException,
+    ApiSpec,
     Artifact,
     BoltOmission,
     BoltSpec,
@@ -25,7 +27,9 @@ from pbs.catalog.model import (
     DebianArchive,
     DebianLocation,
     GlibcSysroot,
+    HeaderEdit,
     HostSpec,
+    LibcCompat,
     OptionsGrammar,
     PyPILocation,
     Python,
@@ -41,6 +45,8 @@ from pbs.catalog.model import (
 from pbs.errors import CatalogError, UsageError
 
 __all__ = [
+    "ApiException",
+    "ApiSpec",
     "Artifact",
     "BoltSpec",
     "BuildOptions",
@@ -49,6 +55,8 @@ __all__ = [
     "DebianArchive",
     "DebianLocation",
     "GlibcSysroot",
+    "HeaderEdit",
+    "LibcCompat",
     "PyPILocation",
     "Python",
     "RegrtestPlan",
@@ -84,6 +92,7 @@ class Catalog:
     patches: tuple[SourcePatch, ...]  # edits of CPython's sources
     release: ReleaseSpec
     host: HostSpec
+    api: ApiSpec
 
     # -- lookups of user input -------------------------------------------------------------
 
@@ -334,12 +343,14 @@ def load_catalog(directory: Path | None = None) -> Catalog:
         targets = _read(root / "targets.toml")["target"]
         options = _read(root / "options.toml")["options"]
         debian = _read(root / "debian.toml")["debian"]
-        toolchain = _read(root / "toolchain.toml")["toolchain"]
+        toolchain_file = _read(root / "toolchain.toml")
+        toolchain = toolchain_file["toolchain"]
         modules = _read(root / "modules.toml")["modules"]
         regrtest = _read(root / "regrtest.toml")["regrtest"]
         patches = _read(root / "patches.toml")["patch"]
         release = _read(root / "release.toml")
         host = _read(root / "host.toml")["host"]
+        api = _read(root / "api.toml")
         return Catalog(
             sources=tuple(_source(s) for s in sources),
             pythons=tuple(Python(version=_version(p["version"])) for p in pythons),
@@ -383,6 +394,20 @@ def load_catalog(directory: Path | None = None) -> Catalog:
                 llvm_major=toolchain["llvm_major"],
                 debian_packages=tuple(toolchain["debian_packages"]),
                 python_package=toolchain["python_package"],
+                libc_compat=tuple(
+                    LibcCompat(
+                        name=row["name"],
+                        functions=tuple(row["functions"]),
+                        glibc=Version(row["glibc"]),
+                        header=row.get("header"),
+                        gate=row.get("gate"),
+                    )
+                    for row in toolchain_file["libc_compat"]
+                ),
+                header_edits=tuple(
+                    HeaderEdit(header=row["header"], find=row["find"], replace=row["replace"])
+                    for row in toolchain_file["header_edit"]
+                ),
             ),
             release=ReleaseSpec(
                 variant_parts=tuple(release["release"]["variant_parts"]),
@@ -394,6 +419,14 @@ def load_catalog(directory: Path | None = None) -> Catalog:
             ),
             host=HostSpec(packages=tuple(host["packages"]),
                           test_packages=tuple(host["test_packages"])),
+            api=ApiSpec(
+                modules=tuple(api["modules"]),
+                exceptions=tuple(
+                    ApiException(module=row["module"], names=tuple(row["names"]),
+                                 python=_specifier(row["python"]), reason=row["reason"])
+                    for row in api["exception"]
+                ),
+            ),
         )
     except KeyError as missing:
         raise CatalogError(f"catalog in {root}: missing field {missing}") from None

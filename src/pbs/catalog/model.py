@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass, replace
 
 from packaging.specifiers import SpecifierSet
@@ -116,11 +117,6 @@ class Target:
     allowed_libraries: tuple[str, ...]
     ca_bundles: tuple[str, ...]  # system CA bundle files, tried in order at run time
     sysroot: GlibcSysroot
-
-    @property
-    def wheel_platform(self) -> str:
-        """The platform tag of wheels for this target (PEP 425: from sysconfig's platform)."""
-        return self.platform.replace("-", "_").replace(".", "_")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -285,6 +281,30 @@ class ToolchainSpec:
     llvm_major: int
     debian_packages: tuple[str, ...]
     python_package: str
+    libc_compat: tuple[LibcCompat, ...]
+    header_edits: tuple[HeaderEdit, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class HeaderEdit:
+    """An edit of a sysroot header: `find`, which occurs exactly once in it, becomes `replace`."""
+
+    header: str
+    find: str
+    replace: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class LibcCompat:
+    """glibc functions newer than a floor that the toolchain's sysroot defines itself, from
+    src/pbs/toolchain_compat/<name>.c; `gate`, if any, is the line of `header` that hides their
+    declarations below release `glibc`."""
+
+    name: str
+    functions: tuple[str, ...]
+    glibc: Version
+    header: str | None
+    gate: str | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -332,3 +352,29 @@ class SourcePatch:
     python: SpecifierSet
     find: str
     replace: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiException:
+    """Names of `module` (fnmatch patterns) a distribution may lack, for the versions `python`
+    contains, and why."""
+
+    module: str
+    names: tuple[str, ...]
+    python: SpecifierSet
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiSpec:
+    """The modules whose public names a distribution must share with a host-glibc build of the
+    same CPython (api.toml), and the documented exceptions."""
+
+    modules: tuple[str, ...]
+    exceptions: tuple[ApiException, ...]
+
+    def excepted(self, module: str, name: str, version: Version) -> ApiException | None:
+        """The exception that lets `module` lack `name` in `version`, if any."""
+        return next((e for e in self.exceptions
+                     if e.module == module and version in e.python
+                     and any(fnmatch.fnmatchcase(name, pattern) for pattern in e.names)), None)

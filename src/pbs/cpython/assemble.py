@@ -142,7 +142,7 @@ class Distribution:
             build_options=str(self.options),
             python_tag=f"cp{facts['major_minor'].replace('.', '')}",
             python_abi_tag=f"cp{facts['major_minor'].replace('.', '')}{facts['abiflags']}",
-            python_platform_tag=self.target.wheel_platform,
+            python_platform_tag=self.target.platform,
             python_implementation_cache_tag=facts["cache_tag"],
             python_implementation_hex_version=facts["hexversion"],
             python_implementation_name=facts["name"],
@@ -173,7 +173,7 @@ class Distribution:
                 inittab_object="build/core/Modules/config.o",
                 inittab_source="build/core/Modules/config.c",
                 inittab_cflags=("-DNDEBUG", "-DPy_BUILD_CORE"),
-                object_file_format=(f"llvm-bitcode:{self.build.toolchain.llvm_major}" if bitcode
+                object_file_format=(f"llvm-bitcode:{self.build.toolchain.llvm_version}" if bitcode
                                     else "elf"),
             ),
             licenses=(self.python_source.license,),

@@ -44,6 +44,9 @@ HARDENING_LDFLAGS = ("-Wl,-z,relro", "-Wl,-z,now", "-Wl,-z,noexecstack")
 # ~70,000 relative relocations (CPython's static tables of pointers) to apply at every start,
 # which made start-up slower than Debian's python3.11. Shared libraries stay position-independent.
 INTERPRETER_LINK_FLAGS = ("-no-pie",)
+# What the build records of its user's home (3.14's sysconfig vars and PYTHON.json list the
+# `userbase`, ~/.local, recomputed at run time anyway): a home that names nobody's machine.
+NEUTRAL_HOME = "/nonexistent"
 
 
 class MissingModules(PbsError):
@@ -70,6 +73,7 @@ class CPythonBuild:
     jobs: int
     log: Path
     runner: Runner
+    build_date: int  # seconds since 1970: what __DATE__ and __TIME__ say (sys.version)
 
     @property
     def install_dir(self) -> Path:
@@ -95,7 +99,10 @@ class CPythonBuild:
             # --static: the dependencies' private libraries (Libs.private) are needed too.
             "PKG_CONFIG": "pkg-config --static",
             **dependency_env(deps),
+            # Compilers take __DATE__/__TIME__ (Modules/getbuildinfo.c) from it.
+            "SOURCE_DATE_EPOCH": str(self.build_date),
             "MODULE_BUILDTYPE": "static",
+            "HOME": NEUTRAL_HOME,
             **excluded,
         }
 

@@ -9,13 +9,18 @@ point into the build are dropped, and scripts find their interpreter next to the
 
 from __future__ import annotations
 
+import base64
+import csv
+import hashlib
+import io
+import os
 import re
 import shlex
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pbs.buildpaths import excerpt, files_naming
+from pbs.buildpaths import BuildPath, excerpt, files_naming
 from pbs.errors import PbsError
 
 # A script's interpreter found beside the script, whatever the install's location; the
@@ -48,8 +53,11 @@ class Rewrites:
         return value
 
 
-def relocate(install_dir: Path, rewrites: Rewrites) -> list[Path]:
-    """Rewrite every build description in `install_dir`, then insist no build path remains.
+def relocate(
+    install_dir: Path, rewrites: Rewrites, machine: Sequence[BuildPath] = ()
+) -> list[Path]:
+    """Rewrite every build description in `install_dir`, then insist no build path remains:
+    neither what `rewrites` renames nor the paths of the `machine` it is built on.
 
     Returns the rewritten Python modules: their stale bytecode is removed, and the caller
     compiles them again with the interpreter.
@@ -63,9 +71,11 @@ def relocate(install_dir: Path, rewrites: Rewrites) -> list[Path]:
             modules.append(path)
     for pc in (install_dir / "lib" / "pkgconfig").glob("*.pc"):
         _make_pkgconfig_relative(pc)
-    for script in (install_dir / "bin").iterdir():
-        _make_shebang_relative(script)
-    build_paths = [*rewrites.build_dirs, *rewrites.tools]
+    scripts = [script for script in sorted((install_dir / "bin").iterdir())
+               if _make_shebang_relative(script)]
+    for record in install_dir.glob("lib/python3*/site-packages/*.dist-info/RECORD"):
+        _update_record(record, scripts)
+    build_paths = [*rewrites.build_dirs, *rewrites.tools, *machine]
     leftovers = files_naming(install_dir, build_paths)
     if leftovers:
         shown = ", ".join(str(p.relative_to(install_dir)) for p in leftovers[:10])
@@ -102,14 +112,36 @@ def _make_pkgconfig_relative(pc: Path) -> None:
     pc.write_text(text)
 
 
-def _make_shebang_relative(script: Path) -> None:
+def _make_shebang_relative(script: Path) -> bool:
+    """Whether `script` had an absolute shebang, now replaced by the trampoline."""
     if script.is_symlink() or not script.is_file():
-        return
+        return False
     with script.open("rb") as handle:
         first = handle.readline()
     match = _SHEBANG.match(first.rstrip(b"\n"))
     if not match or match.group(3):
-        return
+        return False
     body = script.read_bytes()[len(first):]
     interpreter = match.group(2).decode()
     script.write_bytes(TRAMPOLINE.format(interpreter=shlex.quote(interpreter)).encode() + body)
+    return True
+
+
+def _update_record(record: Path, rewritten: list[Path]) -> None:
+    """The hashes and sizes a wheel's RECORD lists for `rewritten` scripts, made again: the
+    installer took them with the staging interpreter's path as first line."""
+    site_packages = record.parent.parent
+    lines = []
+    # Bytes decoded, not read_text: its newline translation would rewrite every line.
+    for line in record.read_bytes().decode().splitlines(keepends=True):
+        name = next(csv.reader([line]), [""])[0]
+        script = Path(os.path.normpath(site_packages / name))
+        if name and script in rewritten:
+            data = script.read_bytes()
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+            row = io.StringIO()
+            csv.writer(row, lineterminator=line[len(line.rstrip("\r\n")):]).writerow(
+                [name, f"sha256={digest.decode()}", len(data)])
+            line = row.getvalue()
+        lines.append(line)
+    record.write_bytes("".join(lines).encode())

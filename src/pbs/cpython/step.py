@@ -1,7 +1,7 @@
 """The CPython build as one cached step on top of the dependency steps.
 
 Its key hashes the pbs code it runs (this module and what it imports, see INERT_CODE), the
-CPython and pip files, the
+CPython and pip files, the build date (it is in sys.version), the
 build options and their configure arguments, the patches, the deliberate module exclusions,
 the compiler identity and flags, the target and every dependency step's key. Its output is the
 finished `python/` tree of a full archive; packaging only archives it, so archives rebuilt
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from pbs.buildpaths import machine_needles
 from pbs.cache import key_of
 from pbs.catalog import BoltSpec, BuildOptions, Python, SourcePatch, Target
 from pbs.cpython.assemble import Dependency, Distribution, interpreter_facts
@@ -56,6 +57,7 @@ class CPythonStep:
     source: Fetched
     pip: Fetched
     deps: tuple[DependencyStep, ...]
+    build_date: int  # seconds since 1970: the date and time sys.version shows
     key: str
 
     @property
@@ -75,7 +77,7 @@ def plan_cpython(
     bolt: BoltSpec | None, patches: tuple[SourcePatch, ...], excluded_modules: frozenset[str],
     setup_rules: tuple[str, ...] | None,
     compiler: CPythonCompiler, target: Target, source: Fetched, pip: Fetched,
-    deps: list[DependencyStep],
+    deps: list[DependencyStep], build_date: int,
 ) -> CPythonStep:
     key = key_of(
         *code_texts(__name__, inert=INERT_CODE),
@@ -91,11 +93,13 @@ def plan_cpython(
         repr(compiler.spec),  # its flags: the identity names only its version
         target.triple,
         *(dep.key for dep in deps),
+        str(build_date),
     )
     return CPythonStep(
         python=python, options=options, configure_options=configure_options, bolt=bolt,
         patches=patches, excluded_modules=excluded_modules, setup_rules=setup_rules,
-        compiler=compiler, target=target, source=source, pip=pip, deps=tuple(deps), key=key,
+        compiler=compiler, target=target, source=source, pip=pip, deps=tuple(deps),
+        build_date=build_date, key=key,
     )
 
 
@@ -151,6 +155,7 @@ class CPythonJob:
             setup_rules=step.setup_rules, toolchain=self.toolchain, compiler=step.compiler,
             source_dir=self.source_dir, deps_prefix=self.deps_prefix, work_root=self.work,
             destdir=self.root, jobs=self.jobs, log=self.log, runner=self.runner,
+            build_date=step.build_date,
         )
 
     @property
@@ -184,10 +189,11 @@ def compile_cpython(job: CPythonJob) -> None:
 
 def install_pip(job: CPythonJob) -> None:
     wheel = job.step.pip.path
-    # pip runs from its own wheel to install itself: nothing from the network or the host.
+    # pip runs from its own wheel to install itself: nothing from the network or the host,
+    # and nothing written to the (nonexistent) home.
     job.cpython.run([job.python, wheel / "pip", "install", "--no-index", "--no-deps",
-                     "--no-compile", "--disable-pip-version-check", "--no-warn-script-location",
-                     "--root-user-action=ignore", wheel])
+                     "--no-compile", "--no-cache-dir", "--disable-pip-version-check",
+                     "--no-warn-script-location", "--root-user-action=ignore", wheel])
     # PEP 610's record of where the wheel came from names the cache: not for users.
     for record in job.install.glob("lib/python3*/site-packages/pip-*.dist-info/direct_url.json"):
         record.unlink()
@@ -216,7 +222,7 @@ def make_relocatable(job: CPythonJob) -> None:
                     str(job.work): NEUTRAL_BUILD_DIR, str(job.cache_root): NEUTRAL_BUILD_DIR,
                     # The compiler's own headers: only -ffile-prefix-map flags name it.
                     str(job.toolchain.llvm_bin.parent): f"{NEUTRAL_TOOLCHAIN_DIR}/llvm"},
-    ))
+    ), machine_needles())
 
 
 def compile_rewritten_bytecode(job: CPythonJob) -> None:

@@ -30,6 +30,8 @@ def build(ctx: BuildContext) -> None:
         f"--with-pkg-config-libdir={PREFIX}/lib/pkgconfig",
         "--with-default-terminfo-dir=/usr/share/terminfo",
         f"--with-terminfo-dirs={':'.join(TERMINFO_DIRS)}",
+        # configure would pick -curvU, whose U stores each member's build time and owner.
+        "cf_cv_ar_flags=-curvD",
     )
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from pbs.cache import held_directory, sweep_held
 from pbs.catalog import load_catalog
 from pbs.runner import Runner
-from pbs.smoke import building, gui, library, regrtest, relocation, terminal, tls
+from pbs.smoke import api, building, gui, library, regrtest, relocation, terminal, tls
 from pbs.smoke.expected import modules_to_import
 from pbs.smoke.result import CheckResult
 from pbs.smoke.tree import unpack
@@ -63,6 +63,9 @@ def _run(
         library.sqlite3(tree),
         library.ctypes(tree),
         library.compression(tree),
+        api.api_names(tree, catalog.api),
+        api.newer_libc(tree),
+        library.curses_tcl(tree),
         library.hashlib(tree),
         library.uuid(tree),
         library.decimal(tree),

@@ -46,6 +46,10 @@ def compression(tree: InstallTree) -> CheckResult:
     return scripted(tree, "compression", "check_compression")
 
 
+def curses_tcl(tree: InstallTree) -> CheckResult:
+    return scripted(tree, "curses-tcl", "check_curses_tcl")
+
+
 def hashlib(tree: InstallTree) -> CheckResult:
     return scripted(tree, "hashlib", "check_hashlib")
 

@@ -15,38 +15,71 @@ from pbs.smoke.tree import SCRIPTS, InstallTree, host_tool
 
 
 def relocation(tree: InstallTree) -> CheckResult:
-    """Move the tree to another directory and run it there: directly, through a symlink that
-    lives outside it, from a venv made by that symlink (as uv's `~/.local/bin/python3.X` is
-    used), and with an argv[0] that names no file (`exec -a`); then move it back."""
+    """Move the tree to another directory and run it there: directly, through a symlinked
+    directory, through a symlink that lives outside it and a symlink to that symlink (as uv's
+    `~/.local/bin/python3.X` is used), with an argv[0] that names no file (`exec -a`), and from
+    venvs made by those symlinks (also `--copies`, with pip) and by a venv's python; then move
+    it back."""
     name = "relocation"
     moved = tree.work / "moved tree" / "python"
     moved.parent.mkdir()
-    link = tree.work / "elsewhere" / "python3"
-    link.parent.mkdir()
+    elsewhere = tree.work / "elsewhere"
+    elsewhere.mkdir()
+    link = elsewhere / "python3"
     link.symlink_to(moved / "bin" / "python3")
-    venv = tree.work / "venv from a symlink"
+    link_to_link = elsewhere / "python3-again"
+    link_to_link.symlink_to(link)
+    linked_dir = tree.work / "linked tree"
+    linked_dir.symlink_to(moved)
+    first_venv = tree.work / "venv made by the symlink"
+    venvs = {  # made in this order: the last uses the first
+        first_venv: [link, "-m", "venv", "--without-pip"],
+        tree.work / "venv made by a symlink to it": [link_to_link, "-m", "venv", "--without-pip"],
+        tree.work / "venv made with --copies": [link, "-m", "venv", "--copies"],
+        tree.work / "venv made by a venv's python": [first_venv / "bin" / "python", "-m", "venv",
+                                                      "--without-pip"],
+    }
     os.rename(tree.prefix, moved)
     try:
-        made = tree.run([link, "-m", "venv", "--without-pip", venv], step=name)
-        if made.returncode != 0:
-            return failed(name, f"{link} -m venv fails after the move:\n{tail(made.output)}")
-        runs = {
-            "moved": [moved / "bin" / "python3"],
-            "through a symlink": [link],
-            "in a venv made by the symlink": [venv / "bin" / "python"],
-            "with an argv[0] naming no file": ["bash", "-c", 'exec -a no-such-python "$0" "$@"',
-                                               moved / "bin" / "python3"],
+        for venv, command in venvs.items():
+            made = tree.run([*command, venv], step=name)
+            if made.returncode != 0:
+                return failed(name, f"{venv.name} fails after the move:\n{tail(made.output)}")
+        runs: dict[str, tuple[list[str | Path], Path]] = {
+            "moved": ([moved / "bin" / "python3"], moved),
+            "through a symlinked directory": ([linked_dir / "bin" / "python3"], moved),
+            "through a symlink": ([link], moved),
+            "through a symlink to a symlink": ([link_to_link], moved),
+            "with an argv[0] naming no file": (
+                ["bash", "-c", 'exec -a /dev/null "$0" "$@"', moved / "bin" / "python3"], moved),
+            **{f"in a {venv.name}": ([venv / "bin" / "python"], venv) for venv in venvs},
         }
-        for how, python in runs.items():
-            result = tree.run([*python, "-I", SCRIPTS / "prefix.py"], step=name)
-            if result.returncode != 0:
-                return failed(name, f"run {how} fails:\n{tail(result.output)}")
-            base_prefix = result.output.strip().splitlines()[-3]
-            if os.path.realpath(base_prefix) != os.path.realpath(moved):
-                return failed(name, f"run {how}: sys.base_prefix is {base_prefix}, not {moved}")
+        for how, (python, prefix) in runs.items():
+            problem = _prefixes_problem(tree, python, base_prefix=moved, prefix=prefix)
+            if problem:
+                return failed(name, f"run {how}: {problem}")
+        copies = tree.work / "venv made with --copies" / "bin" / "python"
+        pip = tree.run([copies, "-m", "pip", "--version"], step=name)
+        if pip.returncode != 0:
+            return failed(name, f"pip in the --copies venv fails:\n{tail(pip.output)}")
     finally:
         os.rename(moved, tree.prefix)
     return passed(name, f"sys.base_prefix follows the moved tree: {', '.join(runs)}")
+
+
+def _prefixes_problem(
+    tree: InstallTree, python: list[str | Path], *, base_prefix: Path, prefix: Path
+) -> str | None:
+    """What is wrong with the prefixes `python` finds (None if nothing)."""
+    result = tree.run([*python, "-I", SCRIPTS / "prefix.py"], step="relocation")
+    if result.returncode != 0:
+        return f"fails:\n{tail(result.output)}"
+    found_base, found, _stdlib = result.output.strip().splitlines()[-3:]
+    if os.path.realpath(found_base) != os.path.realpath(base_prefix):
+        return f"sys.base_prefix is {found_base}, not {base_prefix}"
+    if os.path.realpath(found) != os.path.realpath(prefix):
+        return f"sys.prefix is {found}, not {prefix}"
+    return None
 
 
 def chroot(

@@ -15,13 +15,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from pbs.arfile import undated_problems
 from pbs.cache import key_of
 from pbs.catalog import Target
 from pbs.errors import PbsError
 from pbs.sources.extract import extract_archive, source_root
 from pbs.sources.fetch import Fetched
 from pbs.recipes import RECIPES, base
-from pbs.recipes.base import PREFIX, BuildContext, Recipe
+from pbs.recipes.base import NEUTRAL_BUILD_DIR, PREFIX, BuildContext, Recipe
 from pbs.runner import Runner
 from pbs.steps.engine import STEP_FILE, StepEngine, StepResult
 from pbs.steps.schedule import execute
@@ -149,13 +150,23 @@ def _finish(context: BuildContext) -> None:
     # libtool archives name absolute build paths and are of no use to static linking.
     for archive in prefix.rglob("*.la"):
         archive.unlink()
-    # Build systems copy the flags they were given (-L<merged deps>) into the files that
-    # tell consumers how to link; those must name the /deps prefix, not this build's tree.
-    for build_path in (context.deps_prefix, context.prefix):
-        for config in (*prefix.rglob("*.pc"), *prefix.rglob("*Config.sh")):
+    # Build systems copy the flags they were given (-L<merged deps>) and their source
+    # directory into the files that tell consumers how to link; those must name the /deps
+    # prefix and a neutral build directory, not this build's tree.
+    configs = (*prefix.rglob("*.pc"), *prefix.rglob("*Config.sh"), *prefix.glob("bin/*-config"))
+    neutral = {context.deps_prefix: PREFIX, context.prefix: PREFIX,
+               context.work_root: NEUTRAL_BUILD_DIR}
+    for build_path, placeholder in neutral.items():
+        for config in configs:
             text = config.read_text()
             if str(build_path) in text:
-                config.write_text(text.replace(str(build_path), PREFIX))
+                config.write_text(text.replace(str(build_path), placeholder))
+    # The same sources must give the same bytes, whenever and by whomever they are built.
+    for archive in sorted(prefix.rglob("*.a")):
+        if problems := undated_problems(archive):
+            more = f" (and {len(problems) - 1} more members)" if len(problems) > 1 else ""
+            raise PbsError(f"{context.recipe.name}: {archive.relative_to(context.destdir)} is "
+                           f"not deterministic: {problems[0]}{more}")
     licenses = prefix / "share" / "licenses" / context.recipe.name
     licenses.mkdir(parents=True, exist_ok=True)
     for name in context.source.license_files:
