@@ -34,11 +34,22 @@ class Dpkg:
 
 
 def test_the_build_needs_the_toolchain_and_the_check_tools(catalog: Catalog) -> None:
-    packages = needed_packages(catalog, checks=True)
+    native = catalog.build_machine
+    packages = needed_packages(catalog, native, checks=True)
     assert set(catalog.toolchain.debian_packages) <= set(packages)
     assert "xvfb" in packages and "openssl" in packages
-    assert "xvfb" not in needed_packages(catalog, checks=False)
+    assert "xvfb" not in needed_packages(catalog, native, checks=False)
     assert len(set(packages)) == len(packages)
+
+
+def test_a_foreign_target_needs_its_start_files_and_its_emulator(catalog: Catalog) -> None:
+    foreign = next(target for target in catalog.targets if target.emulator is not None)
+    assert foreign.emulator is not None
+    packages = needed_packages(catalog, foreign, checks=False)
+    assert foreign.sysroot.crt_package in packages
+    assert set(foreign.emulator.packages) <= set(packages)
+    assert not set(foreign.emulator.packages) & set(
+        needed_packages(catalog, catalog.build_machine, checks=True))
 
 
 def test_nothing_runs_when_all_are_installed(tmp_path: Path) -> None:

@@ -1,7 +1,9 @@
-"""The Debian packages the build machine needs: the toolchain's, and the tools of the checks
-`pbs build` runs on its archives (a check whose tool is missing would be skipped, and the
-archives published unchecked). pbs installs what is missing when it can (root, apt-get) and
-otherwise stops, naming the command that would.
+"""The Debian packages the build machine needs: the toolchain's, those of a foreign target
+(its glibc start files, its emulator), and the tools of the checks `pbs build` runs on its
+archives (a check whose tool is missing would be skipped, and the archives published
+unchecked). pbs installs what is missing when it can (root, apt-get) and otherwise stops,
+naming the command that would. A foreign target's emulator must also be registered with the
+kernel's binfmt_misc, which pbs does as systemd-binfmt would at boot.
 """
 
 from __future__ import annotations
@@ -12,18 +14,51 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from pbs.catalog import Catalog
+from pbs.catalog import Catalog, Target
 from pbs.errors import UsageError
 from pbs.runner import Runner
 
 _INSTALLED = "ii"  # dpkg's status abbreviation: wanted install, installed
 _APT_ENV = {"DEBIAN_FRONTEND": "noninteractive"}
+BINFMT_DIR = Path("/proc/sys/fs/binfmt_misc")
+# Where Debian's qemu-user-static puts the binfmt_misc registration of each emulator.
+BINFMT_CONF_DIR = Path("/usr/lib/binfmt.d")
 
 
-def needed_packages(catalog: Catalog, *, checks: bool) -> tuple[str, ...]:
-    """The toolchain's packages, and with `checks` those of the archive checks."""
+def needed_packages(catalog: Catalog, target: Target, *, checks: bool) -> tuple[str, ...]:
+    """The toolchain's packages for `target` (its emulator runs the toolchain's own check),
+    and with `checks` those of the archive checks."""
+    emulator = target.emulator.packages if target.emulator else ()
     extra = catalog.host.packages if checks else ()
-    return tuple(dict.fromkeys((*catalog.toolchain.debian_packages, *extra)))
+    return tuple(dict.fromkeys((*catalog.toolchain.debian_packages, target.sysroot.crt_package,
+                                *emulator, *extra)))
+
+
+def ensure_emulation(target: Target, *, runner: Runner, log: Path) -> str | None:
+    """Register the emulator of a foreign `target` with binfmt_misc if it is not; returns
+    the entry's name if it did. Programs the emulated ones start (subprocesses, venvs, regrtest's workers)
+    are foreign too: only the kernel can hand them to the emulator."""
+    if target.emulator is None:
+        return None
+    name = target.emulator.binfmt
+    entry = BINFMT_DIR / name
+    if entry.is_file() and entry.read_text().startswith("enabled"):
+        return None
+    conf = BINFMT_CONF_DIR / f"{name}.conf"
+    register = BINFMT_DIR / "register"
+    commands = [f"mount -t binfmt_misc binfmt_misc {BINFMT_DIR}", f"cat {conf} > {register}"]
+    if os.geteuid() != 0:
+        raise UsageError(f"{target.triple} programs run under qemu, which binfmt_misc does not "
+                         f"know; register it as root: {' && '.join(commands)}")
+    if not conf.is_file():
+        raise UsageError(f"{conf} is missing: is {' '.join(target.emulator.packages)} installed?")
+    if not register.exists():
+        runner(["mount", "-t", "binfmt_misc", "binfmt_misc", BINFMT_DIR],
+               step="mount binfmt_misc", log=log)
+    if entry.exists():
+        entry.write_text("-1")  # a disabled entry of that name: replaced by the package's
+    register.write_text(conf.read_text().strip())
+    return name
 
 
 def ensure_packages(packages: Sequence[str], *, runner: Runner, log: Path) -> list[str]:

@@ -6,6 +6,10 @@ against the host's glibc 2.36. Debian's clang-22 is the same LLVM as zig's, and 
 made of zig's glibc headers and symbol stubs it gives the floor, PGO, ThinLTO/LTO and
 relocations for BOLT at once, and built CPython fastest.
 
+Debian's LLVM ships compiler-rt (the builtins and the PGO profile runtime) for x86 only. For
+other targets the toolchain carries the builtins zig builds for the target in a resource
+directory of its own, beside clang's headers; such targets get no PGO.
+
 The sysroot and compiler wrappers are a cached step (pbs.steps.engine) whose key hashes every
 input: compiler identity, zig version, the target's sysroot, the recipe in this module.
 """
@@ -27,12 +31,18 @@ from pbs.errors import PbsError
 from pbs.runner import Runner
 from pbs.steps.engine import StepEngine
 
+RESOURCE_DIR = "resource"
 # zig's stub of the dynamic linker, renamed to the target's real soname in the sysroot.
 ZIG_DYNAMIC_LINKER_STUB = "libld.so.2"
 STARTUP_FILES = ("crt1.o", "Scrt1.o", "libc_nonshared.a")
-# glibc's _init/_fini prologue and epilogue; they reference no versioned symbol, so the host's
-# copies serve any glibc floor of the same architecture.
+# glibc's _init/_fini prologue and epilogue; they reference no versioned symbol, so the build
+# machine's copies (its own, or a cross package's) serve any glibc floor of the architecture.
 HOST_CRT_FILES = ("crti.o", "crtn.o")
+ZIG_COMPILER_RT = "libcompiler_rt.a"
+# clang links these around every program when it uses compiler-rt. The code is compiled for
+# .init_array, which needs neither, and lld defines __dso_handle: they are empty, as zig links
+# glibc programs without any.
+COMPILER_RT_CRT_FILES = ("clang_rt.crtbegin.o", "clang_rt.crtend.o")
 PROBE_PROGRAM = """\
 #include <math.h>
 #include <pthread.h>
@@ -61,6 +71,12 @@ class Toolchain:
     identity: str
     description: str
     llvm_major: int
+    build_triple: str  # the build machine's autoconf name: configure's --build
+
+    @property
+    def cross(self) -> bool:
+        """Whether the target's programs cannot run natively on the build machine."""
+        return self.target.emulator is not None
 
     @property
     def llvm_bin(self) -> Path:
@@ -111,10 +127,11 @@ def prepare_toolchain(
                            log=probe_log).output.splitlines()[0]
     zig_version = runner([zig, "version"], step="ask zig its version",
                          log=probe_log).output.strip()
-    host_crt = [Path("/usr/lib") / target.sysroot.multiarch / name for name in HOST_CRT_FILES]
+    host_crt = [Path(target.sysroot.crt_dir) / name for name in HOST_CRT_FILES]
     for path in host_crt:
         if not path.is_file():
-            raise ToolchainMissing(f"{path} is missing; install it with: apt-get install libc6-dev")
+            raise ToolchainMissing(f"{path} is missing; install it with: "
+                                   f"apt-get install {target.sysroot.crt_package}")
     identity = key_of(
         clang_version,
         zig_version,
@@ -129,7 +146,8 @@ def prepare_toolchain(
         description=f"{clang_version}; glibc {target.libc_floor} sysroot from zig {zig_version}")
     engine = StepEngine(cache)
     toolchain = Toolchain(target=target, root=engine.output(step), identity=identity,
-                          description=step.description, llvm_major=spec.llvm_major)
+                          description=step.description, llvm_major=spec.llvm_major,
+                          build_triple=spec.build_triple)
 
     def build(work: Path, out: Path, log: Path) -> None:
         _assemble(out, zig, target, llvm, host_crt, work, log, runner)
@@ -199,7 +217,10 @@ def _assemble(
 
     libdir = sysroot / "usr" / "lib" / spec.multiarch
     libdir.mkdir(parents=True)
-    for path in _zig_stubs(zig, target, staging, log, runner):
+    stubs = _zig_stubs(zig, target, staging, log, runner)
+    for path in stubs:
+        if path.name == ZIG_COMPILER_RT:
+            continue
         name = spec.dynamic_linker if path.name == ZIG_DYNAMIC_LINKER_STUB else path.name
         shutil.copyfile(path, libdir / name)
     for path in host_crt:
@@ -213,6 +234,12 @@ def _assemble(
         f"GROUP ( libc.so.6 libc_nonshared.a AS_NEEDED ( {spec.dynamic_linker} ) )\n"
     )
 
+    resource_dir = ""
+    if spec.compiler_rt == "zig":
+        builtins = next(path for path in stubs if path.name == ZIG_COMPILER_RT)
+        _add_resource_dir(entry / RESOURCE_DIR, builtins, target, llvm, staging, log, runner)
+        resource_dir = f'-resource-dir="${{0%/*}}/../{RESOURCE_DIR}" '
+
     bin_dir = entry / "bin"
     bin_dir.mkdir()
     wrapper = bin_dir / f"{target.triple}-clang"
@@ -222,9 +249,37 @@ def _assemble(
         "#!/bin/sh\n"
         f'exec {llvm / "clang"} --target={spec.zig_target} '
         '--sysroot="${0%/*}/../sysroot" '
+        f"{resource_dir}"
         '--rtlib=compiler-rt --unwindlib=none -fuse-ld=lld -Qunused-arguments "$@"\n'
     )
     wrapper.chmod(0o755)
+
+
+def _add_resource_dir(
+    resource: Path, builtins: Path, target: Target, llvm: Path, staging: Path, log: Path,
+    runner: Runner,
+) -> None:
+    """clang's resource directory with zig's compiler-rt builtins for `target` and LLVM's own
+    headers (stddef.h, arm_neon.h, …)."""
+    resource.mkdir()
+    clang = [llvm / "clang", f"--target={target.sysroot.zig_target}"]
+    (resource / "include").symlink_to(_clang_resource_dir(llvm, runner, log) / "include")
+    triple = runner([*clang, "-print-target-triple"], step="ask clang its name of the target",
+                    log=log).output.strip()
+    runtime = resource / "lib" / triple
+    runtime.mkdir(parents=True)
+    # Without debug information, which names zig's installation.
+    runner([llvm / "llvm-objcopy", "--strip-debug", builtins, runtime / "libclang_rt.builtins.a"],
+           step="add zig's compiler-rt builtins", log=log)
+    empty = staging / "empty.c"
+    empty.write_text("")
+    for name in COMPILER_RT_CRT_FILES:
+        runner([*clang, "-c", empty, "-o", runtime / name], step=f"compile {name}", log=log)
+
+
+def _clang_resource_dir(llvm: Path, runner: Runner, log: Path) -> Path:
+    return Path(runner([llvm / "clang", "-print-resource-dir"],
+                       step="ask clang for its resource directory", log=log).output.strip())
 
 
 def _pin_glibc_minor(features_h: Path, floor: str) -> None:
@@ -254,7 +309,8 @@ def _zig_stubs(
             env=env,
         )
     found = []
-    for name in (*target.sysroot.libraries, ZIG_DYNAMIC_LINKER_STUB, *STARTUP_FILES):
+    builtins = (ZIG_COMPILER_RT,) if target.sysroot.compiler_rt == "zig" else ()
+    for name in (*target.sysroot.libraries, ZIG_DYNAMIC_LINKER_STUB, *STARTUP_FILES, *builtins):
         matches = sorted(zig_cache.glob(f"o/*/{name}"))
         if len(matches) != 1:
             raise PbsError(f"zig produced {len(matches)} copies of {name}, expected one; log: {log}")
@@ -272,8 +328,8 @@ def _check(entry: Path, toolchain: Toolchain, staging: Path, log: Path, runner: 
         step="check the new toolchain",
         log=log,
     )
-    runner([*toolchain.target.emulator, program], step="run a program built by the new toolchain",
-           log=log)
+    runner([*toolchain.target.emulator_command, program],
+           step="run a program built by the new toolchain", log=log)
     needed = max_glibc_version(program)
     floor = Version(toolchain.target.libc_floor)
     if needed is not None and needed > floor:

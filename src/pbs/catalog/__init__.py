@@ -24,6 +24,7 @@ from pbs.catalog.model import (
     CompilerSpec,
     DebianArchive,
     DebianLocation,
+    Emulator,
     GlibcSysroot,
     HostSpec,
     OptionsGrammar,
@@ -48,6 +49,7 @@ __all__ = [
     "CompilerSpec",
     "DebianArchive",
     "DebianLocation",
+    "Emulator",
     "GlibcSysroot",
     "PyPILocation",
     "Python",
@@ -63,6 +65,8 @@ __all__ = [
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 ROLES = ("python", "library", "build-input", "wheel")
 PYTHON_SOURCE = "cpython"
+# Whose compiler-rt builtins a toolchain can link: Debian's LLVM's, or zig's.
+COMPILER_RTS = ("llvm", "zig")
 # The library the kernel maps into every process: an ELF file may need it; no file holds it.
 VDSO = "linux-vdso.so.1"
 
@@ -72,6 +76,7 @@ class Catalog:
     sources: tuple[Source, ...]
     pythons: tuple[Python, ...]
     targets: tuple[Target, ...]
+    cross_configure: tuple[str, ...]  # configure's results a cross build of CPython is given
     options: OptionsGrammar
     debian: DebianArchive
     toolchain: ToolchainSpec
@@ -98,6 +103,11 @@ class Catalog:
             valid = ", ".join(f"{p.minor} ({p.version})" for p in ordered)
             raise UsageError(f"unknown Python version '{spec}'; valid versions: {valid}")
         return matches[-1]
+
+    @property
+    def build_machine(self) -> Target:
+        """The target of the machine pbs runs on: the first one, which needs no emulator."""
+        return self.targets[0]
 
     def target(self, triple: str | None) -> Target:
         """The catalogued target for `triple`, or (None) the first one, the host's."""
@@ -185,6 +195,13 @@ class Catalog:
             raise CatalogError(f"the catalog has {len(found)} versions of {name}, expected one")
         return found[0]
 
+    def cpython_cross_configure(self, target: Target) -> tuple[str, ...]:
+        """configure arguments stating what a cross build of CPython for `target` cannot probe
+        (none for the build machine's own targets)."""
+        if target.emulator is None:
+            return ()
+        return (*self.cross_configure, *target.cpython_configure)
+
     def sources_for(self, python: Python, target: Target) -> list[Source]:
         """Every source a build of `python` for `target` reads, the CPython release first."""
         # Every catalogued target builds the same library set today; `target` is part of the
@@ -246,7 +263,17 @@ class Catalog:
             found.append("no target")
         if len(set(triples)) != len(triples):
             found.append("a target is listed twice")
+        if self.targets and self.targets[0].emulator is not None:
+            found.append(f"the first target, {self.targets[0].triple}, is the build machine's "
+                         "own: it must not need an emulator")
+        for target in self.targets[1:]:
+            if target.arch != self.targets[0].arch and target.emulator is None:
+                found.append(f"target {target.triple} is foreign to the build machine and names "
+                             "no emulator")
         for target in self.targets:
+            if target.sysroot.compiler_rt not in COMPILER_RTS:
+                found.append(f"target {target.triple}: compiler_rt is not one of "
+                             f"{', '.join(COMPILER_RTS)}")
             if not target.allowed_libraries:
                 found.append(f"target {target.triple} allows no run-time library")
             if any(not bundle.startswith("/") for bundle in target.ca_bundles):
@@ -331,7 +358,8 @@ def load_catalog(directory: Path | None = None) -> Catalog:
     try:
         sources = _read(root / "sources.toml")["source"]
         pythons = _read(root / "pythons.toml")["python"]
-        targets = _read(root / "targets.toml")["target"]
+        target_file = _read(root / "targets.toml")
+        targets = target_file["target"]
         options = _read(root / "options.toml")["options"]
         debian = _read(root / "debian.toml")["debian"]
         toolchain = _read(root / "toolchain.toml")["toolchain"]
@@ -344,6 +372,7 @@ def load_catalog(directory: Path | None = None) -> Catalog:
             sources=tuple(_source(s) for s in sources),
             pythons=tuple(Python(version=_version(p["version"])) for p in pythons),
             targets=tuple(_target(t) for t in targets),
+            cross_configure=tuple(target_file["cross"]["cpython_configure"]),
             options=_options(options),
             debian=DebianArchive(
                 suites=tuple(debian["suites"]),
@@ -383,6 +412,7 @@ def load_catalog(directory: Path | None = None) -> Catalog:
                 llvm_major=toolchain["llvm_major"],
                 debian_packages=tuple(toolchain["debian_packages"]),
                 python_package=toolchain["python_package"],
+                build_triple=targets[0]["host_triple"],
             ),
             release=ReleaseSpec(
                 variant_parts=tuple(release["release"]["variant_parts"]),
@@ -453,19 +483,29 @@ def _target(raw: dict[str, Any]) -> Target:
         host_triple=raw["host_triple"],
         platform=raw["platform"],
         openssl_target=raw["openssl_target"],
-        emulator=tuple(raw["emulator"]),
+        elf_machine=raw["elf_machine"],
+        emulator=_emulator(raw["emulator"]) if "emulator" in raw else None,
         libc=raw["libc"],
         libc_floor=raw["libc_floor"],
         allowed_libraries=tuple(raw["allowed_libraries"]),
         ca_bundles=tuple(raw["ca_bundles"]),
+        cpython_configure=tuple(raw.get("cpython_configure", ())),
         sysroot=GlibcSysroot(
             zig_target=raw["sysroot"]["zig_target"],
             include_dirs=tuple(raw["sysroot"]["include_dirs"]),
             multiarch=raw["sysroot"]["multiarch"],
+            crt_dir=raw["sysroot"]["crt_dir"],
+            crt_package=raw["sysroot"]["crt_package"],
+            compiler_rt=raw["sysroot"]["compiler_rt"],
             dynamic_linker=raw["sysroot"]["dynamic_linker"],
             libraries=tuple(raw["sysroot"]["libraries"]),
         ),
     )
+
+
+def _emulator(raw: dict[str, Any]) -> Emulator:
+    return Emulator(program=raw["program"], binfmt=raw["binfmt"], ld_prefix=raw["ld_prefix"],
+                    cc=raw["cc"], packages=tuple(raw["packages"]))
 
 
 def _options(raw: dict[str, Any]) -> OptionsGrammar:
