@@ -1,4 +1,5 @@
-"""The host's C compiler, used to build the small native pieces some checks load."""
+"""The C compiler of the archive's target (the host's `cc`, or a foreign target's cross
+compiler), used to build the small native pieces some checks load."""
 
 from __future__ import annotations
 
@@ -12,8 +13,13 @@ class CompileFailed(Exception):
     """The host compiler rejected a check's C source; the message is the output's tail."""
 
 
-def has_cc() -> bool:
-    return host_tool("cc") is not None
+def has_cc(tree: InstallTree) -> bool:
+    return host_tool(tree.cc) is not None
+
+
+def with_target_cc(tree: InstallTree, argv: list[str]) -> list[str]:
+    """A command line of the archive's sysconfig (`cc …`), with the target's compiler."""
+    return [tree.cc, *argv[1:]] if argv[:1] == ["cc"] else argv
 
 
 def compile_command(tree: InstallTree, argv: list[str], *, step: str) -> None:
@@ -31,5 +37,6 @@ def shared_library(tree: InstallTree, source: str, name: str, *, step: str) -> P
     c_file = directory / f"{Path(name).stem}.c"
     c_file.write_text(source)
     output = directory / name
-    compile_command(tree, ["cc", "-shared", "-fPIC", "-o", str(output), str(c_file)], step=step)
+    compile_command(tree, [tree.cc, "-shared", "-fPIC", "-o", str(output), str(c_file)],
+                    step=step)
     return output

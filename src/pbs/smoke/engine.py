@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from pbs.cache import held_directory, sweep_held
@@ -53,8 +54,9 @@ def _run(
 ) -> list[CheckResult]:
     catalog = load_catalog()
     tree = unpack(archive, scratch / "archive root", log, runner)
-    modules = modules_to_import(tree.config_dir, catalog.excluded_modules)
     target = catalog.target_of_archive(archive)
+    tree = replace(tree, emulator=target.emulator)
+    modules = modules_to_import(tree.config_dir, catalog.excluded_modules)
     return [
         library.imports(tree, modules),
         library.slot_identity(tree),

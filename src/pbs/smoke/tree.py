@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pbs.catalog import Emulator
 from pbs.errors import PbsError
 from pbs.sources.extract import extract_archive
 from pbs.distribution_json import load_python_json
@@ -26,6 +27,12 @@ class InstallTree:
     work: Path  # scratch directory for files the checks write
     log: Path
     runner: Runner
+    emulator: Emulator | None = None  # how a foreign target's programs run here
+
+    @property
+    def cc(self) -> str:
+        """What `cc` is on the target: the host's, or the cross compiler of a foreign target."""
+        return self.emulator.cc if self.emulator else "cc"
 
     @property
     def python(self) -> Path:
@@ -51,11 +58,14 @@ class InstallTree:
         cwd: Path | None = None,
     ) -> CommandResult:
         """Run `command` with PATH and `env` as its whole environment (`env -i`): the host's
-        PYTHONPATH, PYTHONHOME, SSL_CERT_FILE and the like must not help the archive pass."""
+        PYTHONPATH, PYTHONHOME, SSL_CERT_FILE and the like must not help the archive pass.
+        A foreign target's programs run under its emulator (binfmt_misc), told where the
+        target's glibc is."""
         # A private HOME: nothing from the user's dotfiles (pip.conf, .inputrc) takes part.
         full = {
             "PATH": os.environ.get("PATH", os.defpath),
             "HOME": str(self.home),
+            **(self.emulator.env if self.emulator else {}),
             **(env or {}),
         }
         assignments = [f"{key}={value}" for key, value in full.items()]
