@@ -142,6 +142,20 @@ def test_a_target_allows_only_libraries_its_sysroot_provides(catalog: Catalog) -
     assert problems == [f"target {target.triple} allows libraries its sysroot lacks: libz.so.1"]
 
 
+def test_the_build_machine_runs_natively_and_foreign_targets_under_an_emulator(
+    catalog: Catalog,
+) -> None:
+    native, foreign = catalog.build_machine, catalog.targets[1]
+    assert native.emulator is None and catalog.cpython_cross_configure(native) == ()
+    assert foreign.emulator is not None
+    assert set(foreign.cpython_configure) < set(catalog.cpython_cross_configure(foreign))
+    unemulated = dataclasses.replace(foreign, emulator=None)
+    emulated = dataclasses.replace(native, emulator=foreign.emulator)
+    problems = "\n".join(dataclasses.replace(catalog, targets=(emulated, unemulated)).problems())
+    assert f"the first target, {native.triple}, is the build machine's own" in problems
+    assert f"target {foreign.triple} is foreign to the build machine and names no emulator" in problems
+
+
 def test_the_wheel_platform_follows_the_sysconfig_platform(catalog: Catalog) -> None:
     import dataclasses
 

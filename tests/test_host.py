@@ -3,6 +3,7 @@ command."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from pbs.catalog import Catalog
 from pbs.errors import UsageError
-from pbs.host import ensure_packages, needed_packages
+from pbs.host import ensure_emulation, ensure_packages, needed_packages
 from pbs.runner import CommandResult
 
 
@@ -78,3 +79,22 @@ def test_others_are_told_the_command(tmp_path: Path, monkeypatch) -> None:
         "missing Debian packages: xvfb; install them as root: apt-get update && "
         "apt-get install -y --no-install-recommends xvfb")
     assert all(argv[0] == "dpkg-query" for argv in dpkg.commands)
+
+
+def test_an_unregistered_emulator_names_the_commands_that_register_it(
+    catalog: Catalog, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    foreign = next(target for target in catalog.targets if target.emulator is not None)
+    assert foreign.emulator is not None
+    unknown = dataclasses.replace(foreign, emulator=dataclasses.replace(
+        foreign.emulator, binfmt="pbs-test-no-such-entry"))
+    with pytest.raises(UsageError) as raised:
+        ensure_emulation(unknown, runner=Dpkg(set()), log=tmp_path / "log")
+    assert str(raised.value).endswith(
+        "register it as root: mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc && "
+        "cat /usr/lib/binfmt.d/pbs-test-no-such-entry.conf > /proc/sys/fs/binfmt_misc/register")
+
+
+def test_the_build_machine_needs_no_emulator(catalog: Catalog, tmp_path: Path) -> None:
+    assert ensure_emulation(catalog.build_machine, runner=Dpkg(set()), log=tmp_path / "log") is None

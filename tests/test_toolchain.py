@@ -120,3 +120,40 @@ def test_missing_llvm_names_the_install_command(catalog: Catalog, tmp_path: Path
     spec = dataclasses.replace(catalog.toolchain, llvm_major=99, debian_packages=("clang-99",))
     with pytest.raises(ToolchainMissing, match="install it with: apt-get install clang-99"):
         prepare_toolchain(spec, catalog.target(None), Cache(tmp_path), runner.run)
+
+
+@pytest.fixture(scope="module")
+def foreign_toolchain(tmp_path_factory: pytest.TempPathFactory, catalog: Catalog) -> Toolchain:
+    """The toolchain of a target this machine runs only under its emulator."""
+    foreign = next(target for target in catalog.targets if target.emulator is not None)
+    cache = Cache(tmp_path_factory.mktemp("foreign-toolchain-cache"))
+    return prepare_toolchain(catalog.toolchain, foreign, cache, runner.run)
+
+
+def test_a_foreign_targets_programs_run_under_its_emulator_at_the_floor(
+    foreign_toolchain: Toolchain, tmp_path: Path
+) -> None:
+    target = foreign_toolchain.target
+    program = build(foreign_toolchain, tmp_path)
+    with program.open("rb") as handle:
+        assert ELFFile(handle)["e_machine"] == target.elf_machine
+    # Through binfmt_misc, as the programs it starts would be, and by the emulator's command.
+    assert run(program, **target.emulator_env) == "copied 5.0 1\n"
+    emulated = subprocess.run([*target.emulator_command, program], capture_output=True,
+                              text=True, check=True)
+    assert emulated.stdout == "copied 5.0 1\n"
+    assert max_glibc_version(program) <= FLOOR
+    assert set(needed_libraries(program)) <= set(target.allowed_libraries)
+
+
+def test_a_foreign_toolchain_links_shared_libraries_with_its_own_builtins(
+    foreign_toolchain: Toolchain, tmp_path: Path
+) -> None:
+    """128-bit arithmetic and long double need compiler-rt's builtins (zig's, for this target)."""
+    source = tmp_path / "wide.c"
+    source.write_text("__int128 mul(__int128 a, __int128 b) { return a * b / 7; }\n"
+                      "long double half(long double x) { return x / 2; }\n")
+    library = tmp_path / "libwide.so"
+    subprocess.run([foreign_toolchain.cc, "-O2", "-shared", "-fPIC", source, "-o", library],
+                   check=True)
+    assert set(needed_libraries(library)) <= set(foreign_toolchain.target.allowed_libraries)
