@@ -539,12 +539,12 @@ def _pythons_table(catalog: Catalog) -> Table:
 
 def _targets_table(catalog: Catalog) -> Table:
     table = Table(title="targets", title_justify="left")
-    for column in ("--target", "libc", "libc floor", "run-time libraries allowed"):
+    for column in ("--target", "libc", "libc floor", "runs here", "run-time libraries allowed"):
         table.add_column(column)
     for target in catalog.targets:
-        table.add_row(
-            target.triple, target.libc, target.libc_floor, " ".join(target.allowed_libraries)
-        )
+        runs = f"under {target.emulator.program}" if target.emulator else "natively"
+        table.add_row(target.triple, target.libc, target.libc_floor, runs,
+                      " ".join(target.allowed_libraries))
     return table
 
 
