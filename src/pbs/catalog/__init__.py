@@ -22,6 +22,7 @@ from pbs.catalog.model import (
     BoltSpec,
     BuildOptions,
     CompilerSpec,
+    CPythonTargetSettings,
     DebianArchive,
     DebianLocation,
     Emulator,
@@ -77,6 +78,7 @@ class Catalog:
     pythons: tuple[Python, ...]
     targets: tuple[Target, ...]
     cross_configure: tuple[str, ...]  # configure's results a cross build of CPython is given
+    cpython_targets: dict[str, CPythonTargetSettings]  # triple -> how CPython is built for it
     options: OptionsGrammar
     debian: DebianArchive
     toolchain: ToolchainSpec
@@ -151,6 +153,9 @@ class Catalog:
                 raise UsageError(
                     f"build option '{prefix}' needs Python {supported}, not {python.version}"
                 )
+        bases = self.cpython_targets[target.triple].option_bases
+        if bases and rest not in bases:
+            raise UsageError(f"{target.triple} is built only as {', '.join(bases)}, not {rest}")
         for suffix in suffixes:
             libcs = self.options.suffixes[suffix]
             if target.libc not in libcs:
@@ -200,7 +205,7 @@ class Catalog:
         (none for the build machine's own targets)."""
         if target.emulator is None:
             return ()
-        return (*self.cross_configure, *target.cpython_configure)
+        return (*self.cross_configure, *self.cpython_targets[target.triple].cpython_configure)
 
     def sources_for(self, python: Python, target: Target) -> list[Source]:
         """Every source a build of `python` for `target` reads, the CPython release first."""
@@ -271,6 +276,10 @@ class Catalog:
                 found.append(f"target {target.triple} is foreign to the build machine and names "
                              "no emulator")
         for target in self.targets:
+            settings = self.cpython_targets.get(target.triple, CPythonTargetSettings())
+            if unknown := set(settings.option_bases) - set(self.options.bases):
+                found.append(f"target {target.triple}: option bases are no options: "
+                             f"{', '.join(sorted(unknown))}")
             if target.sysroot.compiler_rt not in COMPILER_RTS:
                 found.append(f"target {target.triple}: compiler_rt is not one of "
                              f"{', '.join(COMPILER_RTS)}")
@@ -373,6 +382,12 @@ def load_catalog(directory: Path | None = None) -> Catalog:
             pythons=tuple(Python(version=_version(p["version"])) for p in pythons),
             targets=tuple(_target(t) for t in targets),
             cross_configure=tuple(target_file["cross"]["cpython_configure"]),
+            cpython_targets={
+                raw["triple"]: CPythonTargetSettings(
+                    cpython_configure=tuple(raw.get("cpython_configure", ())),
+                    option_bases=tuple(raw.get("option_bases", ())))
+                for raw in targets
+            },
             options=_options(options),
             debian=DebianArchive(
                 suites=tuple(debian["suites"]),
@@ -489,7 +504,6 @@ def _target(raw: dict[str, Any]) -> Target:
         libc_floor=raw["libc_floor"],
         allowed_libraries=tuple(raw["allowed_libraries"]),
         ca_bundles=tuple(raw["ca_bundles"]),
-        cpython_configure=tuple(raw.get("cpython_configure", ())),
         sysroot=GlibcSysroot(
             zig_target=raw["sysroot"]["zig_target"],
             include_dirs=tuple(raw["sysroot"]["include_dirs"]),

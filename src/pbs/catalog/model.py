@@ -141,8 +141,6 @@ class Target:
     allowed_libraries: tuple[str, ...]
     ca_bundles: tuple[str, ...]  # system CA bundle files, tried in order at run time
     sysroot: GlibcSysroot
-    # configure's results for the target that a cross build cannot find out (NAME=value)
-    cpython_configure: tuple[str, ...] = ()
 
     @property
     def emulator_command(self) -> tuple[str, ...]:
@@ -158,6 +156,16 @@ class Target:
     def wheel_platform(self) -> str:
         """The platform tag of wheels for this target (PEP 425: from sysconfig's platform)."""
         return self.platform.replace("-", "_").replace(".", "_")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CPythonTargetSettings:
+    """How CPython itself is built for a target (kept out of Target, whose every field keys
+    the dependency steps, which these do not concern)."""
+
+    # configure's results for the target that a cross build cannot find out (NAME=value)
+    cpython_configure: tuple[str, ...] = ()
+    option_bases: tuple[str, ...] = ()  # the options bases it is built with; () for every one
 
 
 @dataclass(frozen=True, kw_only=True)
