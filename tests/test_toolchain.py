@@ -146,6 +146,24 @@ def test_a_foreign_targets_programs_run_under_its_emulator_at_the_floor(
     assert set(needed_libraries(program)) <= set(target.allowed_libraries)
 
 
+def test_a_foreign_toolchains_builtins_leave_the_c_library_to_glibc(
+    foreign_toolchain: Toolchain, tmp_path: Path
+) -> None:
+    """zig's compiler-rt also defines memcpy, strlen, sin, __stack_chk_fail: they must not
+    shadow glibc's, although the builtins come first on the link line."""
+    source = tmp_path / "libc.c"
+    source.write_text("#include <math.h>\n#include <string.h>\n"
+                      "int main(int argc, char **argv) { char b[64]; memcpy(b, argv[0], argc);\n"
+                      "  return (int)(strlen(argv[0]) + sin(argc)); }\n")
+    program = tmp_path / "libc"
+    subprocess.run([foreign_toolchain.cc, "-O0", "-fno-builtin", "-fstack-protector-all", source,
+                    "-o", program, "-lm"], check=True)
+    with program.open("rb") as handle:
+        imported = {symbol.name for symbol in ELFFile(handle).get_section_by_name(".dynsym")
+                    .iter_symbols() if symbol["st_shndx"] == "SHN_UNDEF"}
+    assert {"memcpy", "strlen", "sin", "__stack_chk_fail"} <= imported
+
+
 def test_a_foreign_toolchain_links_shared_libraries_with_its_own_builtins(
     foreign_toolchain: Toolchain, tmp_path: Path
 ) -> None:

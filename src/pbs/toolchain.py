@@ -43,6 +43,11 @@ ZIG_COMPILER_RT = "libcompiler_rt.a"
 # .init_array, which needs neither, and lld defines __dso_handle: they are empty, as zig links
 # glibc programs without any.
 COMPILER_RT_CRT_FILES = ("clang_rt.crtbegin.o", "clang_rt.crtend.o")
+# zig's compiler_rt also defines, weakly, C library functions (memcpy, strlen, sin, …) and
+# glibc's fortify and stack-protector entry points, which a program must take from glibc; as
+# an archive before libc on the link line it would provide them. Only compiler-rt's own
+# (`__…`) stay global (llvm-objcopy --wildcard patterns; `!` excludes).
+ZIG_BUILTIN_GLOBALS = ("__*", "!__*_chk", "!__chk_fail", "!__stack_chk_*")
 PROBE_PROGRAM = """\
 #include <math.h>
 #include <pthread.h>
@@ -269,8 +274,9 @@ def _add_resource_dir(
     runtime = resource / "lib" / triple
     runtime.mkdir(parents=True)
     # Without debug information, which names zig's installation.
-    runner([llvm / "llvm-objcopy", "--strip-debug", builtins, runtime / "libclang_rt.builtins.a"],
-           step="add zig's compiler-rt builtins", log=log)
+    keep = [f"--keep-global-symbol={pattern}" for pattern in ZIG_BUILTIN_GLOBALS]
+    runner([llvm / "llvm-objcopy", "--strip-debug", "--wildcard", *keep, builtins,
+            runtime / "libclang_rt.builtins.a"], step="add zig's compiler-rt builtins", log=log)
     empty = staging / "empty.c"
     empty.write_text("")
     for name in COMPILER_RT_CRT_FILES:
