@@ -31,6 +31,7 @@ from pbs.errors import PbsError
 from pbs.runner import Runner
 from pbs.steps.engine import StepEngine
 
+# clang's resource directory inside the toolchain, where compiler-rt comes from zig.
 RESOURCE_DIR = "resource"
 # zig's stub of the dynamic linker, renamed to the target's real soname in the sysroot.
 ZIG_DYNAMIC_LINKER_STUB = "libld.so.2"
@@ -77,11 +78,6 @@ class Toolchain:
     description: str
     llvm_major: int
     build_triple: str  # the build machine's autoconf name: configure's --build
-
-    @property
-    def cross(self) -> bool:
-        """Whether the target's programs cannot run natively on the build machine."""
-        return self.target.emulator is not None
 
     @property
     def llvm_bin(self) -> Path:
