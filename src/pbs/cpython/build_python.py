@@ -55,9 +55,13 @@ def build_build_python(step: BuildPythonStep, *, engine: StepEngine, toolchain: 
         extract_archive(step.source.path, work / "src")
         source = source_root(work / "src")
 
+        # No pkg-config search path: the host's .pc files (zlib's) would have configure build
+        # modules whose headers the toolchain's sysroot does not have.
+        env = {**toolchain.env(), "PKG_CONFIG_LIBDIR": "", "PKG_CONFIG_PATH": ""}
+
         def run(*command: str) -> None:
             runner(list(command), step=f"build the build machine's python {step.python.version}",
-                   log=log, cwd=source, env=toolchain.env())
+                   log=log, cwd=source, env=env)
 
         run("./configure", f"--prefix={PREFIX}", "--with-ensurepip=no", "--disable-test-modules")
         run("make", f"-j{jobs}")
