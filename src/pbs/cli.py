@@ -459,8 +459,8 @@ def _host_packages(catalog: Catalog, target: Target, cache: Cache, err: Console,
                                 log=log)
     if installed:
         err.print(f"pbs: installed Debian packages: {' '.join(installed)}")
-    if registered := ensure_emulation(target, runner=run, log=log):
-        err.print(f"pbs: registered {registered} with binfmt_misc")
+    for done in ensure_emulation(target, runner=run, log=log):
+        err.print(f"pbs: {done}")
 
 
 def _positive(text: str) -> int:

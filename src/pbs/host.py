@@ -34,31 +34,46 @@ def needed_packages(catalog: Catalog, target: Target, *, checks: bool) -> tuple[
                                 *emulator, *extra)))
 
 
-def ensure_emulation(target: Target, *, runner: Runner, log: Path) -> str | None:
-    """Register the emulator of a foreign `target` with binfmt_misc if it is not; returns
-    the entry's name if it did. Programs the emulated ones start (subprocesses, venvs, regrtest's workers)
-    are foreign too: only the kernel can hand them to the emulator."""
-    if target.emulator is None:
-        return None
-    name = target.emulator.binfmt
-    entry = BINFMT_DIR / name
-    if entry.is_file() and entry.read_text().startswith("enabled"):
-        return None
-    conf = BINFMT_CONF_DIR / f"{name}.conf"
+def ensure_emulation(target: Target, *, runner: Runner, log: Path) -> list[str]:
+    """Set up the emulator of a foreign `target` where it is not; returns what was done.
+
+    Programs the emulated ones start (subprocesses, venvs, regrtest's workers) are foreign too:
+    only the kernel can hand them to the emulator (binfmt_misc), and some start them with an
+    empty environment, so qemu must find the target's glibc where it looks by default.
+    """
+    emulator = target.emulator
+    if emulator is None:
+        return []
+    entry = BINFMT_DIR / emulator.binfmt
+    link = Path(emulator.interp_prefix)
+    registered = entry.is_file() and entry.read_text().startswith("enabled")
+    linked = link.resolve() == Path(emulator.ld_prefix).resolve()
+    if registered and linked:
+        return []
+    conf = BINFMT_CONF_DIR / f"{emulator.binfmt}.conf"
     register = BINFMT_DIR / "register"
-    commands = [f"mount -t binfmt_misc binfmt_misc {BINFMT_DIR}", f"cat {conf} > {register}"]
+    commands = [f"mount -t binfmt_misc binfmt_misc {BINFMT_DIR}", f"cat {conf} > {register}",
+                f"mkdir -p {link.parent}", f"ln -sfn {emulator.ld_prefix} {link}"]
     if os.geteuid() != 0:
-        raise UsageError(f"{target.triple} programs run under qemu, which binfmt_misc does not "
-                         f"know; register it as root: {' && '.join(commands)}")
-    if not conf.is_file():
-        raise UsageError(f"{conf} is missing: is {' '.join(target.emulator.packages)} installed?")
-    if not register.exists():
-        runner(["mount", "-t", "binfmt_misc", "binfmt_misc", BINFMT_DIR],
-               step="mount binfmt_misc", log=log)
-    if entry.exists():
-        entry.write_text("-1")  # a disabled entry of that name: replaced by the package's
-    register.write_text(conf.read_text().strip())
-    return name
+        raise UsageError(f"{target.triple} programs run under qemu, which is not set up; as "
+                         f"root: {' && '.join(commands)}")
+    done = []
+    if not linked:
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.unlink(missing_ok=True)
+        link.symlink_to(emulator.ld_prefix)
+        done.append(f"linked {link} to {emulator.ld_prefix}")
+    if not registered:
+        if not conf.is_file():
+            raise UsageError(f"{conf} is missing: is {' '.join(emulator.packages)} installed?")
+        if not register.exists():
+            runner(["mount", "-t", "binfmt_misc", "binfmt_misc", BINFMT_DIR],
+                   step="mount binfmt_misc", log=log)
+        if entry.exists():
+            entry.write_text("-1")  # a disabled entry of that name: replaced by the package's
+        register.write_text(conf.read_text().strip())
+        done.append(f"registered {emulator.binfmt} with binfmt_misc")
+    return done
 
 
 def ensure_packages(packages: Sequence[str], *, runner: Runner, log: Path) -> list[str]:

@@ -519,7 +519,8 @@ def _target(raw: dict[str, Any]) -> Target:
 
 def _emulator(raw: dict[str, Any]) -> Emulator:
     return Emulator(program=raw["program"], binfmt=raw["binfmt"], ld_prefix=raw["ld_prefix"],
-                    cc=raw["cc"], packages=tuple(raw["packages"]))
+                    interp_prefix=raw["interp_prefix"], cc=raw["cc"],
+                    packages=tuple(raw["packages"]))
 
 
 def _options(raw: dict[str, Any]) -> OptionsGrammar:

@@ -9,7 +9,7 @@ import shlex
 import zipfile
 from pathlib import Path
 
-from pbs.smoke.compiler import CompileFailed, compile_command, has_cc, with_target_cc
+from pbs.smoke.compiler import CompileFailed, compile_command, has_cc
 from pbs.smoke.result import CheckResult, failed, skipped, tail
 from pbs.smoke.scripted import scripted
 from pbs.smoke.tree import InstallTree
@@ -81,7 +81,7 @@ def c_extension(tree: InstallTree) -> CheckResult:
     """Build an extension the way setuptools does, from the archive's sysconfig, and call it."""
     name = "c-extension"
     if not has_cc(tree):
-        return skipped(name, f"no {tree.cc} on PATH")
+        return skipped(name, "no cc on PATH")
     queried = tree.script("build_vars", step=name)
     if queried.returncode != 0:
         return failed(name, f"cannot read sysconfig:\n{tail(queried.output)}")
@@ -91,14 +91,13 @@ def c_extension(tree: InstallTree) -> CheckResult:
     source, obj = directory / "pbs_smoke_ext.c", directory / "pbs_smoke_ext.o"
     source.write_text(_EXTENSION)
     library = directory / f"pbs_smoke_ext{config['EXT_SUFFIX']}"
-    compile_line = with_target_cc(
-        tree, shlex.split(f"{config['CC']} {config['CFLAGS']} {config['CCSHARED']}"))
+    compile_line = shlex.split(f"{config['CC']} {config['CFLAGS']} {config['CCSHARED']}")
     include = f"-I{config['include']}"
     try:
         compile_command(
             tree, [*compile_line, include, "-c", str(source), "-o", str(obj)], step=name
         )
-        link_line = with_target_cc(tree, shlex.split(config["LDSHARED"]))
+        link_line = shlex.split(config["LDSHARED"])
         compile_command(tree, [*link_line, str(obj), "-o", str(library)], step=name)
     except CompileFailed as exc:
         return failed(name, str(exc))

@@ -1,5 +1,5 @@
-"""The C compiler of the archive's target (the host's `cc`, or a foreign target's cross
-compiler), used to build the small native pieces some checks load."""
+"""The C compiler of the archive's target, `cc` (for a foreign target, its cross compiler
+first on the checks' PATH), used to build the small native pieces some checks load."""
 
 from __future__ import annotations
 
@@ -14,12 +14,7 @@ class CompileFailed(Exception):
 
 
 def has_cc(tree: InstallTree) -> bool:
-    return host_tool(tree.cc) is not None
-
-
-def with_target_cc(tree: InstallTree, argv: list[str]) -> list[str]:
-    """A command line of the archive's sysconfig (`cc …`), with the target's compiler."""
-    return [tree.cc, *argv[1:]] if argv[:1] == ["cc"] else argv
+    return host_tool("cc", tree.target_tools if tree.emulator else None) is not None
 
 
 def compile_command(tree: InstallTree, argv: list[str], *, step: str) -> None:
@@ -37,6 +32,5 @@ def shared_library(tree: InstallTree, source: str, name: str, *, step: str) -> P
     c_file = directory / f"{Path(name).stem}.c"
     c_file.write_text(source)
     output = directory / name
-    compile_command(tree, [tree.cc, "-shared", "-fPIC", "-o", str(output), str(c_file)],
-                    step=step)
+    compile_command(tree, ["cc", "-shared", "-fPIC", "-o", str(output), str(c_file)], step=step)
     return output

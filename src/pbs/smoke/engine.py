@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
 from pbs.cache import held_directory, sweep_held
@@ -55,7 +54,7 @@ def _run(
     catalog = load_catalog()
     tree = unpack(archive, scratch / "archive root", log, runner)
     target = catalog.target_of_archive(archive)
-    tree = replace(tree, emulator=target.emulator)
+    tree = tree.for_target(target.emulator)
     modules = modules_to_import(tree.config_dir, catalog.excluded_modules)
     return [
         library.imports(tree, modules),
