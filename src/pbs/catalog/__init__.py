@@ -519,8 +519,7 @@ def _target(raw: dict[str, Any]) -> Target:
 
 def _emulator(raw: dict[str, Any]) -> Emulator:
     return Emulator(program=raw["program"], binfmt=raw["binfmt"], ld_prefix=raw["ld_prefix"],
-                    interp_prefix=raw["interp_prefix"], cc=raw["cc"],
-                    packages=tuple(raw["packages"]))
+                    cc=raw["cc"], packages=tuple(raw["packages"]))
 
 
 def _options(raw: dict[str, Any]) -> OptionsGrammar:

@@ -111,9 +111,14 @@ class Emulator:
     program: str  # Debian's static qemu-user for the target's architecture
     binfmt: str  # its binfmt_misc entry (/proc/sys/fs/binfmt_misc/<binfmt>)
     ld_prefix: str  # the target's glibc on the build machine (Debian's libc6-<arch>-cross)
-    interp_prefix: str  # where qemu looks for it when not told: ld_prefix is linked there
     cc: str  # Debian's cross compiler for the target: what `cc` is on a native machine
     packages: tuple[str, ...]  # the Debian packages that install all of the above
+
+    @property
+    def interp_prefix(self) -> str:
+        """Where Debian's qemu looks for the target's libraries when not told (its configured
+        /etc/qemu-binfmt/%M): pbs links ld_prefix there."""
+        return f"/etc/qemu-binfmt/{self.binfmt.removeprefix('qemu-')}"
 
     @property
     def command(self) -> tuple[str, ...]:
