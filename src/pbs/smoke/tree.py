@@ -17,7 +17,7 @@ from pbs.runner import CommandResult, Runner
 
 SCRIPTS = Path(__file__).parent / "scripts"
 # What a foreign target's cross compiler is called in the checks: sysconfig's `cc`, and the
-# `gcc` some of CPython's own tests run.
+# `gcc` some of CPython's own tests and ctypes.util run.
 TARGET_COMPILER_NAMES = ("cc", "gcc")
 
 
@@ -39,9 +39,9 @@ class InstallTree:
 
     @property
     def target_tools(self) -> Path:
-        """A directory first on the checks' PATH for a foreign target: its `cc` is the target's
-        cross compiler, as a native machine's `cc` would build for it (sysconfig says `cc`,
-        and CPython's own tests compile with it)."""
+        """A directory first on the checks' PATH for a foreign target: its `cc`, `gcc` and `ld`
+        are the target's cross compiler and its linker, as a native machine's would build for
+        it (sysconfig says `cc`; CPython's own tests run `gcc`, and ctypes.util runs `ld`)."""
         return self.work / "target tools"
 
     def for_target(self, emulator: Emulator | None) -> InstallTree:
@@ -50,8 +50,11 @@ class InstallTree:
             return self
         self.target_tools.mkdir()
         if cross_cc := host_tool(emulator.cc):
+            linker = self.runner([cross_cc, "-print-prog-name=ld"], step="find the target's ld",
+                                 log=self.log).output.strip()
             for name in TARGET_COMPILER_NAMES:
                 (self.target_tools / name).symlink_to(cross_cc)
+            (self.target_tools / "ld").symlink_to(os.path.realpath(linker))
         return replace(self, emulator=emulator)
 
     @property
