@@ -94,8 +94,8 @@ def test_an_unregistered_emulator_names_the_commands_that_register_it(
     assert str(raised.value).endswith(
         "as root: mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc && "
         "cat /usr/lib/binfmt.d/pbs-test-no-such-entry.conf > /proc/sys/fs/binfmt_misc/register"
-        f" && mkdir -p {Path(foreign.emulator.interp_prefix).parent}"
-        f" && ln -sfn {foreign.emulator.ld_prefix} {foreign.emulator.interp_prefix}")
+        f" && mkdir -p /etc/qemu-binfmt && ln -sfn {foreign.emulator.ld_prefix} "
+        "/etc/qemu-binfmt/pbs-test-no-such-entry")
 
 
 def test_the_build_machine_needs_no_emulator(catalog: Catalog, tmp_path: Path) -> None:
