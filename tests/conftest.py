@@ -15,20 +15,23 @@ from rich.console import Console
 from pbs.cache import Cache
 from pbs.catalog import Catalog, load_catalog
 from pbs.errors import UsageError
-from pbs.host import ensure_packages, needed_packages
+from pbs.host import ensure_emulation, ensure_packages, needed_packages
 from pbs.runner import CommandResult, run
 from pbs.toolchain import Toolchain, prepare_toolchain
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """The Debian packages the suite needs (the toolchain's, the archive checks' and its own),
-    installed before the tests are collected, so that none is skipped for want of them; when pbs
-    cannot install them, the run stops with the command that would."""
+    """The Debian packages the suite needs (the toolchain's and the archive checks', for every
+    target, and its own) and the foreign targets' emulators, installed and registered before
+    the tests are collected, so that none is skipped for want of them; when pbs cannot, the run
+    stops with the command that would."""
     log = Path(tempfile.gettempdir()) / "pbs-tests-apt.log"
     try:
         catalog = load_catalog()
-        ensure_packages([*needed_packages(catalog, checks=True), *catalog.host.test_packages],
-                        runner=run, log=log)
+        for target in catalog.targets:
+            ensure_packages([*needed_packages(catalog, target, checks=True),
+                             *catalog.host.test_packages], runner=run, log=log)
+            ensure_emulation(target, runner=run, log=log)
     except UsageError as exc:
         pytest.exit(f"pbs tests: {exc}", returncode=2)
 

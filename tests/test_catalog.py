@@ -142,6 +142,21 @@ def test_a_target_allows_only_libraries_its_sysroot_provides(catalog: Catalog) -
     assert problems == [f"target {target.triple} allows libraries its sysroot lacks: libz.so.1"]
 
 
+def test_the_build_machine_runs_natively_and_foreign_targets_under_an_emulator(
+    catalog: Catalog,
+) -> None:
+    native, foreign = catalog.build_machine, catalog.targets[1]
+    assert native.emulator is None and catalog.cpython_cross_configure(native) == ()
+    assert foreign.emulator is not None
+    own = catalog.cpython_targets[foreign.triple].cpython_configure
+    assert set(own) < set(catalog.cpython_cross_configure(foreign))
+    unemulated = dataclasses.replace(foreign, emulator=None)
+    emulated = dataclasses.replace(native, emulator=foreign.emulator)
+    problems = "\n".join(dataclasses.replace(catalog, targets=(emulated, unemulated)).problems())
+    assert f"the first target, {native.triple}, is the build machine's own" in problems
+    assert f"target {foreign.triple} is foreign to the build machine and names no emulator" in problems
+
+
 def test_unknown_target_lists_valid_targets(catalog: Catalog) -> None:
     with pytest.raises(UsageError) as caught:
         catalog.target("riscv64-unknown-linux-gnu")
@@ -202,3 +217,16 @@ def _copy_of_catalog(tmp_path: Path) -> Path:
     root = tmp_path / "catalog"
     shutil.copytree(Path(str(resources.files("pbs.catalog"))), root)
     return root
+
+
+def test_a_target_is_built_only_with_its_option_bases(catalog: Catalog) -> None:
+    foreign = next(target for target in catalog.targets
+                   if catalog.cpython_targets[target.triple].option_bases)
+    bases = catalog.cpython_targets[foreign.triple].option_bases
+    python = catalog.python("3.14")
+    refused = next(base for base in catalog.options.bases if base not in bases)
+    with pytest.raises(UsageError, match=f"^{foreign.triple} is built only as .*, not {refused}$"):
+        catalog.parse_options(f"freethreaded+{refused}", python, foreign)
+    accepted = catalog.parse_options(f"freethreaded+{bases[0]}", python, foreign)
+    assert accepted.base == bases[0] and accepted.freethreaded
+    assert catalog.parse_options(refused, python, catalog.build_machine).base == refused

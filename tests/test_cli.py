@@ -72,6 +72,10 @@ def test_ls_one_section(catalog: Catalog, tmp_path) -> None:
     assert result.returncode == 0
     library = next(source for source in catalog.sources if source.role != "python")
     assert catalog.target(None).triple in result.stdout and library.name not in result.stdout
+    for target in catalog.targets:
+        row = next(line for line in result.stdout.splitlines() if f" {target.triple} " in line)
+        runs = f"under {target.emulator.program}" if target.emulator else "natively"
+        assert target.libc_floor in row and runs in row
 
 
 @pytest.mark.slow

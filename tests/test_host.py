@@ -3,6 +3,7 @@ command."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from pbs.catalog import Catalog
 from pbs.errors import UsageError
-from pbs.host import ensure_packages, needed_packages
+from pbs.host import ensure_emulation, ensure_packages, needed_packages
 from pbs.runner import CommandResult
 
 
@@ -34,11 +35,22 @@ class Dpkg:
 
 
 def test_the_build_needs_the_toolchain_and_the_check_tools(catalog: Catalog) -> None:
-    packages = needed_packages(catalog, checks=True)
+    native = catalog.build_machine
+    packages = needed_packages(catalog, native, checks=True)
     assert set(catalog.toolchain.debian_packages) <= set(packages)
     assert "xvfb" in packages and "openssl" in packages
-    assert "xvfb" not in needed_packages(catalog, checks=False)
+    assert "xvfb" not in needed_packages(catalog, native, checks=False)
     assert len(set(packages)) == len(packages)
+
+
+def test_a_foreign_target_needs_its_start_files_and_its_emulator(catalog: Catalog) -> None:
+    foreign = next(target for target in catalog.targets if target.emulator is not None)
+    assert foreign.emulator is not None
+    packages = needed_packages(catalog, foreign, checks=False)
+    assert foreign.sysroot.crt_package in packages
+    assert set(foreign.emulator.packages) <= set(packages)
+    assert not set(foreign.emulator.packages) & set(
+        needed_packages(catalog, catalog.build_machine, checks=True))
 
 
 def test_nothing_runs_when_all_are_installed(tmp_path: Path) -> None:
@@ -67,3 +79,24 @@ def test_others_are_told_the_command(tmp_path: Path, monkeypatch) -> None:
         "missing Debian packages: xvfb; install them as root: apt-get update && "
         "apt-get install -y --no-install-recommends xvfb")
     assert all(argv[0] == "dpkg-query" for argv in dpkg.commands)
+
+
+def test_an_unregistered_emulator_names_the_commands_that_register_it(
+    catalog: Catalog, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    foreign = next(target for target in catalog.targets if target.emulator is not None)
+    assert foreign.emulator is not None
+    unknown = dataclasses.replace(foreign, emulator=dataclasses.replace(
+        foreign.emulator, binfmt="pbs-test-no-such-entry"))
+    with pytest.raises(UsageError) as raised:
+        ensure_emulation(unknown, runner=Dpkg(set()), log=tmp_path / "log")
+    assert str(raised.value).endswith(
+        "as root: mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc && "
+        "cat /usr/lib/binfmt.d/pbs-test-no-such-entry.conf > /proc/sys/fs/binfmt_misc/register"
+        f" && mkdir -p /etc/qemu-binfmt && ln -sfn {foreign.emulator.ld_prefix} "
+        "/etc/qemu-binfmt/pbs-test-no-such-entry")
+
+
+def test_the_build_machine_needs_no_emulator(catalog: Catalog, tmp_path: Path) -> None:
+    assert ensure_emulation(catalog.build_machine, runner=Dpkg(set()), log=tmp_path / "log") == []

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import RecordingRunner
-from pbs.catalog import Catalog
+from pbs.catalog import Catalog, Target
 from pbs.errors import PbsError
 from pbs.cache import Cache
 from pbs.recipes import RECIPES, BuildContext, Recipe
@@ -67,11 +67,15 @@ def test_an_unexpected_source_is_refused() -> None:
         probe_ca_bundles(X509_DEF.replace("return X509_CERT_FILE;", "return \"x\";"), ("/a",))
 
 
-def context(recipe: str, catalog: Catalog, tmp_path: Path, runner: RecordingRunner) -> BuildContext:
-    """A build context for `recipe` whose commands `runner` records; nothing runs."""
-    toolchain = Toolchain(target=catalog.target(None), root=tmp_path / "toolchain", identity="test",
-                          description="test", llvm_major=catalog.toolchain.llvm_major,
-                          llvm_version=f"{catalog.toolchain.llvm_major}.1.0")
+def context(recipe: str, catalog: Catalog, tmp_path: Path, runner: RecordingRunner,
+            target: Target | None = None) -> BuildContext:
+    """A build context for `recipe` (for `target`, default the build machine's) whose commands
+    `runner` records; nothing runs."""
+    toolchain = Toolchain(target=target or catalog.target(None), root=tmp_path / "toolchain",
+                          identity="test", description="test",
+                          llvm_major=catalog.toolchain.llvm_major,
+                          llvm_version=f"{catalog.toolchain.llvm_major}.1.0",
+                          build_triple=catalog.toolchain.build_triple)
     source = tmp_path / "src"
     source.mkdir()
     return BuildContext(recipe=RECIPES[recipe], source=catalog.library(RECIPES[recipe].source),
@@ -94,6 +98,18 @@ def test_an_autotools_recipe_configures_for_the_targets_host_triple(
     for command in recorder.commands:
         assert (command.step, command.cwd, command.log) == ("build xz", ctx.source_dir, ctx.log)
         assert command.env is not None and command.env["CC"] == str(ctx.toolchain.cc)
+
+
+def test_a_foreign_target_is_configured_as_a_cross_build(
+    catalog: Catalog, tmp_path: Path, recorder: RecordingRunner
+) -> None:
+    foreign = next(target for target in catalog.targets if target.emulator is not None)
+    ctx = context("xz", catalog, tmp_path, recorder, foreign)
+    ctx.recipe.build(ctx)
+    configure = recorder.argvs[0]
+    assert f"--build={catalog.build_machine.host_triple}" in configure
+    assert f"--host={foreign.host_triple}" in configure
+    assert catalog.build_machine.host_triple != foreign.host_triple
 
 
 def test_openssl_is_configured_for_the_targets_platform(

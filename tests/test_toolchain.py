@@ -227,3 +227,58 @@ def test_the_sysroot_names_no_machine_path_and_its_archive_no_staging_path(
     nonshared = members(toolchain.sysroot_libdir / "libc_nonshared.a")
     assert nonshared and all("/" not in m.name for m in nonshared)
     assert undated_problems(toolchain.sysroot_libdir / "libc_nonshared.a") == []
+
+
+@pytest.fixture(scope="module")
+def foreign_toolchain(tmp_path_factory: pytest.TempPathFactory, catalog: Catalog) -> Toolchain:
+    """The toolchain of a target this machine runs only under its emulator."""
+    foreign = next(target for target in catalog.targets if target.emulator is not None)
+    cache = Cache(tmp_path_factory.mktemp("foreign-toolchain-cache"))
+    return prepare_toolchain(catalog.toolchain, foreign, cache, runner.run)
+
+
+def test_a_foreign_targets_programs_run_under_its_emulator_at_the_floor(
+    foreign_toolchain: Toolchain, tmp_path: Path
+) -> None:
+    target = foreign_toolchain.target
+    program = build(foreign_toolchain, tmp_path)
+    with program.open("rb") as handle:
+        assert ELFFile(handle)["e_machine"] == target.elf_machine
+    # Through binfmt_misc, as the programs it starts would be, and by the emulator's command.
+    assert run(program, **target.emulator_env) == "copied 5.0 1\n"
+    emulated = subprocess.run([*target.emulator_command, program], capture_output=True,
+                              text=True, check=True)
+    assert emulated.stdout == "copied 5.0 1\n"
+    assert max_glibc_version(program) <= FLOOR
+    assert set(needed_libraries(program)) <= set(target.allowed_libraries)
+
+
+def test_a_foreign_toolchains_builtins_leave_the_c_library_to_glibc(
+    foreign_toolchain: Toolchain, tmp_path: Path
+) -> None:
+    """zig's compiler-rt also defines memcpy, strlen, sin, __stack_chk_fail: they must not
+    shadow glibc's, although the builtins come first on the link line."""
+    source = tmp_path / "libc.c"
+    source.write_text("#include <math.h>\n#include <string.h>\n"
+                      "int main(int argc, char **argv) { char b[64]; memcpy(b, argv[0], argc);\n"
+                      "  return (int)(strlen(argv[0]) + sin(argc)); }\n")
+    program = tmp_path / "libc"
+    subprocess.run([foreign_toolchain.cc, "-O0", "-fno-builtin", "-fstack-protector-all", source,
+                    "-o", program, "-lm"], check=True)
+    with program.open("rb") as handle:
+        imported = {symbol.name for symbol in ELFFile(handle).get_section_by_name(".dynsym")
+                    .iter_symbols() if symbol["st_shndx"] == "SHN_UNDEF"}
+    assert {"memcpy", "strlen", "sin", "__stack_chk_fail"} <= imported
+
+
+def test_a_foreign_toolchain_links_shared_libraries_with_its_own_builtins(
+    foreign_toolchain: Toolchain, tmp_path: Path
+) -> None:
+    """128-bit arithmetic and long double need compiler-rt's builtins (zig's, for this target)."""
+    source = tmp_path / "wide.c"
+    source.write_text("__int128 mul(__int128 a, __int128 b) { return a * b / 7; }\n"
+                      "long double half(long double x) { return x / 2; }\n")
+    library = tmp_path / "libwide.so"
+    subprocess.run([foreign_toolchain.cc, "-O2", "-shared", "-fPIC", source, "-o", library],
+                   check=True)
+    assert set(needed_libraries(library)) <= set(foreign_toolchain.target.allowed_libraries)

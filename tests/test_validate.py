@@ -122,6 +122,20 @@ def test_glibc_newer_than_the_floor(tmp_path: Path, floor_target: Target, host_t
 
 
 @needs_gcc
+def test_an_elf_file_for_another_machine_is_reported(
+    tmp_path: Path, catalog: Catalog, floor_target: Target
+) -> None:
+    """A shared library the host's gcc built passes for the host's target, and is refused,
+    once and for that reason alone, for a target of another architecture."""
+    shared(tmp_path / LIB / "libgood.so", PLAIN, *HARDENED)
+    foreign = next(t for t in catalog.targets if t.elf_machine != floor_target.elf_machine)
+    assert found(validate_tree(tmp_path, floor_target, [])) == set()
+    assert found(validate_tree(tmp_path, foreign, [])) == {
+        (f"{LIB}/libgood.so", "machine", f"{floor_target.elf_machine}, not {foreign.elf_machine}")
+    }
+
+
+@needs_gcc
 def test_needed_library_must_be_allowed_or_shipped_and_reachable(
     tmp_path: Path, host_target: Target
 ) -> None:

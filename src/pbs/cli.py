@@ -27,7 +27,7 @@ from pbs.inputs import (
     source_date_epoch,
     source_directory,
 )
-from pbs.host import ensure_packages, needed_packages
+from pbs.host import ensure_emulation, ensure_packages, needed_packages
 from pbs.link import LinkRequest, link_archive
 from pbs.live import LiveSteps
 from pbs.pipeline import BuildRequest, default_tag, dependency_stage, run_build
@@ -261,7 +261,7 @@ def _build(args: argparse.Namespace, catalog: Catalog, out: Console, err: Consol
                            out=args.out, tag=tag, run_tests=not args.no_test,
                            full_regrtest=full_regrtest)
     cache = _cache(args)
-    _host_packages(catalog, cache, err, checks=True)
+    _host_packages(catalog, target, cache, err, checks=True)
     err.print(f"building CPython {python} for {target.triple} with {options}")
     with LiveSteps(err) as live:
         report = run_build(request, catalog, cache, _fetcher(catalog, cache, source_dirs, err),
@@ -352,6 +352,12 @@ def _test(args: argparse.Namespace, catalog: Catalog, out: Console, err: Console
     log = cache.log("test", f"{args.archive.name}.log")
     log.parent.mkdir(parents=True, exist_ok=True)
     log.unlink(missing_ok=True)
+    try:
+        target = catalog.target_of_archive(args.archive)
+    except UsageError:
+        target = None  # test_archive refuses the archive, after trying to read it
+    if target is not None:
+        _host_packages(catalog, target, cache, err, checks=True)
     err.print(f"testing {args.archive} (log: {log})")
     results = test_archive(args.archive, full_regrtest=args.full, log=log, runner=run,
                            work_dir=args.keep)
@@ -408,7 +414,7 @@ def _deps(args: argparse.Namespace, catalog: Catalog, out: Console, err: Console
     catalog.parse_options(args.options, catalog.python(None), target)
     source_dirs = _source_dirs(args)
     cache = _cache(args)
-    _host_packages(catalog, cache, err, checks=False)
+    _host_packages(catalog, target, cache, err, checks=False)
     fetcher = _fetcher(catalog, cache, source_dirs, err)
     started = time.monotonic()
     with LiveSteps(err) as live:
@@ -454,12 +460,17 @@ def _fetcher(catalog: Catalog, cache: Cache, source_dirs: list[Path], err: Conso
                    console=err)
 
 
-def _host_packages(catalog: Catalog, cache: Cache, err: Console, *, checks: bool) -> None:
-    """Install the Debian packages the toolchain (and with `checks`, the archive checks) need."""
-    installed = ensure_packages(needed_packages(catalog, checks=checks), runner=run,
-                                log=cache.log("host", "apt.log"))
+def _host_packages(catalog: Catalog, target: Target, cache: Cache, err: Console, *,
+                   checks: bool) -> None:
+    """Install the Debian packages the toolchain for `target` (and with `checks`, the archive
+    checks) need, and register the target's emulator."""
+    log = cache.log("host", "apt.log")
+    installed = ensure_packages(needed_packages(catalog, target, checks=checks), runner=run,
+                                log=log)
     if installed:
         err.print(f"pbs: installed Debian packages: {' '.join(installed)}")
+    for done in ensure_emulation(target, runner=run, log=log):
+        err.print(f"pbs: {done}")
 
 
 def _positive(text: str) -> int:
@@ -490,12 +501,12 @@ def _index(args: argparse.Namespace, catalog: Catalog, out: Console, err: Consol
 
 
 def _toolchain(args: argparse.Namespace, catalog: Catalog, out: Console, err: Console) -> int:
-    if args.print_apt_packages:
-        print(" ".join(catalog.toolchain.debian_packages))
-        return 0
     target = catalog.target(args.target)
+    if args.print_apt_packages:
+        print(" ".join(needed_packages(catalog, target, checks=False)))
+        return 0
     cache = _cache(args)
-    _host_packages(catalog, cache, err, checks=False)
+    _host_packages(catalog, target, cache, err, checks=False)
     cache.sweep_staging()
     toolchain = prepare_toolchain(catalog.toolchain, target, cache, run)
     table = Table(title=f"toolchain for {target.triple}", title_justify="left", show_header=False)
@@ -541,12 +552,12 @@ def _pythons_table(catalog: Catalog) -> Table:
 
 def _targets_table(catalog: Catalog) -> Table:
     table = Table(title="targets", title_justify="left")
-    for column in ("--target", "libc", "libc floor", "run-time libraries allowed"):
+    for column in ("--target", "libc", "libc floor", "runs here", "run-time libraries allowed"):
         table.add_column(column)
     for target in catalog.targets:
-        table.add_row(
-            target.triple, target.libc, target.libc_floor, " ".join(target.allowed_libraries)
-        )
+        runs = f"under {target.emulator.program}" if target.emulator else "natively"
+        table.add_row(target.triple, target.libc, target.libc_floor, runs,
+                      " ".join(target.allowed_libraries))
     return table
 
 

@@ -45,6 +45,7 @@ def max_glibc_version(path: Path) -> Version | None:
 class ElfFacts:
     """What the loader and a hardening review need to know about one ELF file."""
 
+    machine: str  # e_machine, as pyelftools names it (EM_X86_64, EM_AARCH64)
     needed: tuple[str, ...]  # DT_NEEDED
     search_path: tuple[str, ...]  # DT_RUNPATH entries, else DT_RPATH's (ld.so ignores RPATH then)
     max_glibc: Version | None
@@ -91,6 +92,7 @@ def read_elf(path: Path) -> ElfFacts:
                     flags_1 |= tag.entry.d_val
         segments = list(elf.iter_segments())
         return ElfFacts(
+            machine=str(elf["e_machine"]),
             needed=tuple(needed),
             search_path=tuple(entry for entry in runpath or rpath if entry),
             max_glibc=_max_glibc(_symbol_versions(elf)),

@@ -13,6 +13,7 @@ from pathlib import Path
 from pbs.buildpaths import machine_needles
 from pbs.cache import Cache
 from pbs.catalog import BuildOptions, Catalog, Python, Source, Target
+from pbs.cpython.build_python import BuildPythonStep, build_build_python, plan_build_python
 from pbs.cpython.compiler import select_compiler
 from pbs.cpython.step import build_cpython, plan_cpython
 from pbs.sources.fetch import Fetched, Fetcher
@@ -84,6 +85,17 @@ def dependency_stage(
     return toolchain, fetched, deps
 
 
+def native_build_python(
+    python: Python, source: Fetched, *, catalog: Catalog, cache: Cache, engine: StepEngine,
+    jobs: int, runner: Runner,
+) -> BuildPythonStep:
+    """The build machine's interpreter of `python`, built (or found cached) for a cross build."""
+    toolchain = prepare_toolchain(catalog.toolchain, catalog.build_machine, cache, runner)
+    step = plan_build_python(python, source, toolchain)
+    build_build_python(step, engine=engine, toolchain=toolchain, jobs=jobs, runner=runner)
+    return step
+
+
 def run_build(
     request: BuildRequest, catalog: Catalog, cache: Cache, fetcher: Fetcher,
     progress: Progress, runner: Runner,
@@ -97,10 +109,19 @@ def run_build(
         catalog=catalog, cache=cache, fetcher=fetcher, engine=engine, jobs=request.jobs,
         runner=runner)
     epoch = release_epoch(request.tag)
+    python_source = fetched[catalog.python_source(request.python).name]
+    build_python = None
+    if request.target.emulator is not None:
+        build_python = native_build_python(request.python, python_source, catalog=catalog,
+                                           cache=cache, engine=engine, jobs=request.jobs,
+                                           runner=runner)
     step = plan_cpython(
         python=request.python,
         options=request.options,
-        configure_options=catalog.options.configure_args(request.options, request.python.version),
+        configure_options=(
+            *catalog.options.configure_args(request.options, request.python.version),
+            *catalog.cpython_cross_configure(request.target),
+        ),
         bolt=catalog.options.bolt_for(request.options, request.target.arch, request.python.version),
         patches=catalog.patches_for(request.python.version),
         excluded_modules=catalog.excluded_for(request.python.version),
@@ -110,10 +131,11 @@ def run_build(
             log=cache.log("toolchain", "versions.log"), runner=runner,
         ),
         target=request.target,
-        source=fetched[catalog.python_source(request.python).name],
+        source=python_source,
         pip=fetched[PIP_SOURCE],
         deps=deps.steps,
         build_date=epoch,
+        build_python=build_python,
     )
     cpython = build_cpython(step, engine=engine, toolchain=toolchain, jobs=request.jobs,
                             runner=runner)

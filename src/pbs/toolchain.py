@@ -6,6 +6,10 @@ against the host's glibc 2.36. Debian's clang-22 is the same LLVM as zig's, and 
 made of zig's glibc headers and symbol stubs it gives the floor, PGO, ThinLTO/LTO and
 relocations for BOLT at once, and built CPython fastest.
 
+Debian's LLVM ships compiler-rt (the builtins and the PGO profile runtime) for x86 only. For
+other targets the toolchain carries the builtins zig builds for the target in a resource
+directory of its own, beside clang's headers; such targets get no PGO.
+
 The sysroot and compiler wrappers are a cached step (pbs.steps.engine) whose key hashes every
 input: compiler identity, zig version, the target's sysroot, the recipe in this module.
 """
@@ -32,12 +36,24 @@ from pbs.steps.engine import StepEngine
 # The sources of the glibc functions newer than a floor that the sysroot defines (LibcCompat).
 COMPAT_SOURCES = Path(__file__).parent / "toolchain_compat"
 COMPAT_LIBRARY = "libpbs_libc_compat.a"
+# clang's resource directory inside the toolchain, where compiler-rt comes from zig.
+RESOURCE_DIR = "resource"
 # zig's stub of the dynamic linker, renamed to the target's real soname in the sysroot.
 ZIG_DYNAMIC_LINKER_STUB = "libld.so.2"
 STARTUP_FILES = ("crt1.o", "Scrt1.o", "libc_nonshared.a")
-# glibc's _init/_fini prologue and epilogue; they reference no versioned symbol, so the host's
-# copies serve any glibc floor of the same architecture.
+# glibc's _init/_fini prologue and epilogue; they reference no versioned symbol, so the build
+# machine's copies (its own, or a cross package's) serve any glibc floor of the architecture.
 HOST_CRT_FILES = ("crti.o", "crtn.o")
+ZIG_COMPILER_RT = "libcompiler_rt.a"
+# clang links these around every program when it uses compiler-rt. The code is compiled for
+# .init_array, which needs neither, and lld defines __dso_handle: they are empty, as zig links
+# glibc programs without any.
+COMPILER_RT_CRT_FILES = ("clang_rt.crtbegin.o", "clang_rt.crtend.o")
+# zig's compiler_rt also defines, weakly, C library functions (memcpy, strlen, sin, …) and
+# glibc's fortify and stack-protector entry points, which a program must take from glibc; as
+# an archive before libc on the link line it would provide them. Only compiler-rt's own
+# (`__…`) stay global (llvm-objcopy --wildcard patterns; `!` excludes).
+ZIG_BUILTIN_GLOBALS = ("__*", "!__*_chk", "!__chk_fail", "!__stack_chk_*")
 PROBE_PROGRAM = """\
 #include <math.h>
 #include <pthread.h>
@@ -67,6 +83,7 @@ class Toolchain:
     description: str
     llvm_major: int
     llvm_version: str  # clang's full version, e.g. 22.1.8
+    build_triple: str  # the build machine's autoconf name: configure's --build
 
     @property
     def llvm_bin(self) -> Path:
@@ -119,11 +136,12 @@ def prepare_toolchain(
                           log=probe_log).output.strip()
     zig_version = runner([zig, "version"], step="ask zig its version",
                          log=probe_log).output.strip()
-    host_crt = [Path("/usr/lib") / target.sysroot.multiarch / name for name in HOST_CRT_FILES]
+    host_crt = [Path(target.sysroot.crt_dir) / name for name in HOST_CRT_FILES]
     compat = libc_compat_for(spec, target)
     for path in host_crt:
         if not path.is_file():
-            raise ToolchainMissing(f"{path} is missing; install it with: apt-get install libc6-dev")
+            raise ToolchainMissing(f"{path} is missing; install it with: "
+                                   f"apt-get install {target.sysroot.crt_package}")
     identity = key_of(
         clang_version,
         zig_version,
@@ -142,7 +160,8 @@ def prepare_toolchain(
     engine = StepEngine(cache)
     toolchain = Toolchain(target=target, root=engine.output(step), identity=identity,
                           description=step.description, llvm_major=spec.llvm_major,
-                          llvm_version=llvm_version)
+                          llvm_version=llvm_version,
+                          build_triple=spec.build_triple)
 
     def build(work: Path, out: Path, log: Path) -> None:
         _assemble(out, zig, target, llvm, host_crt, compat, spec.header_edits, work, log, runner)
@@ -225,7 +244,10 @@ def _assemble(
 
     libdir = sysroot / "usr" / "lib" / spec.multiarch
     libdir.mkdir(parents=True)
-    for path in _zig_stubs(zig, target, staging, log, runner):
+    stubs = _zig_stubs(zig, target, staging, log, runner)
+    for path in stubs:
+        if path.name == ZIG_COMPILER_RT:
+            continue
         name = spec.dynamic_linker if path.name == ZIG_DYNAMIC_LINKER_STUB else path.name
         if path.suffix == ".a":
             _renamed_archive(path, libdir / name, llvm / "llvm-ar", staging, log, runner)
@@ -238,6 +260,12 @@ def _assemble(
         if stem != "libc":
             (libdir / f"{stem}.so").symlink_to(library)
 
+    resource_dir = ""
+    if spec.compiler_rt == "zig":
+        builtins = next(path for path in stubs if path.name == ZIG_COMPILER_RT)
+        _add_resource_dir(entry / RESOURCE_DIR, builtins, target, llvm, staging, log, runner)
+        resource_dir = f'-resource-dir="${{0%/*}}/../{RESOURCE_DIR}" '
+
     bin_dir = entry / "bin"
     bin_dir.mkdir()
     wrapper = bin_dir / f"{target.triple}-clang"
@@ -247,6 +275,7 @@ def _assemble(
         "#!/bin/sh\n"
         f'exec {llvm / "clang"} --target={spec.zig_target} '
         '--sysroot="${0%/*}/../sysroot" '
+        f"{resource_dir}"
         '--rtlib=compiler-rt --unwindlib=none -fuse-ld=lld -Qunused-arguments "$@"\n'
     )
     wrapper.chmod(0o755)
@@ -257,6 +286,34 @@ def _assemble(
     # win wherever it has them.
     (libdir / "libc.so").write_text(f"GROUP ( libc.so.6 libc_nonshared.a {COMPAT_LIBRARY} "
                                     f"AS_NEEDED ( {spec.dynamic_linker} ) )\n")
+
+
+def _add_resource_dir(
+    resource: Path, builtins: Path, target: Target, llvm: Path, staging: Path, log: Path,
+    runner: Runner,
+) -> None:
+    """clang's resource directory with zig's compiler-rt builtins for `target` and LLVM's own
+    headers (stddef.h, arm_neon.h, …)."""
+    resource.mkdir()
+    clang = [llvm / "clang", f"--target={target.sysroot.zig_target}"]
+    (resource / "include").symlink_to(_clang_resource_dir(llvm, runner, log) / "include")
+    triple = runner([*clang, "-print-target-triple"], step="ask clang its name of the target",
+                    log=log).output.strip()
+    runtime = resource / "lib" / triple
+    runtime.mkdir(parents=True)
+    # Without debug information, which names zig's installation.
+    keep = [f"--keep-global-symbol={pattern}" for pattern in ZIG_BUILTIN_GLOBALS]
+    runner([llvm / "llvm-objcopy", "--strip-debug", "--wildcard", *keep, builtins,
+            runtime / "libclang_rt.builtins.a"], step="add zig's compiler-rt builtins", log=log)
+    empty = staging / "empty.c"
+    empty.write_text("")
+    for name in COMPILER_RT_CRT_FILES:
+        runner([*clang, "-c", empty, "-o", runtime / name], step=f"compile {name}", log=log)
+
+
+def _clang_resource_dir(llvm: Path, runner: Runner, log: Path) -> Path:
+    return Path(runner([llvm / "clang", "-print-resource-dir"],
+                       step="ask clang for its resource directory", log=log).output.strip())
 
 
 def _pin_glibc_minor(features_h: Path, floor: str) -> None:
@@ -334,7 +391,8 @@ def _zig_stubs(
             env=env,
         )
     found = []
-    for name in (*target.sysroot.libraries, ZIG_DYNAMIC_LINKER_STUB, *STARTUP_FILES):
+    builtins = (ZIG_COMPILER_RT,) if target.sysroot.compiler_rt == "zig" else ()
+    for name in (*target.sysroot.libraries, ZIG_DYNAMIC_LINKER_STUB, *STARTUP_FILES, *builtins):
         matches = sorted(zig_cache.glob(f"o/*/{name}"))
         if len(matches) != 1:
             raise PbsError(f"zig produced {len(matches)} copies of {name}, expected one; log: {log}")
@@ -387,7 +445,7 @@ def _check(
             step="check the new toolchain",
             log=log,
         )
-        runner([*toolchain.target.emulator, program],
+        runner([*toolchain.target.emulator_command, program],
                step="run a program built by the new toolchain", log=log)
         needed = max_glibc_version(program)
         floor = Version(toolchain.target.libc_floor)

@@ -1,7 +1,7 @@
 """Checks of a built archive, made by reading its files: nothing it contains is ever run.
 
-Every ELF executable or shared object (object files are skipped) must load on the target's
-oldest C library with only the target's system libraries or libraries shipped beside it
+Every ELF executable or shared object (object files are skipped) must be built for the
+target's machine ("machine") and load on the target's oldest C library with only the target's system libraries or libraries shipped beside it
 ("needed", "glibc"), be hardened ("stack", "relro", "bind-now", "textrel"), and, for the
 interpreter and libpython, export CPython's symbols and nothing of its bundled dependencies
 ("exports", "builtin-init"). No file may name a build-machine path ("build-path"). A full
@@ -163,6 +163,9 @@ def _elf_problems(
     target: Target,
     required_exports: set[str],
 ) -> list[Problem]:
+    if facts.machine != target.elf_machine:
+        # Built for another machine: nothing else about it can be judged for this target.
+        return [Problem(rel, "machine", f"{facts.machine}, not {target.elf_machine}")]
     problems = [
         Problem(rel, "needed", soname)
         for soname in facts.needed

@@ -24,8 +24,10 @@ from pbs.catalog.model import (
     BoltSpec,
     BuildOptions,
     CompilerSpec,
+    CPythonTargetSettings,
     DebianArchive,
     DebianLocation,
+    Emulator,
     GlibcSysroot,
     HeaderEdit,
     HostSpec,
@@ -54,6 +56,7 @@ __all__ = [
     "CompilerSpec",
     "DebianArchive",
     "DebianLocation",
+    "Emulator",
     "GlibcSysroot",
     "HeaderEdit",
     "LibcCompat",
@@ -71,6 +74,8 @@ __all__ = [
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 ROLES = ("python", "library", "build-input", "wheel")
 PYTHON_SOURCE = "cpython"
+# Whose compiler-rt builtins a toolchain can link: Debian's LLVM's, or zig's.
+COMPILER_RTS = ("llvm", "zig")
 # The library the kernel maps into every process: an ELF file may need it; no file holds it.
 VDSO = "linux-vdso.so.1"
 
@@ -80,6 +85,8 @@ class Catalog:
     sources: tuple[Source, ...]
     pythons: tuple[Python, ...]
     targets: tuple[Target, ...]
+    cross_configure: tuple[str, ...]  # configure's results a cross build of CPython is given
+    cpython_targets: dict[str, CPythonTargetSettings]  # triple -> how CPython is built for it
     options: OptionsGrammar
     debian: DebianArchive
     toolchain: ToolchainSpec
@@ -107,6 +114,11 @@ class Catalog:
             valid = ", ".join(f"{p.minor} ({p.version})" for p in ordered)
             raise UsageError(f"unknown Python version '{spec}'; valid versions: {valid}")
         return matches[-1]
+
+    @property
+    def build_machine(self) -> Target:
+        """The target of the machine pbs runs on: the first one, which needs no emulator."""
+        return self.targets[0]
 
     def target(self, triple: str | None) -> Target:
         """The catalogued target for `triple`, or (None) the first one, the host's."""
@@ -150,6 +162,9 @@ class Catalog:
                 raise UsageError(
                     f"build option '{prefix}' needs Python {supported}, not {python.version}"
                 )
+        bases = self.cpython_targets[target.triple].option_bases
+        if bases and rest not in bases:
+            raise UsageError(f"{target.triple} is built only as {', '.join(bases)}, not {rest}")
         for suffix in suffixes:
             libcs = self.options.suffixes[suffix]
             if target.libc not in libcs:
@@ -193,6 +208,13 @@ class Catalog:
         if len(found) != 1:
             raise CatalogError(f"the catalog has {len(found)} versions of {name}, expected one")
         return found[0]
+
+    def cpython_cross_configure(self, target: Target) -> tuple[str, ...]:
+        """configure arguments stating what a cross build of CPython for `target` cannot probe
+        (none for the build machine's own targets)."""
+        if target.emulator is None:
+            return ()
+        return (*self.cross_configure, *self.cpython_targets[target.triple].cpython_configure)
 
     def sources_for(self, python: Python, target: Target) -> list[Source]:
         """Every source a build of `python` for `target` reads, the CPython release first."""
@@ -255,7 +277,21 @@ class Catalog:
             found.append("no target")
         if len(set(triples)) != len(triples):
             found.append("a target is listed twice")
+        if self.targets and self.targets[0].emulator is not None:
+            found.append(f"the first target, {self.targets[0].triple}, is the build machine's "
+                         "own: it must not need an emulator")
+        for target in self.targets[1:]:
+            if target.arch != self.targets[0].arch and target.emulator is None:
+                found.append(f"target {target.triple} is foreign to the build machine and names "
+                             "no emulator")
         for target in self.targets:
+            settings = self.cpython_targets.get(target.triple, CPythonTargetSettings())
+            if unknown := set(settings.option_bases) - set(self.options.bases):
+                found.append(f"target {target.triple}: option bases are no options: "
+                             f"{', '.join(sorted(unknown))}")
+            if target.sysroot.compiler_rt not in COMPILER_RTS:
+                found.append(f"target {target.triple}: compiler_rt is not one of "
+                             f"{', '.join(COMPILER_RTS)}")
             if not target.allowed_libraries:
                 found.append(f"target {target.triple} allows no run-time library")
             if any(not bundle.startswith("/") for bundle in target.ca_bundles):
@@ -340,7 +376,8 @@ def load_catalog(directory: Path | None = None) -> Catalog:
     try:
         sources = _read(root / "sources.toml")["source"]
         pythons = _read(root / "pythons.toml")["python"]
-        targets = _read(root / "targets.toml")["target"]
+        target_file = _read(root / "targets.toml")
+        targets = target_file["target"]
         options = _read(root / "options.toml")["options"]
         debian = _read(root / "debian.toml")["debian"]
         toolchain_file = _read(root / "toolchain.toml")
@@ -355,6 +392,13 @@ def load_catalog(directory: Path | None = None) -> Catalog:
             sources=tuple(_source(s) for s in sources),
             pythons=tuple(Python(version=_version(p["version"])) for p in pythons),
             targets=tuple(_target(t) for t in targets),
+            cross_configure=tuple(target_file["cross"]["cpython_configure"]),
+            cpython_targets={
+                raw["triple"]: CPythonTargetSettings(
+                    cpython_configure=tuple(raw.get("cpython_configure", ())),
+                    option_bases=tuple(raw.get("option_bases", ())))
+                for raw in targets
+            },
             options=_options(options),
             debian=DebianArchive(
                 suites=tuple(debian["suites"]),
@@ -408,6 +452,7 @@ def load_catalog(directory: Path | None = None) -> Catalog:
                     HeaderEdit(header=row["header"], find=row["find"], replace=row["replace"])
                     for row in toolchain_file["header_edit"]
                 ),
+                build_triple=targets[0]["host_triple"],
             ),
             release=ReleaseSpec(
                 variant_parts=tuple(release["release"]["variant_parts"]),
@@ -487,7 +532,8 @@ def _target(raw: dict[str, Any]) -> Target:
         host_triple=raw["host_triple"],
         platform=raw["platform"],
         openssl_target=raw["openssl_target"],
-        emulator=tuple(raw["emulator"]),
+        elf_machine=raw["elf_machine"],
+        emulator=_emulator(raw["emulator"]) if "emulator" in raw else None,
         libc=raw["libc"],
         libc_floor=raw["libc_floor"],
         allowed_libraries=tuple(raw["allowed_libraries"]),
@@ -496,10 +542,18 @@ def _target(raw: dict[str, Any]) -> Target:
             zig_target=raw["sysroot"]["zig_target"],
             include_dirs=tuple(raw["sysroot"]["include_dirs"]),
             multiarch=raw["sysroot"]["multiarch"],
+            crt_dir=raw["sysroot"]["crt_dir"],
+            crt_package=raw["sysroot"]["crt_package"],
+            compiler_rt=raw["sysroot"]["compiler_rt"],
             dynamic_linker=raw["sysroot"]["dynamic_linker"],
             libraries=tuple(raw["sysroot"]["libraries"]),
         ),
     )
+
+
+def _emulator(raw: dict[str, Any]) -> Emulator:
+    return Emulator(program=raw["program"], binfmt=raw["binfmt"], ld_prefix=raw["ld_prefix"],
+                    cc=raw["cc"], packages=tuple(raw["packages"]))
 
 
 def _options(raw: dict[str, Any]) -> OptionsGrammar:

@@ -98,8 +98,38 @@ class GlibcSysroot:
     zig_target: str
     include_dirs: tuple[str, ...]
     multiarch: str  # Debian's name of the library directory: usr/lib/<multiarch>
+    crt_dir: str  # where the build machine keeps the target's glibc crti.o/crtn.o
+    crt_package: str  # the Debian package that installs them
+    compiler_rt: str  # whose compiler-rt builtins clang links: "llvm" (Debian's) or "zig"
     dynamic_linker: str
     libraries: tuple[str, ...]  # glibc's shared libraries, stubbed from zig's
+
+
+@dataclass(frozen=True, kw_only=True)
+class Emulator:
+    """How the build machine runs a foreign target's programs: qemu-user through binfmt_misc."""
+
+    program: str  # Debian's static qemu-user for the target's architecture
+    binfmt: str  # its binfmt_misc entry (/proc/sys/fs/binfmt_misc/<binfmt>)
+    ld_prefix: str  # the target's glibc on the build machine (Debian's libc6-<arch>-cross)
+    cc: str  # Debian's cross compiler for the target: what `cc` is on a native machine
+    packages: tuple[str, ...]  # the Debian packages that install all of the above
+
+    @property
+    def interp_prefix(self) -> str:
+        """Where Debian's qemu looks for the target's libraries when not told (its configured
+        /etc/qemu-binfmt/%M): pbs links ld_prefix there."""
+        return f"/etc/qemu-binfmt/{self.binfmt.removeprefix('qemu-')}"
+
+    @property
+    def command(self) -> tuple[str, ...]:
+        """The prefix that runs one target program."""
+        return (self.program, "-L", self.ld_prefix)
+
+    @property
+    def env(self) -> dict[str, str]:
+        """What lets binfmt_misc's qemu find the target's glibc, in programs started by others."""
+        return {"QEMU_LD_PREFIX": self.ld_prefix}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,12 +141,32 @@ class Target:
     host_triple: str  # autoconf's --build/--host
     platform: str  # the interpreter's sysconfig.get_platform()
     openssl_target: str  # OpenSSL's Configure name of the platform
-    emulator: tuple[str, ...]  # runs a target program on the build machine; () when native
+    elf_machine: str  # e_machine of its ELF files, as pyelftools names it (EM_AARCH64)
+    emulator: Emulator | None  # runs its programs on the build machine; None when native
     libc: str
     libc_floor: str
     allowed_libraries: tuple[str, ...]
     ca_bundles: tuple[str, ...]  # system CA bundle files, tried in order at run time
     sysroot: GlibcSysroot
+
+    @property
+    def emulator_command(self) -> tuple[str, ...]:
+        """The prefix that runs one of the target's programs on the build machine."""
+        return self.emulator.command if self.emulator else ()
+
+    @property
+    def emulator_env(self) -> dict[str, str]:
+        """Environment under which the target's programs, and those they start, run here."""
+        return self.emulator.env if self.emulator else {}
+
+@dataclass(frozen=True, kw_only=True)
+class CPythonTargetSettings:
+    """How CPython itself is built for a target (kept out of Target, whose every field keys
+    the dependency steps, which these do not concern)."""
+
+    # configure's results for the target that a cross build cannot find out (NAME=value)
+    cpython_configure: tuple[str, ...] = ()
+    option_bases: tuple[str, ...] = ()  # the options bases it is built with; () for every one
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -283,6 +333,7 @@ class ToolchainSpec:
     python_package: str
     libc_compat: tuple[LibcCompat, ...]
     header_edits: tuple[HeaderEdit, ...]
+    build_triple: str  # the build machine's autoconf name (its target's host_triple)
 
 
 @dataclass(frozen=True, kw_only=True)

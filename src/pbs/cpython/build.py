@@ -8,6 +8,9 @@ Choices that shape the result (each measured or required, see ../shared/toolchai
 - `-Wl,--exclude-libs,ALL`: symbols of the static dependencies (OpenSSL, SQLite, …) are not
   exported from `python` or libpython, so they cannot clash with a library an extension loads.
 - The prefix is `/install`, installed with DESTDIR; the tree is made relocatable afterwards.
+- For a foreign target, configure runs in cross mode with the build machine's interpreter of
+  the same version (`--with-build-python`); the built interpreter, which later stages run,
+  runs under the target's emulator.
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ class CPythonBuild:
     log: Path
     runner: Runner
     build_date: int  # seconds since 1970: what __DATE__ and __TIME__ say (sys.version)
+    build_python: Path | None = None  # the build machine's interpreter, for a cross build
 
     @property
     def install_dir(self) -> Path:
@@ -104,6 +108,7 @@ class CPythonBuild:
             "MODULE_BUILDTYPE": "static",
             "HOME": NEUTRAL_HOME,
             **excluded,
+            **self.toolchain.target.emulator_env,
         }
 
     def run(self, command: Sequence[str | Path], *, env: Mapping[str, str] | None = None,
@@ -129,12 +134,13 @@ class CPythonBuild:
 
     def configure(self) -> ModuleTable:
         apply_patches(self.source_dir, self.patches)
-        triple = self.toolchain.target.host_triple
+        cross = [f"--with-build-python={self.build_python}"] if self.build_python else []
         self.run([
             "./configure",
             f"--prefix={INSTALL_PREFIX}",
-            f"--build={triple}",
-            f"--host={triple}",
+            f"--build={self.toolchain.build_triple}",
+            f"--host={self.toolchain.target.host_triple}",
+            *cross,
             "--enable-shared",
             "--enable-loadable-sqlite-extensions",
             "--with-system-libmpdec",

@@ -21,6 +21,7 @@ from pbs.cache import key_of
 from pbs.catalog import BoltSpec, BuildOptions, Python, SourcePatch, Target
 from pbs.cpython.assemble import Dependency, Distribution, interpreter_facts
 from pbs.cpython.build import INSTALL_PREFIX, CPythonBuild
+from pbs.cpython.build_python import BuildPythonStep
 from pbs.cpython.compiler import CPythonCompiler
 from pbs.cpython.modules import ModuleTable
 from pbs.cpython.relocate import Rewrites, relocate
@@ -58,6 +59,7 @@ class CPythonStep:
     pip: Fetched
     deps: tuple[DependencyStep, ...]
     build_date: int  # seconds since 1970: the date and time sys.version shows
+    build_python: BuildPythonStep | None  # the build machine's interpreter, for a cross build
     key: str
 
     @property
@@ -78,6 +80,7 @@ def plan_cpython(
     setup_rules: tuple[str, ...] | None,
     compiler: CPythonCompiler, target: Target, source: Fetched, pip: Fetched,
     deps: list[DependencyStep], build_date: int,
+    build_python: BuildPythonStep | None = None,
 ) -> CPythonStep:
     key = key_of(
         *code_texts(__name__, inert=INERT_CODE),
@@ -94,12 +97,13 @@ def plan_cpython(
         target.triple,
         *(dep.key for dep in deps),
         str(build_date),
+        build_python.key if build_python else "",
     )
     return CPythonStep(
         python=python, options=options, configure_options=configure_options, bolt=bolt,
         patches=patches, excluded_modules=excluded_modules, setup_rules=setup_rules,
         compiler=compiler, target=target, source=source, pip=pip, deps=tuple(deps),
-        build_date=build_date, key=key,
+        build_date=build_date, build_python=build_python, key=key,
     )
 
 
@@ -113,6 +117,8 @@ def build_cpython(step: CPythonStep, *, engine: StepEngine, toolchain: Toolchain
             root=out / "python", log=log,
             cache_root=engine.cache_root,
             dependency_outputs={s.name: engine.output(s) for s in step.closure()},
+            build_python=(step.build_python.interpreter(engine.output(step.build_python))
+                          if step.build_python else None),
         )
         for stage in STAGES:
             with log.open("a") as sink:
@@ -135,6 +141,7 @@ class CPythonJob:
     log: Path
     cache_root: Path  # named by the sources' debug paths: mapped away on relocation
     dependency_outputs: Mapping[str, Path]  # dependency step name -> its cached output
+    build_python: Path | None  # the build machine's interpreter, for a cross build
     table: ModuleTable | None = None  # set by compile_cpython
     relocated: list[Path] = field(default_factory=list)  # files make_relocatable rewrote
 
@@ -156,6 +163,7 @@ class CPythonJob:
             source_dir=self.source_dir, deps_prefix=self.deps_prefix, work_root=self.work,
             destdir=self.root, jobs=self.jobs, log=self.log, runner=self.runner,
             build_date=step.build_date,
+            build_python=self.build_python,
         )
 
     @property
@@ -172,7 +180,8 @@ class CPythonJob:
         self.runner([self.python, "-m", "compileall", "-q", "-j0", "-o", "0", "-o", "1",
                      "-o", "2", "-s", str(self.install), "-p", INSTALL_PREFIX, *paths],
                     step="compile bytecode", log=self.log,
-                    env={"SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH})
+                    env={"SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH,
+                         **self.step.target.emulator_env})
 
 
 def unpack_source(job: CPythonJob) -> None:

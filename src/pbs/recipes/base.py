@@ -115,13 +115,12 @@ class BuildContext:
     ) -> None:
         """Run an autoconf configure script (`script`, relative to `cwd`) for a static,
         position-independent library."""
-        triple = self.toolchain.target.host_triple
         self.run(
             [
                 script,
                 f"--prefix={PREFIX}",
-                f"--build={triple}",
-                f"--host={triple}",
+                f"--build={self.toolchain.build_triple}",
+                f"--host={self.toolchain.target.host_triple}",
                 "--enable-static",
                 "--disable-shared",
                 *args,

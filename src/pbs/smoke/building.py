@@ -80,7 +80,7 @@ def write_wheel(directory: Path) -> Path:
 def c_extension(tree: InstallTree) -> CheckResult:
     """Build an extension the way setuptools does, from the archive's sysconfig, and call it."""
     name = "c-extension"
-    if not has_cc():
+    if not has_cc(tree):
         return skipped(name, "no cc on PATH")
     queried = tree.script("build_vars", step=name)
     if queried.returncode != 0:

@@ -1,4 +1,5 @@
-"""The host's C compiler, used to build the small native pieces some checks load."""
+"""The C compiler of the archive's target, `cc` (for a foreign target, its cross compiler
+first on the checks' PATH), used to build the small native pieces some checks load."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ class CompileFailed(Exception):
     """The host compiler rejected a check's C source; the message is the output's tail."""
 
 
-def has_cc() -> bool:
-    return host_tool("cc") is not None
+def has_cc(tree: InstallTree) -> bool:
+    return host_tool("cc", tree.target_tools if tree.emulator else None) is not None
 
 
 def compile_command(tree: InstallTree, argv: list[str], *, step: str) -> None:

@@ -53,8 +53,9 @@ def _run(
 ) -> list[CheckResult]:
     catalog = load_catalog()
     tree = unpack(archive, scratch / "archive root", log, runner)
-    modules = modules_to_import(tree.config_dir, catalog.excluded_modules)
     target = catalog.target_of_archive(archive)
+    tree = tree.for_target(target.emulator)
+    modules = modules_to_import(tree.config_dir, catalog.excluded_modules)
     return [
         library.imports(tree, modules),
         library.slot_identity(tree),

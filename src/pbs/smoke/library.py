@@ -26,7 +26,7 @@ def ssl_system_store(tree: InstallTree) -> CheckResult:
 
 def sqlite3(tree: InstallTree) -> CheckResult:
     name = "sqlite3"
-    if not has_cc():
+    if not has_cc(tree):
         result = scripted(tree, name, "check_sqlite3")
         if result.failed:
             return result

@@ -121,13 +121,23 @@ def _populate(tree: InstallTree, root: Path, allowed_libraries: tuple[str, ...])
     """Lay out the root (a problem's description, or None); the tree is hard-linked, not copied."""
     machine, loader = _machine_and_loader(tree.python)
     wanted = [lib for lib in allowed_libraries if lib != VDSO]
-    host_copies = _host_libraries(tree, machine, set(wanted))
+    if tree.emulator:
+        # The target's glibc from the emulator's copy, where every loader looks (/lib); the
+        # kernel hands the programs to the emulator it opened when registering it (binfmt F).
+        found = {lib: Path(tree.emulator.ld_prefix) / "lib" / lib for lib in wanted}
+        host_copies = {lib: path for lib, path in found.items() if path.is_file()}
+        placements = {Path("/lib") / lib: path for lib, path in host_copies.items()}
+        where = tree.emulator.ld_prefix
+    else:
+        host_copies = _host_libraries(tree, machine, set(wanted))
+        # Each library where the host's loader keeps it; copy2 follows symlinks, so these are
+        # the real files.
+        placements = {path: path for path in host_copies.values()}
+        where = "ldconfig -p"
     missing = [lib for lib in wanted if lib not in host_copies]
     if missing:
-        return f"the host has no {machine} copy of {', '.join(missing)} (ldconfig -p)"
-    # Each library where the host's loader keeps it, and the loader at the path the
-    # executable names (PT_INTERP); copy2 follows symlinks, so these are the real files.
-    placements = {host_copies[lib]: host_copies[lib] for lib in wanted}
+        return f"the host has no {machine} copy of {', '.join(missing)} ({where})"
+    # The loader at the path the executable names (PT_INTERP).
     placements[Path(loader)] = host_copies[Path(loader).name]
     for place, source in placements.items():
         target = root / place.relative_to("/")

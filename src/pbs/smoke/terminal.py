@@ -63,7 +63,8 @@ def _session(
     """Run `argv` under a pty; the detail of a pass is the transcript."""
     spec = {
         "argv": argv,
-        "env": {"TERM": _TERM, "HOME": str(tree.home), "PATH": "/usr/bin:/bin", **env},
+        "env": {"TERM": _TERM, "HOME": str(tree.home), "PATH": "/usr/bin:/bin",
+                **tree.emulator_env, **env},
         "steps": steps,
         "timeout": _TIMEOUT,
     }

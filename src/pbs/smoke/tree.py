@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from pbs.catalog import Emulator
 from pbs.errors import PbsError
 from pbs.sources.extract import extract_archive
 from pbs.distribution_json import load_python_json
@@ -15,6 +16,9 @@ from pbs.metadata import FILE_NAME
 from pbs.runner import CommandResult, Runner
 
 SCRIPTS = Path(__file__).parent / "scripts"
+# What a foreign target's cross compiler is called in the checks: sysconfig's `cc`, and the
+# `gcc` some of CPython's own tests and ctypes.util run.
+TARGET_COMPILER_NAMES = ("cc", "gcc")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,6 +30,32 @@ class InstallTree:
     work: Path  # scratch directory for files the checks write
     log: Path
     runner: Runner
+    emulator: Emulator | None = None  # how a foreign target's programs run here
+
+    @property
+    def emulator_env(self) -> dict[str, str]:
+        """What every environment the checks give the archive's programs must hold."""
+        return self.emulator.env if self.emulator else {}
+
+    @property
+    def target_tools(self) -> Path:
+        """A directory first on the checks' PATH for a foreign target: its `cc`, `gcc` and `ld`
+        are the target's cross compiler and its linker, as a native machine's would build for
+        it (sysconfig says `cc`; CPython's own tests run `gcc`, and ctypes.util runs `ld`)."""
+        return self.work / "target tools"
+
+    def for_target(self, emulator: Emulator | None) -> InstallTree:
+        """This tree, checked for a target whose programs run under `emulator` (or natively)."""
+        if emulator is None:
+            return self
+        self.target_tools.mkdir()
+        if cross_cc := host_tool(emulator.cc):
+            linker = self.runner([cross_cc, "-print-prog-name=ld"], step="find the target's ld",
+                                 log=self.log).output.strip()
+            for name in TARGET_COMPILER_NAMES:
+                (self.target_tools / name).symlink_to(cross_cc)
+            (self.target_tools / "ld").symlink_to(os.path.realpath(linker))
+        return replace(self, emulator=emulator)
 
     @property
     def python(self) -> Path:
@@ -51,11 +81,15 @@ class InstallTree:
         cwd: Path | None = None,
     ) -> CommandResult:
         """Run `command` with PATH and `env` as its whole environment (`env -i`): the host's
-        PYTHONPATH, PYTHONHOME, SSL_CERT_FILE and the like must not help the archive pass."""
+        PYTHONPATH, PYTHONHOME, SSL_CERT_FILE and the like must not help the archive pass.
+        A foreign target's programs run under its emulator (binfmt_misc), told where the
+        target's glibc is."""
         # A private HOME: nothing from the user's dotfiles (pip.conf, .inputrc) takes part.
+        path = os.environ.get("PATH", os.defpath)
         full = {
-            "PATH": os.environ.get("PATH", os.defpath),
+            "PATH": f"{self.target_tools}{os.pathsep}{path}" if self.emulator else path,
             "HOME": str(self.home),
+            **self.emulator_env,
             **(env or {}),
         }
         assignments = [f"{key}={value}" for key, value in full.items()]
@@ -111,6 +145,8 @@ def unpack(archive: Path, dest: Path, log: Path, runner: Runner) -> InstallTree:
     return InstallTree(prefix=prefix, stdlib=stdlibs[0], work=work, log=log, runner=runner)
 
 
-def host_tool(name: str) -> str | None:
-    """A host program the checks need (openssl, cc, Xvfb, chroot), looked up on PATH."""
-    return shutil.which(name)
+def host_tool(name: str, first: Path | None = None) -> str | None:
+    """A host program the checks need (openssl, cc, Xvfb, chroot), looked up on PATH (after
+    `first`, where given)."""
+    path = os.environ.get("PATH", os.defpath)
+    return shutil.which(name, path=f"{first}{os.pathsep}{path}" if first else path)
