@@ -143,7 +143,8 @@ def test_a_step_whose_archive_stores_dates_fails(catalog: Catalog, tmp_path: Pat
     recipe = Recipe(name="dated", source="zlib", build=build)
     toolchain = Toolchain(target=catalog.target(None), root=tmp_path / "toolchain", identity="test",
                           description="test", llvm_major=catalog.toolchain.llvm_major,
-                          llvm_version=f"{catalog.toolchain.llvm_major}.1.0")
+                          llvm_version=f"{catalog.toolchain.llvm_major}.1.0",
+                          build_triple=catalog.toolchain.build_triple)
     fetched = Fetched(source=source, artifact=source.artifacts[0], path=tarball,
                       origin=Origin.CACHE, detail="")
     with pytest.raises(PbsError, match=r"dated: deps/lib/libdated\.a is not deterministic: "
