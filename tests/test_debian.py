@@ -110,6 +110,45 @@ def test_a_versioned_file_is_looked_up_in_fresh_indexes_then_downloaded(
     assert "http://mirror.example/debian" in (cache.apt / "sources.list").read_text()
 
 
+def test_another_architectures_package_comes_from_the_machines_suites_through_apt(
+    catalog: Catalog, cache, tmp_path, recorder: RecordingRunner
+) -> None:
+    """Binary indexes for that architecture only, of the suites the machine's apt uses, in a
+    state of their own; updated once when there are none, then apt downloads the version."""
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    recorder.effect = lambda argv: (
+        (dest / "libdemo_1%3a1.0-1_arm64.deb").write_bytes(b"deb") if "download" in argv else None)
+    debian = DebianSource(catalog.debian, cache, recorder, apt_etc(tmp_path))
+    deb = debian.download_package("libdemo", "1:1.0-1", "arm64", dest)
+    assert deb == dest / "libdemo_1%3a1.0-1_arm64.deb"
+    update, download = recorder.argvs
+    assert update[-1] == "update" and download[-2:] == ["download", "libdemo:arm64=1:1.0-1"]
+    assert "APT::Architectures::=arm64" in download
+    assert recorder.commands[1].cwd == dest
+    listing = (cache.apt / "binary-arm64" / "sources.list").read_text().splitlines()
+    assert listing == [
+        "deb [arch=arm64 signed-by=/etc/keys/x.gpg] http://other.example/debian trixie main",
+        "deb [arch=arm64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] "
+        "http://mirror.example/debian bookworm main",
+        "deb [arch=arm64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] "
+        "http://mirror.example/debian bookworm-updates main",
+        "deb [arch=arm64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] "
+        "http://security.example/debian-security bookworm-security main",
+    ]
+
+
+@pytest.mark.skipif(shutil.which("apt-get") is None, reason="needs apt")
+def test_a_version_debian_does_not_have_is_a_clear_error(catalog: Catalog, cache, tmp_path) -> None:
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    debian = DebianSource(catalog.debian, cache, run)
+    with pytest.raises(FetchError, match=r"Debian's libc6:arm64=0\.0-0 is not in the machine's "
+                                         r"Debian suites \(.*\); see "):
+        debian.download_package("libc6", "0.0-0", "arm64", dest)
+    assert list(dest.iterdir()) == []
+
+
 def debian_only(catalog: Catalog, name: str, version: str):
     """The catalogued source with its upstream URLs dropped, so only Debian can serve it."""
     source = catalog.source(name, version)

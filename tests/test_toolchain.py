@@ -229,12 +229,20 @@ def test_the_sysroot_names_no_machine_path_and_its_archive_no_staging_path(
     assert undated_problems(toolchain.sysroot_libdir / "libc_nonshared.a") == []
 
 
-@pytest.fixture(scope="module")
-def foreign_toolchain(tmp_path_factory: pytest.TempPathFactory, catalog: Catalog) -> Toolchain:
-    """The toolchain of a target this machine runs only under its emulator."""
+@pytest.fixture(scope="module", params=["debian", "zig"])
+def foreign_toolchain(
+    tmp_path_factory: pytest.TempPathFactory, catalog: Catalog, request: pytest.FixtureRequest
+) -> Toolchain:
+    """The toolchain of a target this machine runs only under its emulator, with compiler-rt
+    from Debian's package for its architecture, and with zig's builtins (an architecture
+    Debian's release does not build)."""
     foreign = next(target for target in catalog.targets if target.emulator is not None)
+    sysroot = dataclasses.replace(
+        foreign.sysroot, compiler_rt=request.param,
+        debian_arch=foreign.sysroot.debian_arch if request.param == "debian" else None)
     cache = Cache(tmp_path_factory.mktemp("foreign-toolchain-cache"))
-    return prepare_toolchain(catalog.toolchain, foreign, cache, runner.run)
+    return prepare_toolchain(catalog.toolchain, dataclasses.replace(foreign, sysroot=sysroot),
+                             cache, runner.run)
 
 
 def test_a_foreign_targets_programs_run_under_its_emulator_at_the_floor(
@@ -282,3 +290,26 @@ def test_a_foreign_toolchain_links_shared_libraries_with_its_own_builtins(
     subprocess.run([foreign_toolchain.cc, "-O2", "-shared", "-fPIC", source, "-o", library],
                    check=True)
     assert set(needed_libraries(library)) <= set(foreign_toolchain.target.allowed_libraries)
+
+
+def test_a_foreign_toolchain_with_debians_runtime_trains_and_uses_a_profile(
+    foreign_toolchain: Toolchain, tmp_path: Path
+) -> None:
+    """PGO for another architecture: the instrumented program runs under the emulator and writes
+    a profile that the build machine's llvm-profdata merges and clang then uses; with zig's
+    builtins there is no profile runtime to link."""
+    target = foreign_toolchain.target
+    if target.sysroot.compiler_rt == "zig":
+        with pytest.raises(subprocess.CalledProcessError):
+            build(foreign_toolchain, tmp_path, "-fprofile-instr-generate", name="instrumented")
+        return
+    instrumented = build(foreign_toolchain, tmp_path, "-fprofile-instr-generate",
+                         name="instrumented")
+    raw = tmp_path / "run.profraw"
+    assert run(instrumented, LLVM_PROFILE_FILE=str(raw), **target.emulator_env) == "copied 5.0 1\n"
+    merged = tmp_path / "merged.profdata"
+    subprocess.run([foreign_toolchain.tool("profdata"), "merge", "-o", merged, raw], check=True)
+    optimized = build(foreign_toolchain, tmp_path, f"-fprofile-instr-use={merged}",
+                      "-Werror=profile-instr-unprofiled", name="optimized")
+    assert run(optimized, **target.emulator_env) == "copied 5.0 1\n"
+    assert max_glibc_version(optimized) <= FLOOR

@@ -6,9 +6,10 @@ against the host's glibc 2.36. Debian's clang-22 is the same LLVM as zig's, and 
 made of zig's glibc headers and symbol stubs it gives the floor, PGO, ThinLTO/LTO and
 relocations for BOLT at once, and built CPython fastest.
 
-Debian's LLVM ships compiler-rt (the builtins and the PGO profile runtime) for x86 only. For
-other targets the toolchain carries the builtins zig builds for the target in a resource
-directory of its own, beside clang's headers; such targets get no PGO.
+The installed LLVM holds compiler-rt (the builtins and the PGO profile runtime) for x86 only.
+For another architecture the toolchain carries, in a resource directory of its own beside
+clang's headers, Debian's build of the same compiler-rt package and version for that
+architecture (PGO included), or, where Debian builds none, zig's builtins (no PGO).
 
 The sysroot and compiler wrappers are a cached step (pbs.steps.engine) whose key hashes every
 input: compiler identity, zig version, the target's sysroot, the recipe in this module.
@@ -18,9 +19,11 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import io
 import shutil
+import tarfile
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from packaging.version import Version
 
@@ -31,6 +34,7 @@ from pbs.catalog import HeaderEdit, LibcCompat, Target, ToolchainSpec
 from pbs.elf import max_glibc_version
 from pbs.errors import PbsError
 from pbs.runner import Runner
+from pbs.sources.debian import DebianSource
 from pbs.steps.engine import StepEngine
 
 # The sources of the glibc functions newer than a floor that the sysroot defines (LibcCompat).
@@ -45,6 +49,10 @@ STARTUP_FILES = ("crt1.o", "Scrt1.o", "libc_nonshared.a")
 # machine's copies (its own, or a cross package's) serve any glibc floor of the architecture.
 HOST_CRT_FILES = ("crti.o", "crtn.o")
 ZIG_COMPILER_RT = "libcompiler_rt.a"
+# What a target takes from Debian's compiler-rt package for its architecture, as (stem, suffix):
+# the package names them <stem>-<arch><suffix>, clang's per-target directory <stem><suffix>.
+DEBIAN_RUNTIME_FILES = (("libclang_rt.builtins", ".a"), ("libclang_rt.profile", ".a"),
+                        ("clang_rt.crtbegin", ".o"), ("clang_rt.crtend", ".o"))
 # clang links these around every program when it uses compiler-rt. The code is compiled for
 # .init_array, which needs neither, and lld defines __dso_handle: they are empty, as zig links
 # glibc programs without any.
@@ -142,6 +150,7 @@ def prepare_toolchain(
         if not path.is_file():
             raise ToolchainMissing(f"{path} is missing; install it with: "
                                    f"apt-get install {target.sysroot.crt_package}")
+    runtime = _debian_runtime(spec, target, runner, probe_log)
     identity = key_of(
         clang_version,
         zig_version,
@@ -151,6 +160,7 @@ def prepare_toolchain(
         Path(__file__).read_text(),
         repr(compat),
         repr(spec.header_edits),
+        repr(runtime),
         *(_compat_source(row).read_text() for row in compat),
         *(hashlib.sha256(p.read_bytes()).hexdigest() for p in host_crt),
     )
@@ -164,12 +174,38 @@ def prepare_toolchain(
                           build_triple=spec.build_triple)
 
     def build(work: Path, out: Path, log: Path) -> None:
-        _assemble(out, zig, target, llvm, host_crt, compat, spec.header_edits, work, log, runner)
+        runtime_deb = None
+        if runtime is not None:
+            runtime_deb = DebianSource(spec.debian, cache, runner).download_package(
+                runtime.package, runtime.version, runtime.arch, work)
+        _assemble(out, zig, target, llvm, host_crt, runtime_deb, compat, spec.header_edits,
+                  work, log, runner)
         _check(out, toolchain, compat, work, log, runner)
         _check_paths(out, [str(zig.parent), *machine_needles()])
 
     engine.run(step, build)
     return toolchain
+
+
+@dataclass(frozen=True, kw_only=True)
+class DebianRuntime:
+    """Debian's build of the toolchain's compiler-rt package for a target's architecture: the
+    installed package's version, so that the runtime is that of the compiler."""
+
+    package: str
+    version: str
+    arch: str
+
+
+def _debian_runtime(
+    spec: ToolchainSpec, target: Target, runner: Runner, log: Path
+) -> DebianRuntime | None:
+    if target.sysroot.compiler_rt != "debian" or target.sysroot.debian_arch is None:
+        return None
+    version = runner(["dpkg-query", "-W", "-f=${Version}", spec.runtime_package],
+                     step=f"ask dpkg the version of {spec.runtime_package}", log=log).output.strip()
+    return DebianRuntime(package=spec.runtime_package, version=version,
+                         arch=target.sysroot.debian_arch)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -225,6 +261,7 @@ def _assemble(
     target: Target,
     llvm: Path,
     host_crt: list[Path],
+    runtime_deb: Path | None,
     compat: tuple[LibcCompat, ...],
     header_edits: tuple[HeaderEdit, ...],
     staging: Path,
@@ -261,9 +298,13 @@ def _assemble(
             (libdir / f"{stem}.so").symlink_to(library)
 
     resource_dir = ""
-    if spec.compiler_rt == "zig":
-        builtins = next(path for path in stubs if path.name == ZIG_COMPILER_RT)
-        _add_resource_dir(entry / RESOURCE_DIR, builtins, target, llvm, staging, log, runner)
+    if spec.compiler_rt != "llvm":
+        runtime = _add_resource_dir(entry / RESOURCE_DIR, target, llvm, log, runner)
+        if runtime_deb is not None:
+            _add_debian_runtime(runtime, runtime_deb, target.arch)
+        else:
+            builtins = next(path for path in stubs if path.name == ZIG_COMPILER_RT)
+            _add_zig_builtins(runtime, builtins, target, llvm, staging, log, runner)
         resource_dir = f'-resource-dir="${{0%/*}}/../{RESOURCE_DIR}" '
 
     bin_dir = entry / "bin"
@@ -288,12 +329,10 @@ def _assemble(
                                     f"AS_NEEDED ( {spec.dynamic_linker} ) )\n")
 
 
-def _add_resource_dir(
-    resource: Path, builtins: Path, target: Target, llvm: Path, staging: Path, log: Path,
-    runner: Runner,
-) -> None:
-    """clang's resource directory with zig's compiler-rt builtins for `target` and LLVM's own
-    headers (stddef.h, arm_neon.h, …)."""
+def _add_resource_dir(resource: Path, target: Target, llvm: Path, log: Path,
+                      runner: Runner) -> Path:
+    """clang's resource directory for `target`, with LLVM's own headers (stddef.h,
+    arm_neon.h, …); returns the directory where clang looks for the target's compiler-rt."""
     resource.mkdir()
     clang = [llvm / "clang", f"--target={target.sysroot.zig_target}"]
     (resource / "include").symlink_to(_clang_resource_dir(llvm, runner, log) / "include")
@@ -301,6 +340,29 @@ def _add_resource_dir(
                     log=log).output.strip()
     runtime = resource / "lib" / triple
     runtime.mkdir(parents=True)
+    return runtime
+
+
+def _add_debian_runtime(runtime: Path, deb: Path, arch: str) -> None:
+    """compiler-rt's builtins, PGO profile runtime and start/end files from Debian's package for
+    the target's architecture, under the names clang looks for in `runtime`."""
+    wanted = {f"{stem}-{arch}{suffix}": f"{stem}{suffix}" for stem, suffix in DEBIAN_RUNTIME_FILES}
+    (data,) = [member.data for member in members(deb) if member.name.startswith("data.tar")]
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        for member in tar:
+            name = PurePosixPath(member.name).name
+            if member.isfile() and name in wanted and (file := tar.extractfile(member)):
+                (runtime / wanted.pop(name)).write_bytes(file.read())
+    if wanted:
+        raise PbsError(f"{deb.name} holds no {', '.join(sorted(wanted))}")
+
+
+def _add_zig_builtins(
+    runtime: Path, builtins: Path, target: Target, llvm: Path, staging: Path, log: Path,
+    runner: Runner,
+) -> None:
+    """zig's compiler-rt builtins for `target`, and the empty start/end files clang links."""
+    clang = [llvm / "clang", f"--target={target.sysroot.zig_target}"]
     # Without debug information, which names zig's installation.
     keep = [f"--keep-global-symbol={pattern}" for pattern in ZIG_BUILTIN_GLOBALS]
     runner([llvm / "llvm-objcopy", "--strip-debug", "--wildcard", *keep, builtins,

@@ -75,7 +75,7 @@ SHA256 = re.compile(r"^[0-9a-f]{64}$")
 ROLES = ("python", "library", "build-input", "wheel")
 PYTHON_SOURCE = "cpython"
 # Whose compiler-rt builtins a toolchain can link: Debian's LLVM's, or zig's.
-COMPILER_RTS = ("llvm", "zig")
+COMPILER_RTS = ("llvm", "debian", "zig")
 # The library the kernel maps into every process: an ELF file may need it; no file holds it.
 VDSO = "linux-vdso.so.1"
 
@@ -284,6 +284,9 @@ class Catalog:
             if target.arch != self.targets[0].arch and target.emulator is None:
                 found.append(f"target {target.triple} is foreign to the build machine and names "
                              "no emulator")
+        if self.toolchain.runtime_package not in self.toolchain.debian_packages:
+            found.append(f"the toolchain's runtime package {self.toolchain.runtime_package} is "
+                         "not one of its Debian packages")
         for target in self.targets:
             settings = self.cpython_targets.get(target.triple, CPythonTargetSettings())
             if unknown := set(settings.option_bases) - set(self.options.bases):
@@ -292,6 +295,9 @@ class Catalog:
             if target.sysroot.compiler_rt not in COMPILER_RTS:
                 found.append(f"target {target.triple}: compiler_rt is not one of "
                              f"{', '.join(COMPILER_RTS)}")
+            if (target.sysroot.compiler_rt == "debian") != (target.sysroot.debian_arch is not None):
+                found.append(f"target {target.triple}: debian_arch is given exactly when "
+                             "compiler_rt is \"debian\"")
             if not target.allowed_libraries:
                 found.append(f"target {target.triple} allows no run-time library")
             if any(not bundle.startswith("/") for bundle in target.ca_bundles):
@@ -379,7 +385,13 @@ def load_catalog(directory: Path | None = None) -> Catalog:
         target_file = _read(root / "targets.toml")
         targets = target_file["target"]
         options = _read(root / "options.toml")["options"]
-        debian = _read(root / "debian.toml")["debian"]
+        debian_file = _read(root / "debian.toml")["debian"]
+        debian = DebianArchive(
+            suites=tuple(debian_file["suites"]),
+            security_suites=tuple(debian_file["security_suites"]),
+            components=tuple(debian_file["components"]),
+            keyring=debian_file["keyring"],
+        )
         toolchain_file = _read(root / "toolchain.toml")
         toolchain = toolchain_file["toolchain"]
         modules = _read(root / "modules.toml")["modules"]
@@ -400,12 +412,7 @@ def load_catalog(directory: Path | None = None) -> Catalog:
                 for raw in targets
             },
             options=_options(options),
-            debian=DebianArchive(
-                suites=tuple(debian["suites"]),
-                security_suites=tuple(debian["security_suites"]),
-                components=tuple(debian["components"]),
-                keyring=debian["keyring"],
-            ),
+            debian=debian,
             excluded_modules={
                 name: spec["reason"] for name, spec in modules.get("excluded", {}).items()
             },
@@ -437,6 +444,8 @@ def load_catalog(directory: Path | None = None) -> Catalog:
             toolchain=ToolchainSpec(
                 llvm_major=toolchain["llvm_major"],
                 debian_packages=tuple(toolchain["debian_packages"]),
+                runtime_package=toolchain["runtime_package"],
+                debian=debian,
                 python_package=toolchain["python_package"],
                 libc_compat=tuple(
                     LibcCompat(
@@ -545,6 +554,7 @@ def _target(raw: dict[str, Any]) -> Target:
             crt_dir=raw["sysroot"]["crt_dir"],
             crt_package=raw["sysroot"]["crt_package"],
             compiler_rt=raw["sysroot"]["compiler_rt"],
+            debian_arch=raw["sysroot"].get("debian_arch"),
             dynamic_linker=raw["sysroot"]["dynamic_linker"],
             libraries=tuple(raw["sysroot"]["libraries"]),
         ),

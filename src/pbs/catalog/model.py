@@ -100,7 +100,8 @@ class GlibcSysroot:
     multiarch: str  # Debian's name of the library directory: usr/lib/<multiarch>
     crt_dir: str  # where the build machine keeps the target's glibc crti.o/crtn.o
     crt_package: str  # the Debian package that installs them
-    compiler_rt: str  # whose compiler-rt builtins clang links: "llvm" (Debian's) or "zig"
+    compiler_rt: str  # whose compiler-rt clang links: "llvm", "debian" or "zig" (targets.toml)
+    debian_arch: str | None  # Debian's name of the architecture, whose compiler-rt "debian" takes
     dynamic_linker: str
     libraries: tuple[str, ...]  # glibc's shared libraries, stubbed from zig's
 
@@ -330,6 +331,8 @@ class ToolchainSpec:
 
     llvm_major: int
     debian_packages: tuple[str, ...]
+    runtime_package: str  # of debian_packages, the one with compiler-rt (builtins, profile)
+    debian: DebianArchive  # where a foreign architecture's build of runtime_package comes from
     python_package: str
     libc_compat: tuple[LibcCompat, ...]
     header_edits: tuple[HeaderEdit, ...]

@@ -198,9 +198,9 @@ class DebianSource:
             ]
         return "\n".join(lines) + "\n"
 
-    def _apt_options(self) -> list[str]:
-        state = self._cache.apt
-        options = {
+    def _apt_options(self, state: Path | None = None) -> list[str]:
+        state = state or self._cache.apt
+        options: dict[str, object] = {
             "Dir::Etc::sourcelist": state / "sources.list",
             "Dir::Etc::sourceparts": "/nonexistent",
             "Dir::State::Lists": state / "lists",
@@ -212,6 +212,52 @@ class DebianSource:
             # apt drops to the _apt user, who cannot write into root's cache directory.
             options["APT::Sandbox::User"] = "root"
         return [arg for key, value in options.items() for arg in ("-o", f"{key}={value}")]
+
+    def download_package(self, package: str, version: str, arch: str, dest: Path) -> Path:
+        """Debian's build of `package` `version` for the architecture `arch`, downloaded into the
+        directory `dest` from the Debian suites of the machine's apt configuration; apt checks
+        it against their signed indexes. Returns the .deb."""
+        entries = self._debian_entries()
+        if not entries:
+            raise FetchError(f"no Debian mirror in the apt configuration under {self._etc_apt}")
+        state = self._cache.apt / f"binary-{arch}"
+        options = [*self._apt_options(state), "-o", f"APT::Architectures::={arch}"]
+        with self._cache.lock(f"apt-binary-{arch}"):
+            for sub in ("lists/partial", "archives/partial"):
+                (state / sub).mkdir(parents=True, exist_ok=True)
+            components = " ".join(self._archive.components)
+            sources = "".join(
+                f"deb [arch={arch} signed-by={keyring or self._archive.keyring}] {uri} {suite} "
+                f"{components}\n" for uri, suite, keyring in entries)
+            listing = state / "sources.list"
+            if not listing.is_file() or listing.read_text() != sources:
+                listing.write_text(sources)
+                for index in (state / "lists").glob("*_Packages*"):
+                    index.unlink()
+            log = self._log(f"{package}_{arch}")
+            wanted = f"{package}:{arch}={version}"
+            for attempt in ("indexed", "updated"):
+                if attempt == "updated" or not any((state / "lists").glob("*_Packages*")):
+                    self._runner(["apt-get", *options, "update"],
+                                 step=f"update pbs's Debian {arch} package indexes", log=log)
+                result = self._runner(["apt-get", *options, "download", wanted], cwd=dest,
+                                      step=f"download Debian's {wanted}", log=log, check=False)
+                debs = sorted(dest.glob(f"{package}_*_{arch}.deb"))
+                if result.returncode == 0 and len(debs) == 1:
+                    return debs[0]
+        raise FetchError(f"Debian's {wanted} is not in the machine's Debian suites "
+                         f"({', '.join(sorted({suite for _, suite, _ in entries}))}); see {log}")
+
+    def _debian_entries(self) -> list[tuple[str, str, str | None]]:
+        """(mirror, suite, keyring) of every catalogued Debian suite the machine's apt uses."""
+        known = set(self._archive.suites) | set(self._archive.security_suites)
+        found: list[tuple[str, str, str | None]] = []
+        for entry in _apt_entries(self._etc_apt):
+            for suite in entry["suites"]:
+                row = (entry["uri"].rstrip("/"), suite, entry.get("keyring"))
+                if suite in known and row not in found:
+                    found.append(row)
+        return found
 
     def _apt_helper_download(self, uri: str, dest: Path) -> None:
         self._runner(
