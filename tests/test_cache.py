@@ -16,6 +16,8 @@ import sys
 import textwrap
 import threading
 import time
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
 import pytest
@@ -168,9 +170,12 @@ def test_a_held_directory_is_swept_only_once_its_process_is_gone(tmp_path: Path)
     assert list(tmp_path.iterdir()) == []
 
 
-def _stage(root: str, until: float) -> tuple[int, list[str]]:
+RACE_SECONDS = 2.5
+
+
+def _stage(cache: Cache, until: float) -> tuple[int, list[str]]:
     """Use staging directories until `until`; every one must stay whole while in use."""
-    cache, done, problems = Cache(Path(root)), 0, []
+    done, problems = 0, []
     while time.time() < until:
         try:
             with cache.staging() as staging:
@@ -184,8 +189,8 @@ def _stage(root: str, until: float) -> tuple[int, list[str]]:
     return done, problems
 
 
-def _sweep(root: str, until: float) -> tuple[int, list[str]]:
-    cache, done, problems = Cache(Path(root)), 0, []
+def _sweep(cache: Cache, until: float) -> tuple[int, list[str]]:
+    done, problems = 0, []
     while time.time() < until:
         try:
             cache.sweep_staging()
@@ -195,19 +200,31 @@ def _sweep(root: str, until: float) -> tuple[int, list[str]]:
     return done, problems
 
 
+def _race(role: str, root: str, start: Barrier, results: Queue[tuple[int, list[str]]]) -> None:
+    """One racer: it starts when every racer has started (a loaded machine can take seconds to
+    spawn them), then stages or sweeps for RACE_SECONDS."""
+    start.wait(timeout=120)
+    work = _stage if role == "stage" else _sweep
+    results.put(work(Cache(Path(root)), time.time() + RACE_SECONDS))
+
+
 def test_staging_and_sweeping_race_from_several_processes(cache: Cache) -> None:
-    """Three processes stage while two sweep the same cache, as fast as they can, for 2.5 s:
+    """Three processes stage while two sweep the same cache, as fast as they can, together:
     no sweep removes a directory in use, and neither side fails on the other's leftovers."""
     cache.root.mkdir()
-    until = time.time() + 2.5
     context = multiprocessing.get_context("spawn")
-    with context.Pool(5) as pool:
-        stagers = [pool.apply_async(_stage, (str(cache.root), until)) for _ in range(3)]
-        sweepers = [pool.apply_async(_sweep, (str(cache.root), until)) for _ in range(2)]
-        results = [job.get(timeout=60) for job in stagers + sweepers]
-    assert [problem for _, problems in results for problem in problems] == []
+    roles = ["stage"] * 3 + ["sweep"] * 2
+    start, results = context.Barrier(len(roles)), context.Queue()
+    racers = [context.Process(target=_race, args=(role, str(cache.root), start, results))
+              for role in roles]
+    for racer in racers:
+        racer.start()
+    outcomes = [results.get(timeout=180) for _ in racers]
+    for racer in racers:
+        racer.join(timeout=60)
+    assert [problem for _, problems in outcomes for problem in problems] == []
     # Enough rounds that the two sides met, even on a loaded machine (13 was seen under load).
-    assert all(done >= 5 for done, _ in results), results
+    assert all(done >= 5 for done, _ in outcomes), outcomes
     assert list((cache.root / "tmp").iterdir()) == []
 
 
