@@ -21,12 +21,13 @@ TRIPLE = "x86_64-unknown-linux-gnu"
 INDEX = "python-downloads.json"
 
 
-def release_dir(directory: Path, catalog: Catalog, builds: dict[str, str]) -> dict[str, Path]:
+def release_dir(directory: Path, catalog: Catalog, builds: dict[str, str],
+                triple: str = TRIPLE) -> dict[str, Path]:
     """Fake archives of `builds` (options -> version) with their SHA256SUMS."""
     directory.mkdir(exist_ok=True)
     written = {}
     for options, version in builds.items():
-        names = ArchiveNames(version=version, tag="20261121", triple=TRIPLE, options=options,
+        names = ArchiveNames(version=version, tag="20261121", triple=triple, options=options,
                              variant=catalog.release.variant(options))
         for name in (names.full(), names.install_only(), names.install_only_stripped()):
             (directory / name).write_bytes(f"{name} bytes".encode())
@@ -73,6 +74,20 @@ def test_the_index_lists_each_variant_in_uvs_format(catalog: Catalog, tmp_path: 
     assert (rc["minor"], rc["patch"], rc["prerelease"], rc["variant"]) == (15, 0, "rc1", None)
     assert records["cpython-3.14.7+freethreaded+debug-linux-x86_64-gnu"]["variant"] == (
         "freethreaded+debug")
+
+
+@pytest.mark.parametrize("level", ["v2", "v3", "v4"])
+def test_an_x86_64_level_is_the_architectures_variant(catalog: Catalog, tmp_path: Path,
+                                                      level: str) -> None:
+    """As uv's own list has them: `…-linux-x86_64_v3-gnu`, family x86_64, variant v3."""
+    release_dir(tmp_path, catalog, {"pgo+lto": "3.14.7", "freethreaded+pgo+lto": "3.14.7"},
+                triple=f"x86_64_{level}-unknown-linux-gnu")
+    records = write_index(tmp_path, catalog,
+                          settings(tmp_path, catalog, base_url=None, flavor=None)).entries
+    assert sorted(records) == [f"cpython-3.14.7+freethreaded-linux-x86_64_{level}-gnu",
+                               f"cpython-3.14.7-linux-x86_64_{level}-gnu"]
+    assert {json.dumps(record["arch"]) for record in records.values()} == {
+        json.dumps({"family": "x86_64", "variant": level})}
 
 
 def test_base_url_and_flavor(catalog: Catalog, tmp_path: Path) -> None:
