@@ -30,13 +30,18 @@ from pbs.inputs import (
 from pbs.host import ensure_emulation, ensure_packages, needed_packages
 from pbs.link import LinkRequest, link_archive
 from pbs.live import LiveSteps
-from pbs.pipeline import BuildRequest, default_tag, dependency_stage, run_build
+from pbs.pipeline import (
+    BuildRequest,
+    default_tag,
+    dependency_stage,
+    run_build,
+    target_toolchain,
+)
 from pbs.recipes import RECIPES
 from pbs.runner import run
 from pbs.smoke import render as render_tests
 from pbs.smoke import test_archive
 from pbs.steps.engine import StepEngine
-from pbs.toolchain import prepare_toolchain
 from pbs.uvindex import scan_archives, settings, write_index
 from pbs.validate import Report as ValidationReport
 from pbs.validate import render as render_validation
@@ -508,7 +513,8 @@ def _toolchain(args: argparse.Namespace, catalog: Catalog, out: Console, err: Co
     cache = _cache(args)
     _host_packages(catalog, target, cache, err, checks=False)
     cache.sweep_staging()
-    toolchain = prepare_toolchain(catalog.toolchain, target, cache, run)
+    toolchain = target_toolchain(target, catalog=catalog, cache=cache,
+                                 fetcher=_fetcher(catalog, cache, [], err), runner=run)
     table = Table(title=f"toolchain for {target.triple}", title_justify="left", show_header=False)
     table.add_column("what")
     table.add_column("value")
@@ -516,7 +522,7 @@ def _toolchain(args: argparse.Namespace, catalog: Catalog, out: Console, err: Co
     table.add_row("compilers", toolchain.description)
     table.add_row("CC", str(toolchain.cc))
     table.add_row("sysroot", str(toolchain.sysroot))
-    table.add_row("glibc floor", target.libc_floor)
+    table.add_row(f"{target.libc} floor", target.libc_floor)
     out.print(table)
     return 0
 

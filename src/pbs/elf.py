@@ -36,6 +36,16 @@ def needed_symbol_versions(path: Path) -> dict[str, set[str]]:
         return _symbol_versions(ELFFile(handle))
 
 
+def interpreter(path: Path) -> str | None:
+    """The program interpreter (PT_INTERP) an ELF file names, or None: a static program, or a
+    shared object."""
+    with path.open("rb") as handle:
+        for segment in ELFFile(handle).iter_segments():
+            if segment["p_type"] == "PT_INTERP":
+                return str(segment.get_interp_name())
+    return None
+
+
 def max_glibc_version(path: Path) -> Version | None:
     """The newest GLIBC_x.y symbol version an ELF file needs, or None if it needs none."""
     return _max_glibc(needed_symbol_versions(path))

@@ -30,7 +30,7 @@ def needed_packages(catalog: Catalog, target: Target, *, checks: bool) -> tuple[
     and with `checks` those of the archive checks."""
     emulator = target.emulator.packages if target.emulator else ()
     extra = catalog.host.packages if checks else ()
-    return tuple(dict.fromkeys((*catalog.toolchain.debian_packages, target.sysroot.crt_package,
+    return tuple(dict.fromkeys((*catalog.toolchain.debian_packages, *target.sysroot.packages,
                                 *emulator, *extra)))
 
 

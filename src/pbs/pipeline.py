@@ -71,6 +71,14 @@ def release_epoch(tag: str) -> int:
     return int(day.timestamp())
 
 
+def target_toolchain(
+    target: Target, *, catalog: Catalog, cache: Cache, fetcher: Fetcher, runner: Runner,
+) -> Toolchain:
+    """The toolchain for `target`, with the sources it builds its libc from fetched first."""
+    libc = {source.name: fetcher.fetch(source) for source in catalog.toolchain_sources(target)}
+    return prepare_toolchain(catalog.toolchain, target, cache, runner, libc)
+
+
 def dependency_stage(
     sources: list[Source], *, target: Target, catalog: Catalog, cache: Cache, fetcher: Fetcher,
     engine: StepEngine, jobs: int, runner: Runner,
@@ -78,10 +86,11 @@ def dependency_stage(
     """The toolchain, the fetched `sources`, and the steps of the libraries among them:
     what `pbs deps` does, and the first half of `pbs build`."""
     cache.sweep_staging()
-    toolchain = prepare_toolchain(catalog.toolchain, target, cache, runner)
+    toolchain = target_toolchain(target, catalog=catalog, cache=cache, fetcher=fetcher,
+                                 runner=runner)
     fetched = {source.name: fetcher.fetch(source) for source in sources}
     deps = build_dependencies(fetched, target=target, toolchain=toolchain, engine=engine,
-                              jobs=jobs, runner=runner)
+                              jobs=jobs, runner=toolchain.runner_for(runner))
     return toolchain, fetched, deps
 
 

@@ -32,6 +32,8 @@ from pbs.catalog.model import (
     HeaderEdit,
     HostSpec,
     LibcCompat,
+    LibcPatch,
+    MuslSysroot,
     OptionsGrammar,
     PyPILocation,
     Python,
@@ -60,6 +62,8 @@ __all__ = [
     "GlibcSysroot",
     "HeaderEdit",
     "LibcCompat",
+    "LibcPatch",
+    "MuslSysroot",
     "PyPILocation",
     "Python",
     "RegrtestPlan",
@@ -72,7 +76,9 @@ __all__ = [
 ]
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
-ROLES = ("python", "library", "build-input", "wheel")
+ROLES = ("python", "library", "build-input", "wheel", "libc", "patches")
+# Roles of the sources a toolchain is built from (a libc and its patches), not a build.
+TOOLCHAIN_ROLES = ("libc", "patches")
 PYTHON_SOURCE = "cpython"
 # Whose compiler-rt builtins a toolchain can link: Debian's LLVM's, or zig's.
 COMPILER_RTS = ("llvm", "debian", "zig")
@@ -218,11 +224,22 @@ class Catalog:
 
     def sources_for(self, python: Python, target: Target) -> list[Source]:
         """Every source a build of `python` for `target` reads, the CPython release first."""
-        # Every catalogued target builds the same library set today; `target` is part of the
-        # signature because that stops being true with musl and cross targets.
+        # Every catalogued target builds the same library set; a libc built from source, and
+        # its patches, are the toolchain's (toolchain_sources).
         del target
-        others = [s for s in self.sources if s.role != "python" and s.needed_by(python.version)]
+        others = [s for s in self.sources if s.role not in ("python", *TOOLCHAIN_ROLES)
+                  and s.needed_by(python.version)]
         return [self.python_source(python), *others]
+
+    def toolchain_sources(self, target: Target) -> tuple[Source, ...]:
+        """The sources `target`'s toolchain builds its sysroot from: a libc and the sources
+        holding its patches (none for a glibc sysroot, assembled from zig's files)."""
+        if not isinstance(target.sysroot, MuslSysroot):
+            return ()
+        names = (target.sysroot.source,
+                 *(p.patch_source for p in self.toolchain.libc_patches
+                   if p.source == target.sysroot.source))
+        return tuple(self.library(name) for name in dict.fromkeys(names))
 
     # -- consistency -----------------------------------------------------------------------
 
@@ -302,8 +319,7 @@ class Catalog:
                 found.append(f"target {target.triple} allows no run-time library")
             if any(not bundle.startswith("/") for bundle in target.ca_bundles):
                 found.append(f"target {target.triple}: a CA bundle path is not absolute")
-            unstubbed = set(target.allowed_libraries) - {*target.sysroot.libraries,
-                                                         target.sysroot.dynamic_linker, VDSO}
+            unstubbed = set(target.allowed_libraries) - {*target.sysroot.provides, VDSO}
             if unstubbed:
                 found.append(f"target {target.triple} allows libraries its sysroot lacks: "
                              f"{', '.join(sorted(unstubbed))}")
@@ -337,6 +353,15 @@ class Catalog:
             if unknown_bases:
                 found.append(f"BOLT omits flags for bases it does not optimize: "
                              f"{', '.join(sorted(unknown_bases))}")
+        source_names = {source.name for source in self.sources}
+        for patch in self.toolchain.libc_patches:
+            if not {patch.source, patch.patch_source} <= source_names:
+                found.append(f"libc patch {patch.file} names a source the catalog lacks")
+            if not patch.reason.strip():
+                found.append(f"libc patch {patch.file} gives no reason")
+        for target in self.targets:
+            if isinstance(target.sysroot, MuslSysroot) and target.libc != "musl":
+                found.append(f"target {target.triple}: a musl sysroot for libc {target.libc}")
         if self.options.default not in self.options.bases:
             found.append(f"default options '{self.options.default}' is not a base")
         found += _release_problems(self.release, self.options)
@@ -461,6 +486,11 @@ def load_catalog(directory: Path | None = None) -> Catalog:
                     HeaderEdit(header=row["header"], find=row["find"], replace=row["replace"])
                     for row in toolchain_file["header_edit"]
                 ),
+                libc_patches=tuple(
+                    LibcPatch(source=row["source"], patch_source=row["patch_source"],
+                              file=row["file"], reason=row["reason"])
+                    for row in toolchain_file.get("libc_patch", [])
+                ),
                 build_triple=targets[0]["host_triple"],
             ),
             release=ReleaseSpec(
@@ -547,17 +577,36 @@ def _target(raw: dict[str, Any]) -> Target:
         libc_floor=raw["libc_floor"],
         allowed_libraries=tuple(raw["allowed_libraries"]),
         ca_bundles=tuple(raw["ca_bundles"]),
-        sysroot=GlibcSysroot(
-            zig_target=raw["sysroot"]["zig_target"],
-            include_dirs=tuple(raw["sysroot"]["include_dirs"]),
-            multiarch=raw["sysroot"]["multiarch"],
-            crt_dir=raw["sysroot"]["crt_dir"],
-            crt_package=raw["sysroot"]["crt_package"],
-            compiler_rt=raw["sysroot"]["compiler_rt"],
-            debian_arch=raw["sysroot"].get("debian_arch"),
-            dynamic_linker=raw["sysroot"]["dynamic_linker"],
-            libraries=tuple(raw["sysroot"]["libraries"]),
-        ),
+        sysroot=_sysroot(raw["sysroot"]),
+    )
+
+
+def _sysroot(raw: dict[str, Any]) -> GlibcSysroot | MuslSysroot:
+    # A sysroot is glibc's unless its kind says otherwise.
+    kind = raw.get("kind", "glibc")
+    if kind == "musl":
+        return MuslSysroot(
+            source=raw["source"],
+            clang_target=raw["clang_target"],
+            kernel_headers=tuple(raw["kernel_headers"]),
+            extra_headers=tuple(raw.get("extra_headers", {}).items()),
+            compiler_rt=raw["compiler_rt"],
+            dynamic_linker=raw["dynamic_linker"],
+            loader_provides=tuple(raw["loader_provides"]),
+            packages=tuple(raw["packages"]),
+        )
+    if kind != "glibc":
+        raise CatalogError(f"catalog: unknown sysroot kind '{kind}'")
+    return GlibcSysroot(
+        zig_target=raw["zig_target"],
+        include_dirs=tuple(raw["include_dirs"]),
+        multiarch=raw["multiarch"],
+        crt_dir=raw["crt_dir"],
+        crt_package=raw["crt_package"],
+        compiler_rt=raw["compiler_rt"],
+        debian_arch=raw.get("debian_arch"),
+        dynamic_linker=raw["dynamic_linker"],
+        libraries=tuple(raw["libraries"]),
     )
 
 

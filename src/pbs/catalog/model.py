@@ -105,6 +105,36 @@ class GlibcSysroot:
     dynamic_linker: str
     libraries: tuple[str, ...]  # glibc's shared libraries, stubbed from zig's
 
+    @property
+    def provides(self) -> tuple[str, ...]:
+        """The shared libraries a program linked against this sysroot may need."""
+        return (*self.libraries, self.dynamic_linker)
+
+    @property
+    def packages(self) -> tuple[str, ...]:
+        """The Debian packages assembling it needs."""
+        return (self.crt_package,)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MuslSysroot:
+    """How to build a target's musl sysroot: musl compiled from its catalogued source by the
+    toolchain's clang, with zig's Linux kernel headers beside musl's own."""
+
+    source: str  # the catalogued musl source
+    clang_target: str  # clang's --target for the sysroot's programs
+    kernel_headers: tuple[str, ...]  # zig's lib/libc/include directories copied into include/
+    extra_headers: tuple[tuple[str, str], ...]  # (include/ path, zig lib/libc/include path)
+    compiler_rt: str  # whose compiler-rt clang links (only "llvm" so far)
+    dynamic_linker: str  # PT_INTERP's file name in /lib: musl's libc.so under another name
+    loader_provides: tuple[str, ...]  # the names the loader answers for itself (libc.so)
+    packages: tuple[str, ...]  # the Debian packages building it needs
+    debian_arch: str | None = None
+
+    @property
+    def provides(self) -> tuple[str, ...]:
+        return (*self.loader_provides, self.dynamic_linker)
+
 
 @dataclass(frozen=True, kw_only=True)
 class Emulator:
@@ -148,7 +178,7 @@ class Target:
     libc_floor: str
     allowed_libraries: tuple[str, ...]
     ca_bundles: tuple[str, ...]  # system CA bundle files, tried in order at run time
-    sysroot: GlibcSysroot
+    sysroot: GlibcSysroot | MuslSysroot
 
     @property
     def emulator_command(self) -> tuple[str, ...]:
@@ -336,7 +366,19 @@ class ToolchainSpec:
     python_package: str
     libc_compat: tuple[LibcCompat, ...]
     header_edits: tuple[HeaderEdit, ...]
+    libc_patches: tuple[LibcPatch, ...]
     build_triple: str  # the build machine's autoconf name (its target's host_triple)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LibcPatch:
+    """A patch file, inside the catalogued source `patch_source`, applied (patch -p1) to the
+    libc source `source` before the toolchain builds it."""
+
+    source: str
+    patch_source: str
+    file: str
+    reason: str
 
 
 @dataclass(frozen=True, kw_only=True)
