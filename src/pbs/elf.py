@@ -59,6 +59,8 @@ class ElfFacts:
     needed: tuple[str, ...]  # DT_NEEDED
     search_path: tuple[str, ...]  # DT_RUNPATH entries, else DT_RPATH's (ld.so ignores RPATH then)
     max_glibc: Version | None
+    versions_needed: frozenset[str]  # every symbol version it requires of a library
+    interpreter: str | None  # PT_INTERP: the dynamic loader of an executable
     segments: frozenset[str]  # p_type of every program header
     executable_stack: bool  # PT_GNU_STACK asks for PF_X
     bind_now: bool
@@ -101,11 +103,15 @@ def read_elf(path: Path) -> ElfFacts:
                 elif name == "DT_FLAGS_1":
                     flags_1 |= tag.entry.d_val
         segments = list(elf.iter_segments())
+        versions = _symbol_versions(elf)
         return ElfFacts(
             machine=str(elf["e_machine"]),
             needed=tuple(needed),
             search_path=tuple(entry for entry in runpath or rpath if entry),
-            max_glibc=_max_glibc(_symbol_versions(elf)),
+            max_glibc=_max_glibc(versions),
+            versions_needed=frozenset(v for names in versions.values() for v in names),
+            interpreter=next((str(segment.get_interp_name()) for segment in segments
+                              if segment["p_type"] == "PT_INTERP"), None),
             segments=frozenset(str(segment["p_type"]) for segment in segments),
             executable_stack=any(
                 segment["p_type"] == "PT_GNU_STACK" and segment["p_flags"] & P_FLAGS.PF_X

@@ -83,7 +83,10 @@ def prepare_musl_toolchain(
     engine = StepEngine(cache)
     toolchain = Toolchain(target=target, root=engine.output(step), identity=identity,
                           description=step.description, llvm_major=spec.llvm_major,
-                          llvm_version=llvm_version, build_triple=spec.build_triple)
+                          llvm_version=llvm_version,
+                          # Under the loader overlay this machine runs the target's programs
+                          # as its own: configure scripts build natively, running their tests.
+                          build_triple=target.host_triple)
 
     def build(work: Path, out: Path, log: Path) -> None:
         source = _patched_source(musl, patches, libc, work, log, runner)

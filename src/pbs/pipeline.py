@@ -147,7 +147,7 @@ def run_build(
         build_python=build_python,
     )
     cpython = build_cpython(step, engine=engine, toolchain=toolchain, jobs=request.jobs,
-                            runner=runner)
+                            runner=toolchain.runner_for(runner))
     names = ArchiveNames(
         version=str(request.python.version),
         tag=request.tag,
@@ -174,7 +174,7 @@ def run_build(
             clock = time.monotonic()
             progress.started("test", checks_log, False)
             tests = test_staged(staged, full_regrtest=request.full_regrtest, log=checks_log,
-                                runner=runner)
+                                runner=runner, libc_loader=toolchain.libc_loader)
             progress.finished("test", False, time.monotonic() - clock)
         verified.append(Verification(validations=validations, tests=tests))
         reject_failures(verified[0], checks_log)

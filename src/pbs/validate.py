@@ -1,9 +1,10 @@
 """Checks of a built archive, made by reading its files: nothing it contains is ever run.
 
 Every ELF executable or shared object (object files are skipped) must be built for the
-target's machine ("machine") and load on the target's oldest C library with only the target's system libraries or libraries shipped beside it
-("needed", "glibc"), be hardened ("stack", "relro", "bind-now", "textrel"), and, for the
-interpreter and libpython, export CPython's symbols and nothing of its bundled dependencies
+target's machine ("machine") and load on the target's oldest C library with only the target's
+system libraries or libraries shipped beside it ("needed"; "glibc" for glibc's floor, "libc"
+for musl's loader and its lack of symbol versions), be hardened ("stack", "relro", "bind-now",
+"textrel"), and, for the interpreter and libpython, export CPython's symbols and nothing of its bundled dependencies
 ("exports", "builtin-init"). No file may name a build-machine path ("build-path"). A full
 archive's PYTHON.json must follow its schema and name only files that exist inside it
 ("python-json"; a full archive without one fails it too) and agree with the extension modules
@@ -172,9 +173,7 @@ def _elf_problems(
         if soname not in target.allowed_libraries
         and not _shipped_and_reachable(root, path, soname, facts.search_path)
     ]
-    floor = Version(target.libc_floor)
-    if target.libc == "glibc" and facts.max_glibc is not None and facts.max_glibc > floor:
-        problems.append(Problem(rel, "glibc", f"GLIBC_{facts.max_glibc} > {target.libc_floor}"))
+    problems += _libc_problems(rel, facts, target)
     problems += _hardening_problems(rel, facts)
 
     interpreter = _INTERPRETER.fullmatch(rel) is not None
@@ -188,6 +187,22 @@ def _elf_problems(
         problems += [
             Problem(rel, "builtin-init", name) for name in required_exports - facts.exported
         ]
+    return problems
+
+
+def _libc_problems(rel: str, facts: ElfFacts, target: Target) -> list[Problem]:
+    """Whether the file loads on the target's oldest C library: glibc's symbol versions must
+    not pass its floor; musl has no symbol versions (a file needing one was linked against
+    another libc) and one loader, which an executable must name."""
+    if target.libc == "glibc":
+        if facts.max_glibc is not None and facts.max_glibc > Version(target.libc_floor):
+            return [Problem(rel, "glibc", f"GLIBC_{facts.max_glibc} > {target.libc_floor}")]
+        return []
+    problems = [Problem(rel, "libc", f"needs symbol version {version}: {target.libc} has none")
+                for version in sorted(facts.versions_needed)]
+    loader = f"/lib/{target.sysroot.dynamic_linker}"
+    if facts.interpreter is not None and facts.interpreter != loader:
+        problems.append(Problem(rel, "libc", f"interpreter {facts.interpreter}, not {loader}"))
     return problems
 
 

@@ -44,6 +44,7 @@ from pbs.catalog.model import (
     Source,
     SourcePatch,
     Target,
+    TargetChecks,
     ToolchainSpec,
 )
 from pbs.errors import CatalogError, UsageError
@@ -70,6 +71,7 @@ __all__ = [
     "SourcePatch",
     "Source",
     "Target",
+    "TargetChecks",
     "ToolchainSpec",
     "VDSO",
     "load_catalog",
@@ -578,6 +580,8 @@ def _target(raw: dict[str, Any]) -> Target:
         allowed_libraries=tuple(raw["allowed_libraries"]),
         ca_bundles=tuple(raw["ca_bundles"]),
         sysroot=_sysroot(raw["sysroot"]),
+        checks=(TargetChecks(cc=raw["checks"]["cc"], packages=tuple(raw["checks"]["packages"]))
+                if "checks" in raw else None),
     )
 
 

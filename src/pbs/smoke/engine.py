@@ -24,8 +24,12 @@ def test_archive(
     log: Path,
     runner: Runner,
     work_dir: Path | None = None,
+    libc_loader: Path | None = None,
 ) -> list[CheckResult]:
     """Run every check on `archive` (a .tar.gz install_only or .tar.zst full archive).
+    `libc_loader` is the target's dynamic loader where the build machine has none (musl's,
+    from its toolchain): the archive's programs run with it laid over /lib, and the chroot
+    holds it.
 
     The archive is unpacked into a new directory whose path holds a space, so nothing can
     depend on the build's own paths or on unquoted ones. With `work_dir` that directory is
@@ -41,20 +45,22 @@ def test_archive(
             full_regrtest,
             log,
             runner,
+            libc_loader,
         )
     scratch = Path(tempfile.gettempdir())
     sweep_held(scratch, WORK_PREFIX)
     with held_directory(scratch, WORK_PREFIX) as work:
-        return _run(archive, work, full_regrtest, log, runner)
+        return _run(archive, work, full_regrtest, log, runner, libc_loader)
 
 
 def _run(
-    archive: Path, scratch: Path, full_regrtest: bool, log: Path, runner: Runner
+    archive: Path, scratch: Path, full_regrtest: bool, log: Path, runner: Runner,
+    libc_loader: Path | None,
 ) -> list[CheckResult]:
     catalog = load_catalog()
     tree = unpack(archive, scratch / "archive root", log, runner)
     target = catalog.target_of_archive(archive)
-    tree = tree.for_target(target.emulator)
+    tree = tree.for_target(target, libc_loader)
     modules = modules_to_import(tree.config_dir, catalog.excluded_modules)
     return [
         library.imports(tree, modules),
