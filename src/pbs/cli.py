@@ -567,7 +567,9 @@ def _targets_table(catalog: Catalog) -> Table:
     for column in ("--target", "libc", "libc floor", "runs here", "run-time libraries allowed"):
         table.add_column(column)
     for target in catalog.targets:
-        runs = f"under {target.emulator.program}" if target.emulator else "natively"
+        runs = (f"under {target.emulator.program}" if target.emulator
+                else f"natively, {target.sysroot.dynamic_linker} laid over /lib"
+                if catalog.toolchain_sources(target) else "natively")
         table.add_row(target.triple, target.libc, target.libc_floor, runs,
                       " ".join(target.allowed_libraries))
     return table

@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.version import Version
+
 from pbs.catalog import BuildOptions, Source, Target
 from pbs.cpython.build import INSTALL_PREFIX, CPythonBuild
 from pbs.cpython.makesetup import Rule, Section, applied_rules
@@ -160,7 +162,7 @@ class Distribution:
             python_symbol_visibility="global-default",
             python_extension_module_loading=("builtin", "shared-library"),
             libpython_link_mode="static",
-            crt_features=("glibc-dynamic", f"glibc-max-symbol-version:{glibc or self.target.libc_floor}"),
+            crt_features=crt_features(self.target, glibc),
             run_tests="build/run_tests.py",
             build_info=BuildInfo(
                 core=CoreInfo(
@@ -266,3 +268,12 @@ def _test_packages(stdlib: Path) -> list[str]:
 def interpreter_facts(build: CPythonBuild, python: Path) -> dict:
     output = build.run([python, "-E", "-s", "-c", FACTS_SCRIPT, INSTALL_PREFIX]).output
     return json.loads(output.strip().splitlines()[-1])
+
+
+def crt_features(target: Target, max_glibc: Version | None) -> tuple[str, ...]:
+    """PYTHON.json's C runtime facts, in the reference project's words: the libc linked
+    dynamically, and the newest glibc symbol version needed, or the musl release (musl has no
+    symbol versions) linked against."""
+    if target.libc == "musl":
+        return ("musl-dynamic", f"musl-version:{target.libc_floor}")
+    return ("glibc-dynamic", f"glibc-max-symbol-version:{max_glibc or target.libc_floor}")

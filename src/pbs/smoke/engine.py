@@ -81,6 +81,7 @@ def _run(
         gui.tkinter_xvfb(tree),
         building.venv_pip(tree),
         building.c_extension(tree),
+        building.binary_wheel(tree, target.libc),
         relocation.relocation(tree),
         relocation.chroot(tree, modules, target.allowed_libraries),
         regrtest.check(tree, catalog.regrtest, full=full_regrtest),
