@@ -13,6 +13,7 @@ from pbs.catalog import Catalog, MuslSysroot
 from pbs.elf import interpreter, needed_libraries
 from pbs.errors import PbsError
 from pbs.loader import LoaderOverlay
+from pbs.pipeline import libc_loader
 from pbs.runner import run
 from pbs.toolchain import Toolchain
 
@@ -69,11 +70,12 @@ def test_the_overlay_shows_the_toolchains_loader_and_leaves_no_mount(
 ) -> None:
     """Inside, /lib holds the toolchain's loader (even where Debian's musl package put its own
     there); outside, the host's mount table never gains the overlay."""
-    assert musl_toolchain.libc_loader is not None
-    in_lib = Path("/lib") / musl_toolchain.libc_loader.name
-    run_here(musl_toolchain, tmp_path, "cmp", musl_toolchain.libc_loader, in_lib)
+    loader = libc_loader(musl_toolchain)
+    assert loader is not None
+    in_lib = Path("/lib") / loader.name
+    run_here(musl_toolchain, tmp_path, "cmp", loader, in_lib)
     assert "pbs-loader" not in Path("/proc/mounts").read_text()
-    assert not in_lib.exists() or in_lib.read_bytes() != musl_toolchain.libc_loader.read_bytes()
+    assert not in_lib.exists() or in_lib.read_bytes() != loader.read_bytes()
 
 
 def test_a_static_program_needs_nothing_and_cannot_load_libraries(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pbs.buildpaths import machine_needles
 from pbs.cache import Cache
-from pbs.catalog import BuildOptions, Catalog, Python, Source, Target
+from pbs.catalog import BuildOptions, Catalog, MuslSysroot, Python, Source, Target
 from pbs.cpython.build_python import BuildPythonStep, build_build_python, plan_build_python
 from pbs.cpython.compiler import select_compiler
 from pbs.cpython.step import build_cpython, plan_cpython
@@ -24,7 +24,7 @@ from pbs.release import install_only_decision
 from pbs.steps.dependencies import DependencyStage, build_dependencies
 from pbs.steps.engine import Progress, StepEngine, StepResult
 from pbs.runner import Runner
-from pbs.toolchain import Toolchain, prepare_toolchain
+from pbs.toolchain import LOADER_DIR, Toolchain, prepare_toolchain
 from pbs.uvindex import Index, current_settings, write_index
 from pbs.verify import Verification, reject_failures, test_staged, validate_staged
 
@@ -77,6 +77,15 @@ def target_toolchain(
     """The toolchain for `target`, with the sources it builds its libc from fetched first."""
     libc = {source.name: fetcher.fetch(source) for source in catalog.toolchain_sources(target)}
     return prepare_toolchain(catalog.toolchain, target, cache, runner, libc)
+
+
+def libc_loader(toolchain: Toolchain) -> Path | None:
+    """The target's dynamic loader, from its toolchain, where the build machine has none
+    (musl's): laid over /lib to run the target's programs, and the chroot check's one library."""
+    sysroot = toolchain.target.sysroot
+    if isinstance(sysroot, MuslSysroot):
+        return toolchain.root / LOADER_DIR / sysroot.dynamic_linker
+    return None
 
 
 def dependency_stage(
@@ -174,7 +183,7 @@ def run_build(
             clock = time.monotonic()
             progress.started("test", checks_log, False)
             tests = test_staged(staged, full_regrtest=request.full_regrtest, log=checks_log,
-                                runner=runner, libc_loader=toolchain.libc_loader)
+                                runner=runner, libc_loader=libc_loader(toolchain))
             progress.finished("test", False, time.monotonic() - clock)
         verified.append(Verification(validations=validations, tests=tests))
         reject_failures(verified[0], checks_log)

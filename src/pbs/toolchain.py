@@ -113,19 +113,11 @@ class Toolchain:
             return self.sysroot / "lib"
         return self.sysroot / "usr" / "lib" / self.target.sysroot.multiarch
 
-    @property
-    def libc_loader(self) -> Path | None:
-        """The target's dynamic loader, where the build machine has none (musl's): what runs
-        the target's programs here, laid over /lib (pbs.loader)."""
-        if isinstance(self.target.sysroot, MuslSysroot):
-            return self.root / LOADER_DIR / self.target.sysroot.dynamic_linker
-        return None
-
     def runner_for(self, runner: Runner) -> Runner:
-        """What runs the commands of a build for the target, whose programs they run: `runner`,
-        with the target's loader laid over /lib where the build machine has none."""
-        if self.libc_loader is not None:
-            return LoaderOverlay(runner=runner, loader_dir=self.libc_loader.parent)
+        """What runs the commands of a build for the target, whose programs they run: for a
+        musl target, `runner` with musl's loader laid over /lib (pbs.loader); else `runner`."""
+        if isinstance(self.target.sysroot, MuslSysroot):
+            return LoaderOverlay(runner=runner, loader_dir=self.root / LOADER_DIR)
         return runner
 
     @property

@@ -95,6 +95,7 @@ class Catalog:
     targets: tuple[Target, ...]
     cross_configure: tuple[str, ...]  # configure's results a cross build of CPython is given
     cpython_targets: dict[str, CPythonTargetSettings]  # triple -> how CPython is built for it
+    target_checks: dict[str, TargetChecks]  # triple -> its checks' compiler, where not `cc`
     options: OptionsGrammar
     debian: DebianArchive
     toolchain: ToolchainSpec
@@ -438,6 +439,11 @@ def load_catalog(directory: Path | None = None) -> Catalog:
                     option_bases=tuple(raw.get("option_bases", ())))
                 for raw in targets
             },
+            target_checks={
+                raw["triple"]: TargetChecks(cc=raw["checks"]["cc"],
+                                            packages=tuple(raw["checks"]["packages"]))
+                for raw in targets if "checks" in raw
+            },
             options=_options(options),
             debian=debian,
             excluded_modules={
@@ -580,8 +586,6 @@ def _target(raw: dict[str, Any]) -> Target:
         allowed_libraries=tuple(raw["allowed_libraries"]),
         ca_bundles=tuple(raw["ca_bundles"]),
         sysroot=_sysroot(raw["sysroot"]),
-        checks=(TargetChecks(cc=raw["checks"]["cc"], packages=tuple(raw["checks"]["packages"]))
-                if "checks" in raw else None),
     )
 
 

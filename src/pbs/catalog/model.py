@@ -166,7 +166,9 @@ class Emulator:
 @dataclass(frozen=True, kw_only=True)
 class TargetChecks:
     """What the checks of a target's archives use on the build machine, where its own `cc`
-    builds for another libc: the target's C compiler, and the Debian packages installing it."""
+    builds for another libc: the target's C compiler, and the Debian packages installing it.
+    (Kept out of Target, whose every field keys the dependency steps, which these do not
+    concern.)"""
 
     cc: str
     packages: tuple[str, ...]
@@ -188,7 +190,6 @@ class Target:
     allowed_libraries: tuple[str, ...]
     ca_bundles: tuple[str, ...]  # system CA bundle files, tried in order at run time
     sysroot: GlibcSysroot | MuslSysroot
-    checks: TargetChecks | None = None  # None: the build machine's (or emulator's) cc serves
 
     @property
     def emulator_command(self) -> tuple[str, ...]:

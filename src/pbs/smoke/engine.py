@@ -60,7 +60,7 @@ def _run(
     catalog = load_catalog()
     tree = unpack(archive, scratch / "archive root", log, runner)
     target = catalog.target_of_archive(archive)
-    tree = tree.for_target(target, libc_loader)
+    tree = tree.for_target(target, catalog.target_checks.get(target.triple), libc_loader)
     modules = modules_to_import(tree.config_dir, catalog.excluded_modules)
     return [
         library.imports(tree, modules),

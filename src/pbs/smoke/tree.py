@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pbs.catalog import Emulator, Target
+from pbs.catalog import Emulator, Target, TargetChecks
 from pbs.errors import PbsError
 from pbs.loader import LoaderOverlay
 from pbs.sources.extract import extract_archive
@@ -48,11 +48,12 @@ class InstallTree:
         `gcc`, and ctypes.util runs `ld`)."""
         return self.work / "target tools"
 
-    def for_target(self, target: Target, libc_loader: Path | None = None) -> InstallTree:
+    def for_target(self, target: Target, checks: TargetChecks | None = None,
+                   libc_loader: Path | None = None) -> InstallTree:
         """This tree, checked for `target`: its programs run under its emulator, or natively
         with `libc_loader` (musl's loader, which the build machine lacks) laid over /lib; its
-        C compiler (the emulator's, or the target's checks') is the checks' `cc`."""
-        cc = target.emulator.cc if target.emulator else target.checks.cc if target.checks else None
+        C compiler (the emulator's, or `checks`') is the checks' `cc`."""
+        cc = target.emulator.cc if target.emulator else checks.cc if checks else None
         runner = (LoaderOverlay(runner=self.runner, loader_dir=libc_loader.parent)
                   if libc_loader else self.runner)
         if cc is not None:
