@@ -150,6 +150,27 @@ def test_musl_files_need_musls_loader_and_no_symbol_version(
         "needs symbol version GLIBC_2.34: musl has none"}
 
 
+def test_a_static_distribution_holds_no_shared_object_and_names_no_loader(
+    tmp_path: Path, musl_toolchain: Toolchain
+) -> None:
+    musl = musl_toolchain.target
+    bin_dir = tmp_path / "python" / "install" / "bin"
+    bin_dir.mkdir(parents=True)
+    program = f"{PLAIN}int main(void) {{ return answer() != 42; }}\n"
+    for name, flags in (("tool", ("-static",)), ("dynamic-tool", ()),
+                        ("libgood.so", ("-shared", "-fPIC"))):
+        subprocess.run([musl_toolchain.cc, "-x", "c", "-", "-o", bin_dir / name, *HARDENED,
+                        *flags], input=program, text=True, check=True)
+    assert found(validate_tree(tmp_path, musl, [], static=True)) == {
+        ("python/install/bin/dynamic-tool", "static", "names the loader /lib/ld-musl-x86_64.so.1"),
+        ("python/install/bin/dynamic-tool", "static", "has a dynamic section"),
+        ("python/install/bin/libgood.so", "static", "a shared object"),
+        ("python/install/bin/libgood.so", "static", "has a dynamic section"),
+    }
+    # As a dynamically linked distribution, all three are fine.
+    assert found(validate_tree(tmp_path, musl, [])) == set()
+
+
 @needs_gcc
 def test_an_elf_file_for_another_machine_is_reported(
     tmp_path: Path, catalog: Catalog, floor_target: Target

@@ -56,6 +56,7 @@ class ElfFacts:
     """What the loader and a hardening review need to know about one ELF file."""
 
     machine: str  # e_machine, as pyelftools names it (EM_X86_64, EM_AARCH64)
+    kind: str  # e_type: ET_EXEC, ET_DYN (shared objects, and position-independent programs)
     needed: tuple[str, ...]  # DT_NEEDED
     search_path: tuple[str, ...]  # DT_RUNPATH entries, else DT_RPATH's (ld.so ignores RPATH then)
     max_glibc: Version | None
@@ -106,6 +107,7 @@ def read_elf(path: Path) -> ElfFacts:
         versions = _symbol_versions(elf)
         return ElfFacts(
             machine=str(elf["e_machine"]),
+            kind=str(elf["e_type"]),
             needed=tuple(needed),
             search_path=tuple(entry for entry in runpath or rpath if entry),
             max_glibc=_max_glibc(versions),

@@ -10,6 +10,9 @@ archive's PYTHON.json must follow its schema and name only files that exist insi
 ("python-json"; a full archive without one fails it too) and agree with the extension modules
 shipped ("extensions"). What is checked must be a distribution at all: a python/ directory
 with an interpreter ("layout"). Nothing is read through a symlink that leads out of the tree.
+A +static distribution (its archive name says `static`) is one statically linked executable:
+no ELF file may be a shared object or name a loader or a dynamic section ("static"), and with
+no dynamic symbol table its interpreter exports nothing to check.
 """
 
 from __future__ import annotations
@@ -30,7 +33,9 @@ from pbs.catalog import Target
 from pbs.elf import ElfFacts, elf_kind, read_elf
 from pbs.sources.extract import extract_archive
 from pbs.distribution_json import check_python_json
+from pbs.errors import UsageError
 from pbs.metadata import FILE_NAME, ExtensionVariant, PythonJson
+from pbs.names import parse_archive_name
 
 _LINKED_KINDS = ("ET_EXEC", "ET_DYN")
 
@@ -103,15 +108,21 @@ def validate_archive(
 
     Raises PbsError (UnsafeArchive for hostile members) if the archive cannot be read.
     """
+    try:
+        static = parse_archive_name(archive.name).static
+    except UsageError:
+        static = False  # a name pbs did not write: judged as a dynamically linked build
     scratch = Path(tempfile.gettempdir())
     sweep_held(scratch, _WORK_PREFIX)  # what killed runs left there
     with held_directory(scratch, _WORK_PREFIX) as work:
         root = extract_archive(archive, work / "archive")
-        return validate_tree(root, target, forbidden_paths)
+        return validate_tree(root, target, forbidden_paths, static=static)
 
 
-def validate_tree(root: Path, target: Target, forbidden_paths: Sequence[BuildPath]) -> Report:
-    """Validate an unpacked archive; `root` is the directory that holds `python/`."""
+def validate_tree(root: Path, target: Target, forbidden_paths: Sequence[BuildPath], *,
+                  static: bool = False) -> Report:
+    """Validate an unpacked archive; `root` is the directory that holds `python/`; `static`:
+    it holds a +static build."""
     python_dir = root / "python"
     if not python_dir.is_dir() or python_dir.is_symlink():
         files = sum(1 for _ in regular_files(root))
@@ -133,7 +144,7 @@ def validate_tree(root: Path, target: Target, forbidden_paths: Sequence[BuildPat
             problems.append(Problem(rel, "elf", f"malformed ELF file: {exc}"))
             continue
         elf_files += 1
-        problems += _elf_problems(root, path, rel, facts, target, required_exports)
+        problems += _elf_problems(root, path, rel, facts, target, required_exports, static)
     if document is not None:
         problems += _extension_problems(python_dir, document)
     return Report(
@@ -163,10 +174,13 @@ def _elf_problems(
     facts: ElfFacts,
     target: Target,
     required_exports: set[str],
+    static: bool,
 ) -> list[Problem]:
     if facts.machine != target.elf_machine:
         # Built for another machine: nothing else about it can be judged for this target.
         return [Problem(rel, "machine", f"{facts.machine}, not {target.elf_machine}")]
+    if static:
+        return [*_static_problems(rel, facts), *_hardening_problems(rel, facts)]
     problems = [
         Problem(rel, "needed", soname)
         for soname in facts.needed
@@ -187,6 +201,17 @@ def _elf_problems(
         problems += [
             Problem(rel, "builtin-init", name) for name in required_exports - facts.exported
         ]
+    return problems
+
+
+def _static_problems(rel: str, facts: ElfFacts) -> list[Problem]:
+    problems = []
+    if facts.kind == "ET_DYN" and facts.interpreter is None:
+        problems.append(Problem(rel, "static", "a shared object"))
+    if facts.interpreter is not None:
+        problems.append(Problem(rel, "static", f"names the loader {facts.interpreter}"))
+    if "PT_DYNAMIC" in facts.segments:
+        problems.append(Problem(rel, "static", "has a dynamic section"))
     return problems
 
 

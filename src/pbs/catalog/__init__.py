@@ -197,10 +197,11 @@ class Catalog:
             return self.setup_py_rules
         return None
 
-    def patches_for(self, version: Version) -> tuple[SourcePatch, ...]:
-        """The edits made to CPython `version`'s sources before configure."""
+    def patches_for(self, version: Version, options: BuildOptions) -> tuple[SourcePatch, ...]:
+        """The edits made to CPython `version`'s sources before configure, for `options`."""
         return tuple(patch for patch in self.patches
-                     if patch.python.contains(version, prereleases=True))
+                     if patch.python.contains(version, prereleases=True)
+                     and set(patch.options) <= set(options.parts))
 
     def python_source(self, python: Python) -> Source:
         return self.source(PYTHON_SOURCE, str(python.version))
@@ -471,7 +472,7 @@ def load_catalog(directory: Path | None = None) -> Catalog:
             patches=tuple(
                 SourcePatch(name=patch["name"], file=patch["file"],
                             python=_specifier(patch["python"]), find=patch["find"],
-                            replace=patch["replace"])
+                            replace=patch["replace"], options=tuple(patch.get("options", ())))
                 for patch in patches
             ),
             toolchain=ToolchainSpec(

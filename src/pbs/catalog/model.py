@@ -352,6 +352,15 @@ class BuildOptions:
     def freethreaded(self) -> bool:
         return "freethreaded" in self.prefixes
 
+    @property
+    def static(self) -> bool:
+        """One statically linked executable: no loader, no shared object."""
+        return "static" in self.suffixes
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        return (*self.prefixes, self.base, *self.suffixes)
+
     def __str__(self) -> str:
         return "+".join((*self.prefixes, self.base, *self.suffixes))
 
@@ -452,13 +461,14 @@ class HostSpec:
 @dataclass(frozen=True, kw_only=True)
 class SourcePatch:
     """An edit of CPython's sources: `find`, which occurs exactly once in `file`, becomes
-    `replace`, for the versions `python` contains."""
+    `replace`, for the versions `python` contains (and builds with every part of `options`)."""
 
     name: str
     file: str
     python: SpecifierSet
     find: str
     replace: str
+    options: tuple[str, ...] = ()  # option parts (`static`) a build must have for the edit
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -91,7 +91,9 @@ def c_extension(tree: InstallTree) -> CheckResult:
     built = _build_extension(tree, name)
     if isinstance(built, CheckResult):
         return built
-    return scripted(tree, name, "call_extension", str(built.parent))
+    # A static interpreter must refuse the module cleanly, with an ImportError.
+    script = "refuse_extension" if tree.static else "call_extension"
+    return scripted(tree, name, script, str(built.parent))
 
 
 def binary_wheel(tree: InstallTree, libc: str) -> CheckResult:
@@ -99,6 +101,9 @@ def binary_wheel(tree: InstallTree, libc: str) -> CheckResult:
     libc's platform family pip finds this interpreter supports (musllinux on musl, manylinux on
     glibc), and it imports."""
     name = "binary-wheel"
+    if tree.static:
+        return skipped(name, "a static interpreter loads no extension module, and pip finds "
+                             "it no platform tag but linux_<arch> (it names no loader to ask)")
     if not has_cc(tree):
         return skipped(name, "no cc on PATH")
     asked = tree.script("wheel_tags", step=name)

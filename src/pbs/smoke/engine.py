@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pbs.cache import held_directory, sweep_held
 from pbs.catalog import load_catalog
+from pbs.names import parse_archive_name
 from pbs.runner import Runner
 from pbs.smoke import api, building, gui, library, regrtest, relocation, terminal, tls
 from pbs.smoke.expected import modules_to_import
@@ -60,7 +61,8 @@ def _run(
     catalog = load_catalog()
     tree = unpack(archive, scratch / "archive root", log, runner)
     target = catalog.target_of_archive(archive)
-    tree = tree.for_target(target, catalog.target_checks.get(target.triple), libc_loader)
+    tree = tree.for_target(target, catalog.target_checks.get(target.triple), libc_loader,
+                           static=parse_archive_name(archive.name).static)
     modules = modules_to_import(tree.config_dir, catalog.excluded_modules)
     return [
         library.imports(tree, modules),

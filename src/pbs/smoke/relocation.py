@@ -86,7 +86,7 @@ def chroot(
     tree: InstallTree, modules: list[str], allowed_libraries: tuple[str, ...]
 ) -> CheckResult:
     """Import every expected module in a root that holds only the tree and the allowed libraries
-    (for musl: its loader, which is its libc).
+    (for musl: its loader, which is its libc; for a +static build: nothing).
 
     Proves that nothing else on the build machine (a library, a data file) is needed.
     """
@@ -111,7 +111,9 @@ def chroot(
     result = tree.run(command, step=name)
     if result.returncode != 0:
         return failed(name, f"exit code {result.returncode}:\n{tail(result.output)}")
-    if tree.libc_loader is not None:
+    if tree.static:
+        alone = "the tree alone"
+    elif tree.libc_loader is not None:
         alone = f"{tree.libc_loader.name} alone"
     else:
         alone = f"only {len(allowed_libraries) - (VDSO in allowed_libraries)} glibc libraries"
@@ -120,6 +122,10 @@ def chroot(
 
 def _populate(tree: InstallTree, root: Path, allowed_libraries: tuple[str, ...]) -> str | None:
     """Lay out the root (a problem's description, or None); the tree is hard-linked, not copied."""
+    if tree.static:
+        # One statically linked executable: the tree alone, no loader, no library.
+        shutil.copytree(tree.prefix, root / "python", symlinks=True, copy_function=os.link)
+        return None
     machine, loader = _machine_and_loader(tree.python)
     wanted = [lib for lib in allowed_libraries if lib != VDSO]
     placements: dict[Path, Path]

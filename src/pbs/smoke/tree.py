@@ -34,6 +34,7 @@ class InstallTree:
     emulator: Emulator | None = None  # how a foreign target's programs run here
     target_cc: str | None = None  # the target's C compiler, where the build machine's cc is not
     libc_loader: Path | None = None  # the target's loader, where the build machine has none
+    static: bool = False  # a +static build: one static executable that loads no shared object
 
     @property
     def emulator_env(self) -> dict[str, str]:
@@ -49,10 +50,11 @@ class InstallTree:
         return self.work / "target tools"
 
     def for_target(self, target: Target, checks: TargetChecks | None = None,
-                   libc_loader: Path | None = None) -> InstallTree:
+                   libc_loader: Path | None = None, static: bool = False) -> InstallTree:
         """This tree, checked for `target`: its programs run under its emulator, or natively
         with `libc_loader` (musl's loader, which the build machine lacks) laid over /lib; its
-        C compiler (the emulator's, or `checks`') is the checks' `cc`."""
+        C compiler (the emulator's, or `checks`') is the checks' `cc`. `static`: the archive
+        holds a +static build."""
         cc = target.emulator.cc if target.emulator else checks.cc if checks else None
         runner = (LoaderOverlay(runner=self.runner, loader_dir=libc_loader.parent)
                   if libc_loader else self.runner)
@@ -66,7 +68,7 @@ class InstallTree:
                 if os.path.isabs(linker):
                     (self.target_tools / "ld").symlink_to(os.path.realpath(linker))
         return replace(self, emulator=target.emulator, target_cc=cc, libc_loader=libc_loader,
-                       runner=runner)
+                       runner=runner, static=static)
 
     @property
     def python(self) -> Path:
