@@ -384,6 +384,7 @@ def _fetch(args: argparse.Namespace, catalog: Catalog, out: Console, err: Consol
     target = catalog.target(args.target)
     pythons = catalog.pythons if args.all else (catalog.python(args.python),)
     needed = {s.key for python in pythons for s in catalog.sources_for(python, target)}
+    needed |= {s.key for s in catalog.toolchain_sources(target)}  # musl, built by the toolchain
     wanted = [source for source in catalog.sources if source.key in needed]
     source_dirs = _source_dirs(args)
     cache = _cache(args)

@@ -64,6 +64,7 @@ _LINKER_SYMBOLS = frozenset(
         "__libc_csu_fini",
         "_dl_relocate_static_pie",
         "__TMC_END__",
+        "_start_c",  # musl's crt1.o: the C half of _start
     }
 )
 _EMBEDDING_API = "Py_Initialize"

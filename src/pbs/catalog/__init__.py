@@ -467,7 +467,10 @@ def load_catalog(directory: Path | None = None) -> Catalog:
                             for name, skip in regrtest.get("skip_tests", {}).items()},
                 skip_tests_python={name: _specifier(skip["python"])
                                    for name, skip in regrtest.get("skip_tests", {}).items()
-                                   if not isinstance(skip, str)},
+                                   if not isinstance(skip, str) and "python" in skip},
+                skip_tests_libc={name: tuple(skip["libc"])
+                                 for name, skip in regrtest.get("skip_tests", {}).items()
+                                 if not isinstance(skip, str) and "libc" in skip},
             ),
             patches=tuple(
                 SourcePatch(name=patch["name"], file=patch["file"],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
@@ -220,12 +220,14 @@ class RegrtestPlan:
     skip_files: dict[str, str]  # test file -> why it cannot pass here (regrtest -x)
     skip_tests: dict[str, str]  # test method or class name -> why (regrtest -i)
     skip_tests_python: dict[str, SpecifierSet]  # a skip -> the versions it applies to
+    skip_tests_libc: dict[str, tuple[str, ...]] = field(default_factory=dict)  # -> its libcs
 
-    def skip_patterns(self, version: Version) -> tuple[str, ...]:
-        """The regrtest -i patterns for CPython `version`."""
+    def skip_patterns(self, version: Version, libc: str) -> tuple[str, ...]:
+        """The regrtest -i patterns for CPython `version` built against `libc`."""
         return tuple(name for name in self.skip_tests
-                     if name not in self.skip_tests_python
-                     or self.skip_tests_python[name].contains(version, prereleases=True))
+                     if (name not in self.skip_tests_python
+                         or self.skip_tests_python[name].contains(version, prereleases=True))
+                     and libc in self.skip_tests_libc.get(name, (libc,)))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -86,5 +86,5 @@ def _run(
         building.binary_wheel(tree, target.libc),
         relocation.relocation(tree),
         relocation.chroot(tree, modules, target.allowed_libraries),
-        regrtest.check(tree, catalog.regrtest, full=full_regrtest),
+        regrtest.check(tree, catalog.regrtest, full=full_regrtest, libc=target.libc),
     ]
