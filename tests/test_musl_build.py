@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from pbs.catalog import Catalog, MuslSysroot, Target
-from pbs.elf import ELF_MAGIC, interpreter, needed_libraries
+from pbs.elf import ELF_MAGIC, elf_kind, interpreter, needed_libraries
 from pbs.runner import run
 from pbs.toolchain import Toolchain
 
@@ -121,3 +121,49 @@ def test_the_interpreter_knows_it_is_musl_and_its_libraries_work(
     assert libc.split()[0] == "musl"
     assert roundtrip == "ok"
     assert length == "4"
+
+
+STATIC_ARCHIVES = (
+    f"{PREFIX}-noopt+static-full.tar.zst",
+    f"{PREFIX}-static-install_only.tar.gz",
+    f"{PREFIX}-static-install_only_stripped.tar.gz",
+)
+
+
+@pytest.fixture(scope="module")
+def static_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    dist = tmp_path_factory.mktemp("dist-static")
+    result = subprocess.run(
+        [sys.executable, "-m", "pbs", "build", "--python", "3.14", "--target", TRIPLE,
+         "--options", "noopt+static", "--tag", TAG, "--out", str(dist),
+         "-j", str(os.cpu_count() or 1)],
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    return dist, result.stdout
+
+
+def test_a_static_build_is_one_executable_that_runs_anywhere(
+    static_build: tuple[Path, str], tmp_path: Path
+) -> None:
+    """Its checks passed (the wheel check is skipped: it loads no extension module); no ELF
+    file names a loader or needs a library, no shared object is shipped, and the interpreter
+    runs here with nothing laid over /lib."""
+    dist, output = static_build
+    assert sorted(p.name for p in dist.glob("*.tar.*")) == sorted(STATIC_ARCHIVES)
+    lines = output.splitlines()
+    (caption,) = [line for line in lines if " passed, " in line and " failed, " in line]
+    assert caption.split()[2:] == ["0", "failed,", "1", "skipped"], caption
+    (row,) = [line for line in lines if " binary-wheel " in line]
+    assert "skipped" in row, row
+    with tarfile.open(dist / STATIC_ARCHIVES[1]) as archive:
+        archive.extractall(tmp_path, filter="tar")
+    elf_files = [path for path in (tmp_path / "python").rglob("*")
+                 if path.is_file() and not path.is_symlink()
+                 and elf_kind(path) in ("ET_EXEC", "ET_DYN")]
+    assert [path.name for path in elf_files] == ["python3.14"]
+    assert (interpreter(elf_files[0]), needed_libraries(elf_files[0])) == (None, [])
+    done = subprocess.run([tmp_path / "python" / "bin" / "python3", "-c",
+                           "import ctypes, ssl, sqlite3; print(ctypes.pythonapi)"],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout == "None\n"
