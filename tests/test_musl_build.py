@@ -70,14 +70,17 @@ def test_the_archives_are_named_for_musl(musl_build: tuple[Path, str]) -> None:
 
 
 def test_every_check_passed(musl_build: tuple[Path, str]) -> None:
-    """Validation found nothing, and every check of `pbs test` ran and passed: none skipped."""
+    """Validation found nothing, and every check of `pbs test` ran and passed (api-names
+    only where the catalog has no reference list for the version)."""
     _, output = musl_build
     lines = output.splitlines()
     for name in ARCHIVES:
         (summary,) = [line for line in lines if line.startswith(f"validate {name}: checked ")]
         assert summary.endswith(": 0 problems")
     (caption,) = [line for line in lines if " passed, " in line and " failed, " in line]
-    assert caption.split()[2:] == ["0", "failed,", "0", "skipped"], caption
+    assert caption.split()[2:4] == ["0", "failed,"], caption
+    skipped = [line.split()[1] for line in lines if line.startswith("│") and " skipped " in line]
+    assert set(skipped) <= {"api-names"}, skipped
     for check in ("c-extension", "binary-wheel", "chroot", "ssl-handshake", "regrtest"):
         (row,) = [line for line in lines if f" {check} " in line]
         assert "passed" in row, row
@@ -153,9 +156,9 @@ def test_a_static_build_is_one_executable_that_runs_anywhere(
     assert sorted(p.name for p in dist.glob("*.tar.*")) == sorted(STATIC_ARCHIVES)
     lines = output.splitlines()
     (caption,) = [line for line in lines if " passed, " in line and " failed, " in line]
-    assert caption.split()[2:] == ["0", "failed,", "1", "skipped"], caption
-    (row,) = [line for line in lines if " binary-wheel " in line]
-    assert "skipped" in row, row
+    assert caption.split()[2:4] == ["0", "failed,"], caption
+    skipped = [line.split()[1] for line in lines if line.startswith("│") and " skipped " in line]
+    assert "binary-wheel" in skipped and set(skipped) <= {"binary-wheel", "api-names"}, skipped
     with tarfile.open(dist / STATIC_ARCHIVES[1]) as archive:
         archive.extractall(tmp_path, filter="tar")
     elf_files = [path for path in (tmp_path / "python").rglob("*")

@@ -392,7 +392,7 @@ def _regrtest_problems(plan: RegrtestPlan) -> list[str]:
         if not re.fullmatch(r"test_\w+", name):
             found.append(f"regrtest: '{name}' is not a test file name (test_...)")
     for name in plan.skip_files:
-        if name in plan.selection:
+        if name in plan.selection and name not in plan.skip_options:
             found.append(f"regrtest: {name} is both selected and skipped")
     for name, reason in (*plan.skip_files.items(), *plan.skip_tests.items()):
         if not reason.strip():
@@ -462,7 +462,8 @@ def load_catalog(directory: Path | None = None) -> Catalog:
             regrtest=RegrtestPlan(
                 selection=tuple(regrtest["selection"]),
                 resources=tuple(regrtest["resources"]),
-                skip_files=dict(regrtest.get("skip_files", {})),
+                skip_files={name: skip if isinstance(skip, str) else skip["reason"]
+                            for name, skip in regrtest.get("skip_files", {}).items()},
                 skip_tests={name: skip if isinstance(skip, str) else skip["reason"]
                             for name, skip in regrtest.get("skip_tests", {}).items()},
                 skip_tests_python={name: _specifier(skip["python"])
@@ -471,6 +472,10 @@ def load_catalog(directory: Path | None = None) -> Catalog:
                 skip_tests_libc={name: tuple(skip["libc"])
                                  for name, skip in regrtest.get("skip_tests", {}).items()
                                  if not isinstance(skip, str) and "libc" in skip},
+                skip_options={name: tuple(skip["options"])
+                              for table in ("skip_files", "skip_tests")
+                              for name, skip in regrtest.get(table, {}).items()
+                              if not isinstance(skip, str) and "options" in skip},
             ),
             patches=tuple(
                 SourcePatch(name=patch["name"], file=patch["file"],

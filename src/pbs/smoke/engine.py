@@ -61,8 +61,9 @@ def _run(
     catalog = load_catalog()
     tree = unpack(archive, scratch / "archive root", log, runner)
     target = catalog.target_of_archive(archive)
+    name = parse_archive_name(archive.name)
     tree = tree.for_target(target, catalog.target_checks.get(target.triple), libc_loader,
-                           static=parse_archive_name(archive.name).static)
+                           static=name.static)
     modules = modules_to_import(tree.config_dir, catalog.excluded_modules)
     return [
         library.imports(tree, modules),
@@ -86,5 +87,6 @@ def _run(
         building.binary_wheel(tree, target.libc),
         relocation.relocation(tree),
         relocation.chroot(tree, modules, target.allowed_libraries),
-        regrtest.check(tree, catalog.regrtest, full=full_regrtest, libc=target.libc),
+        regrtest.check(tree, catalog.regrtest, full=full_regrtest, libc=target.libc,
+                       options=tuple(name.build.split("+"))),
     ]
