@@ -151,6 +151,8 @@ def run_build(
         target=request.target,
         source=python_source,
         pip=fetched[PIP_SOURCE],
+        libc=next((fetcher.fetch(source) for source in catalog.toolchain_sources(request.target)
+                   if source.role == "libc"), None),
         deps=deps.steps,
         build_date=epoch,
         build_python=build_python,
