@@ -96,6 +96,8 @@ def test_python_json_and_every_elf_file_are_musls(
     doc = json.loads((tmp_path / "python" / "PYTHON.json").read_text())
     assert doc["target_triple"] == TRIPLE
     assert doc["crt_features"] == ["musl-dynamic", f"musl-version:{target.libc_floor}"]
+    # musl's start files are in every program: its license ships with the build.
+    assert (tmp_path / "python" / "licenses" / "musl" / "COPYRIGHT").is_file()
     loaders, system_libraries = set(), set()
     for path in (tmp_path / "python" / "install").rglob("*"):
         if path.is_file() and not path.is_symlink() and path.read_bytes()[:4] == ELF_MAGIC:
