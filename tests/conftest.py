@@ -16,8 +16,13 @@ from pbs.cache import Cache
 from pbs.catalog import Catalog, load_catalog
 from pbs.errors import UsageError
 from pbs.host import ensure_emulation, ensure_packages, needed_packages
+from pbs.pipeline import target_toolchain
 from pbs.runner import CommandResult, run
+from pbs.sources.debian import DebianSource
+from pbs.sources.fetch import Fetcher
 from pbs.toolchain import Toolchain, prepare_toolchain
+
+MUSL_TARGET = "x86_64-unknown-linux-musl"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -46,6 +51,17 @@ def toolchain(tmp_path_factory: pytest.TempPathFactory, catalog: Catalog) -> Too
     """The catalogued target's toolchain, prepared once in a cache of its own."""
     cache = Cache(tmp_path_factory.mktemp("toolchain-cache"))
     return prepare_toolchain(catalog.toolchain, catalog.target(None), cache, run)
+
+
+@pytest.fixture(scope="session")
+def musl_toolchain(tmp_path_factory: pytest.TempPathFactory, catalog: Catalog) -> Toolchain:
+    """The musl target's toolchain (musl fetched and built: about two minutes), prepared once
+    in a cache of its own."""
+    cache = Cache(tmp_path_factory.mktemp("musl-toolchain-cache"))
+    fetcher = Fetcher(cache, DebianSource(catalog.debian, cache, run), run,
+                      console=Console(file=io.StringIO()))
+    return target_toolchain(catalog.target(MUSL_TARGET), catalog=catalog, cache=cache,
+                            fetcher=fetcher, runner=run)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -240,6 +240,18 @@ def test_a_patch_whose_text_is_not_there_once_stops_the_build(tmp_path: Path) ->
     assert getpath.read_text() == "x = 1\nprefix = found\n"
 
 
+def test_a_patch_for_some_options_is_made_for_builds_with_them_only() -> None:
+    catalog = load_catalog()
+    version = catalog.python(None).version
+    static = catalog.parse_options("noopt+static", catalog.python(None),
+                                   catalog.target("x86_64-unknown-linux-musl"))
+    dynamic = catalog.parse_options("noopt", catalog.python(None), catalog.target(None))
+    for_static = set(catalog.patches_for(version, static))
+    for_dynamic = set(catalog.patches_for(version, dynamic))
+    assert for_dynamic < for_static
+    assert all(patch.options == ("static",) for patch in for_static - for_dynamic)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("version", ["3.11", "3.13", "3.14", "3.15"])
 def test_every_catalogued_patch_applies_to_its_real_source(tmp_path: Path, version: str) -> None:
@@ -252,7 +264,9 @@ def test_every_catalogued_patch_applies_to_its_real_source(tmp_path: Path, versi
     artifact = catalog.python_source(python).artifacts[0]
     tarball = cache.source_path(artifact.sha256, artifact.file)
     source = source_root(extract_archive(tarball, tmp_path / "src"))
-    patches = catalog.patches_for(python.version)
+    # Every edit, whatever build options it is made for.
+    patches = tuple(patch for patch in catalog.patches
+                    if patch.python.contains(python.version, prereleases=True))
     assert patches
     apply_patches(source, patches)
     for patch in patches:

@@ -55,6 +55,17 @@ def test_written_names_read_back(catalog: Catalog, options: str) -> None:
         assert parsed.stem == full.stem
 
 
+def test_a_static_build_is_known_by_any_of_its_archive_names(catalog: Catalog) -> None:
+    musl = "x86_64-unknown-linux-musl"
+    static = ArchiveNames(version="3.14.7", tag="t", triple=musl, options="noopt+static",
+                          variant=catalog.release.variant("noopt+static"))
+    dynamic = ArchiveNames(version="3.14.7", tag="t", triple=musl, options="noopt",
+                           variant=catalog.release.variant("noopt"))
+    for built, expected in ((static, True), (dynamic, False)):
+        for name in (built.full(), built.install_only(), built.install_only_stripped()):
+            assert parse_archive_name(name).static is expected, name
+
+
 @pytest.mark.parametrize(("name", "message"), [
     ("cpython-3.14.tar.gz", "not an archive name"),
     (f"cpython-3.14.7-{TRIPLE}-install_only.tar.gz", "not an archive name"),

@@ -141,14 +141,18 @@ def test_parse_summary_without_summary() -> None:
 PLAN = RegrtestPlan(
     selection=("test_ssl", "test_zstd"),
     resources=("all", "-network"),
-    skip_files={"test_broken": "needs a network"},
-    skip_tests={"test_limited_history": "libedit bug", "test_cadata": "old OpenSSL messages"},
+    skip_files={"test_broken": "needs a network", "test_zstd": "no zstd when static"},
+    skip_tests={"test_limited_history": "libedit bug", "test_cadata": "old OpenSSL messages",
+                "test_load_version": "musl's loader answers every libc.* name",
+                "test_python_api": "no pythonapi in a static interpreter"},
     skip_tests_python={"test_cadata": SpecifierSet("<3.12")},
+    skip_tests_libc={"test_load_version": ("musl",)},
+    skip_options={"test_zstd": ("static",), "test_python_api": ("static",)},
 )
 
 
 def test_command_keeps_only_the_selected_files_the_version_has() -> None:
-    args = command(PLAN, {"test_ssl", "test_sqlite3"}, Version("3.14"), full=False)
+    args = command(PLAN, {"test_ssl", "test_sqlite3"}, Version("3.14"), "glibc", ("noopt",), full=False)
     assert args[:2] == ["-m", "test"]
     assert args[args.index("-u") + 1] == "all,-network"
     assert args[args.index("-i") + 1] == "test_limited_history"
@@ -158,15 +162,33 @@ def test_command_keeps_only_the_selected_files_the_version_has() -> None:
 
 
 def test_full_command_excludes_the_skipped_files() -> None:
-    args = command(PLAN, {"test_ssl"}, Version("3.14"), full=True)
+    args = command(PLAN, {"test_ssl"}, Version("3.14"), "glibc", ("noopt",), full=True)
     assert args[-2:] == ["-x", "test_broken"]
     assert "test_ssl" not in args
 
 
 def test_version_scoped_skips_apply_only_to_their_versions() -> None:
-    args = command(PLAN, {"test_ssl"}, Version("3.11"), full=False)
+    args = command(PLAN, {"test_ssl"}, Version("3.11"), "glibc", ("noopt",), full=False)
     skips = [args[i + 1] for i, arg in enumerate(args) if arg == "-i"]
     assert skips == ["test_limited_history", "test_cadata"]
+
+
+def test_option_scoped_skips_apply_only_to_builds_with_them() -> None:
+    args = command(PLAN, {"test_ssl", "test_zstd"}, Version("3.14"), "glibc", ("noopt",),
+                   full=False)
+    assert "test_zstd" in args and "test_python_api" not in args
+    static = command(PLAN, {"test_ssl", "test_zstd"}, Version("3.14"), "musl",
+                     ("noopt", "static"), full=False)
+    assert static[-1] == "test_ssl" and "test_zstd" not in static
+    assert static[static.index("test_python_api") - 1] == "-i"
+    full = command(PLAN, {"test_ssl"}, Version("3.14"), "musl", ("noopt", "static"), full=True)
+    assert full[-3:] == ["-x", "test_broken", "test_zstd"]
+
+
+def test_libc_scoped_skips_apply_only_to_builds_against_it() -> None:
+    args = command(PLAN, {"test_ssl"}, Version("3.14"), "musl", ("noopt",), full=False)
+    skips = [args[i + 1] for i, arg in enumerate(args) if arg == "-i"]
+    assert skips == ["test_limited_history", "test_load_version"]
 
 
 def test_catalogued_regrtest_plan_is_sound(catalog: Catalog) -> None:

@@ -22,6 +22,7 @@ from test_metadata import make_data, materialise
 from pbs.buildpaths import machine_needles, machine_paths, named_in
 from pbs.catalog import Catalog, Target
 from pbs.errors import PbsError
+from pbs.toolchain import Toolchain
 from pbs.validate import Problem, Report, render, validate_archive, validate_tree
 
 GCC = shutil.which("gcc")
@@ -119,6 +120,55 @@ def test_glibc_newer_than_the_floor(tmp_path: Path, floor_target: Target, host_t
         (f"{LIB}/libgrow.so", "glibc", "GLIBC_2.26 > 2.17")
     }
     assert found(validate_tree(tmp_path, host_target, [])) == set()
+
+
+@needs_gcc
+def test_musl_files_need_musls_loader_and_no_symbol_version(
+    tmp_path: Path, musl_toolchain: Toolchain, floor_target: Target
+) -> None:
+    """What the musl toolchain links passes for the musl target and, naming musl's libc.so,
+    fails glibc's; what the host's gcc links against glibc fails musl's on every count."""
+    musl = musl_toolchain.target
+    bin_dir = tmp_path / "python" / "install" / "bin"
+    bin_dir.mkdir(parents=True)
+    for name, flags in (("tool", ()), ("libgood.so", ("-shared", "-fPIC"))):
+        subprocess.run([musl_toolchain.cc, "-x", "c", "-", "-o", bin_dir / name, *HARDENED,
+                        *flags], input=f"{PLAIN}int main(void) {{ return 0; }}\n",
+                       text=True, check=True)
+    assert found(validate_tree(tmp_path, musl, [])) == set()
+    assert found(validate_tree(tmp_path, floor_target, [])) == {
+        ("python/install/bin/tool", "needed", "libc.so"),
+        ("python/install/bin/libgood.so", "needed", "libc.so"),
+    }
+    shutil.rmtree(bin_dir)
+    cc(bin_dir / "glibc-tool", "int main(void) { return 0; }\n", *HARDENED)
+    problems = found(validate_tree(tmp_path, musl, []))
+    assert ("python/install/bin/glibc-tool", "needed", "libc.so.6") in problems
+    assert ("python/install/bin/glibc-tool", "libc",
+            "interpreter /lib64/ld-linux-x86-64.so.2, not /lib/ld-musl-x86_64.so.1") in problems
+    assert {p[2] for p in problems if p[1] == "libc"} >= {
+        "needs symbol version GLIBC_2.34: musl has none"}
+
+
+def test_a_static_distribution_holds_no_shared_object_and_names_no_loader(
+    tmp_path: Path, musl_toolchain: Toolchain
+) -> None:
+    musl = musl_toolchain.target
+    bin_dir = tmp_path / "python" / "install" / "bin"
+    bin_dir.mkdir(parents=True)
+    program = f"{PLAIN}int main(void) {{ return answer() != 42; }}\n"
+    for name, flags in (("tool", ("-static",)), ("dynamic-tool", ()),
+                        ("libgood.so", ("-shared", "-fPIC"))):
+        subprocess.run([musl_toolchain.cc, "-x", "c", "-", "-o", bin_dir / name, *HARDENED,
+                        *flags], input=program, text=True, check=True)
+    assert found(validate_tree(tmp_path, musl, [], static=True)) == {
+        ("python/install/bin/dynamic-tool", "static", "names the loader /lib/ld-musl-x86_64.so.1"),
+        ("python/install/bin/dynamic-tool", "static", "has a dynamic section"),
+        ("python/install/bin/libgood.so", "static", "a shared object"),
+        ("python/install/bin/libgood.so", "static", "has a dynamic section"),
+    }
+    # As a dynamically linked distribution, all three are fine.
+    assert found(validate_tree(tmp_path, musl, [])) == set()
 
 
 @needs_gcc

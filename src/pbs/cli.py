@@ -30,13 +30,19 @@ from pbs.inputs import (
 from pbs.host import ensure_emulation, ensure_packages, needed_packages
 from pbs.link import LinkRequest, link_archive
 from pbs.live import LiveSteps
-from pbs.pipeline import BuildRequest, default_tag, dependency_stage, run_build
+from pbs.pipeline import (
+    BuildRequest,
+    default_tag,
+    dependency_stage,
+    libc_loader,
+    run_build,
+    target_toolchain,
+)
 from pbs.recipes import RECIPES
 from pbs.runner import run
 from pbs.smoke import render as render_tests
 from pbs.smoke import test_archive
 from pbs.steps.engine import StepEngine
-from pbs.toolchain import prepare_toolchain
 from pbs.uvindex import scan_archives, settings, write_index
 from pbs.validate import Report as ValidationReport
 from pbs.validate import render as render_validation
@@ -357,11 +363,17 @@ def _test(args: argparse.Namespace, catalog: Catalog, out: Console, err: Console
         target = catalog.target_of_archive(args.archive)
     except UsageError:
         target = None  # test_archive refuses the archive, after trying to read it
+    loader = None
     if target is not None:
         _host_packages(catalog, target, cache, err, checks=True)
+        if catalog.toolchain_sources(target):
+            # The target's libc, which this machine lacks, comes from its toolchain.
+            loader = libc_loader(target_toolchain(target, catalog=catalog, cache=cache,
+                                                  fetcher=_fetcher(catalog, cache, [], err),
+                                                  runner=run))
     err.print(f"testing {args.archive} (log: {log})")
     results = test_archive(args.archive, full_regrtest=args.full, log=log, runner=run,
-                           work_dir=args.keep)
+                           work_dir=args.keep, libc_loader=loader)
     out.print(render_tests(results))
     return 1 if any(result.outcome == "failed" for result in results) else 0
 
@@ -373,6 +385,7 @@ def _fetch(args: argparse.Namespace, catalog: Catalog, out: Console, err: Consol
     target = catalog.target(args.target)
     pythons = catalog.pythons if args.all else (catalog.python(args.python),)
     needed = {s.key for python in pythons for s in catalog.sources_for(python, target)}
+    needed |= {s.key for s in catalog.toolchain_sources(target)}  # musl, built by the toolchain
     wanted = [source for source in catalog.sources if source.key in needed]
     source_dirs = _source_dirs(args)
     cache = _cache(args)
@@ -509,7 +522,8 @@ def _toolchain(args: argparse.Namespace, catalog: Catalog, out: Console, err: Co
     cache = _cache(args)
     _host_packages(catalog, target, cache, err, checks=False)
     cache.sweep_staging()
-    toolchain = prepare_toolchain(catalog.toolchain, target, cache, run)
+    toolchain = target_toolchain(target, catalog=catalog, cache=cache,
+                                 fetcher=_fetcher(catalog, cache, [], err), runner=run)
     table = Table(title=f"toolchain for {target.triple}", title_justify="left", show_header=False)
     table.add_column("what")
     table.add_column("value")
@@ -517,7 +531,7 @@ def _toolchain(args: argparse.Namespace, catalog: Catalog, out: Console, err: Co
     table.add_row("compilers", toolchain.description)
     table.add_row("CC", str(toolchain.cc))
     table.add_row("sysroot", str(toolchain.sysroot))
-    table.add_row("glibc floor", target.libc_floor)
+    table.add_row(f"{target.libc} floor", target.libc_floor)
     out.print(table)
     return 0
 
@@ -557,7 +571,9 @@ def _targets_table(catalog: Catalog) -> Table:
                    "run-time libraries allowed"):
         table.add_column(column)
     for target in catalog.targets:
-        runs = f"under {target.emulator.program}" if target.emulator else "natively"
+        runs = (f"under {target.emulator.program}" if target.emulator
+                else f"natively, {target.sysroot.dynamic_linker} laid over /lib"
+                if catalog.toolchain_sources(target) else "natively")
         table.add_row(target.triple, target.march or "", target.libc, target.libc_floor, runs,
                       " ".join(target.allowed_libraries))
     return table

@@ -36,6 +36,16 @@ def needed_symbol_versions(path: Path) -> dict[str, set[str]]:
         return _symbol_versions(ELFFile(handle))
 
 
+def interpreter(path: Path) -> str | None:
+    """The program interpreter (PT_INTERP) an ELF file names, or None: a static program, or a
+    shared object."""
+    with path.open("rb") as handle:
+        for segment in ELFFile(handle).iter_segments():
+            if segment["p_type"] == "PT_INTERP":
+                return str(segment.get_interp_name())
+    return None
+
+
 def max_glibc_version(path: Path) -> Version | None:
     """The newest GLIBC_x.y symbol version an ELF file needs, or None if it needs none."""
     return _max_glibc(needed_symbol_versions(path))
@@ -46,9 +56,12 @@ class ElfFacts:
     """What the loader and a hardening review need to know about one ELF file."""
 
     machine: str  # e_machine, as pyelftools names it (EM_X86_64, EM_AARCH64)
+    kind: str  # e_type: ET_EXEC, ET_DYN (shared objects, and position-independent programs)
     needed: tuple[str, ...]  # DT_NEEDED
     search_path: tuple[str, ...]  # DT_RUNPATH entries, else DT_RPATH's (ld.so ignores RPATH then)
     max_glibc: Version | None
+    versions_needed: frozenset[str]  # every symbol version it requires of a library
+    interpreter: str | None  # PT_INTERP: the dynamic loader of an executable
     segments: frozenset[str]  # p_type of every program header
     executable_stack: bool  # PT_GNU_STACK asks for PF_X
     bind_now: bool
@@ -91,11 +104,16 @@ def read_elf(path: Path) -> ElfFacts:
                 elif name == "DT_FLAGS_1":
                     flags_1 |= tag.entry.d_val
         segments = list(elf.iter_segments())
+        versions = _symbol_versions(elf)
         return ElfFacts(
             machine=str(elf["e_machine"]),
+            kind=str(elf["e_type"]),
             needed=tuple(needed),
             search_path=tuple(entry for entry in runpath or rpath if entry),
-            max_glibc=_max_glibc(_symbol_versions(elf)),
+            max_glibc=_max_glibc(versions),
+            versions_needed=frozenset(v for names in versions.values() for v in names),
+            interpreter=next((str(segment.get_interp_name()) for segment in segments
+                              if segment["p_type"] == "PT_INTERP"), None),
             segments=frozenset(str(segment["p_type"]) for segment in segments),
             executable_stack=any(
                 segment["p_type"] == "PT_GNU_STACK" and segment["p_flags"] & P_FLAGS.PF_X

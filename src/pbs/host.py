@@ -29,8 +29,10 @@ def needed_packages(catalog: Catalog, target: Target, *, checks: bool) -> tuple[
     """The toolchain's packages for `target` (its emulator runs the toolchain's own check),
     and with `checks` those of the archive checks."""
     emulator = target.emulator.packages if target.emulator else ()
-    extra = catalog.host.packages if checks else ()
-    return tuple(dict.fromkeys((*catalog.toolchain.debian_packages, target.sysroot.crt_package,
+    checks_tools = catalog.target_checks.get(target.triple)
+    target_checks = checks_tools.packages if checks_tools else ()
+    extra = (*catalog.host.packages, *target_checks) if checks else ()
+    return tuple(dict.fromkeys((*catalog.toolchain.debian_packages, *target.sysroot.packages,
                                 *emulator, *extra)))
 
 

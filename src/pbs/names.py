@@ -78,6 +78,11 @@ class ArchiveName:
         """The name without build and flavor: one release of one Python for one target."""
         return f"cpython-{self.version}+{self.tag}-{self.triple}"
 
+    @property
+    def static(self) -> bool:
+        """Whether the archive holds a +static build (its options or variant name `static`)."""
+        return "static" in self.build.split("+")
+
 
 def is_archive_name(name: str) -> bool:
     """Whether a file, by the end of its name, is meant to be an archive."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pbs.buildpaths import machine_needles
 from pbs.cache import Cache
-from pbs.catalog import BuildOptions, Catalog, Python, Source, Target
+from pbs.catalog import BuildOptions, Catalog, MuslSysroot, Python, Source, Target
 from pbs.cpython.build_python import BuildPythonStep, build_build_python, plan_build_python
 from pbs.cpython.compiler import select_compiler
 from pbs.cpython.step import build_cpython, plan_cpython
@@ -24,7 +24,7 @@ from pbs.release import install_only_decision
 from pbs.steps.dependencies import DependencyStage, build_dependencies
 from pbs.steps.engine import Progress, StepEngine, StepResult
 from pbs.runner import Runner
-from pbs.toolchain import Toolchain, prepare_toolchain
+from pbs.toolchain import LOADER_DIR, Toolchain, prepare_toolchain
 from pbs.uvindex import Index, current_settings, write_index
 from pbs.verify import Verification, reject_failures, test_staged, validate_staged
 
@@ -71,6 +71,23 @@ def release_epoch(tag: str) -> int:
     return int(day.timestamp())
 
 
+def target_toolchain(
+    target: Target, *, catalog: Catalog, cache: Cache, fetcher: Fetcher, runner: Runner,
+) -> Toolchain:
+    """The toolchain for `target`, with the sources it builds its libc from fetched first."""
+    libc = {source.name: fetcher.fetch(source) for source in catalog.toolchain_sources(target)}
+    return prepare_toolchain(catalog.toolchain, target, cache, runner, libc)
+
+
+def libc_loader(toolchain: Toolchain) -> Path | None:
+    """The target's dynamic loader, from its toolchain, where the build machine has none
+    (musl's): laid over /lib to run the target's programs, and the chroot check's one library."""
+    sysroot = toolchain.target.sysroot
+    if isinstance(sysroot, MuslSysroot):
+        return toolchain.root / LOADER_DIR / sysroot.dynamic_linker
+    return None
+
+
 def dependency_stage(
     sources: list[Source], *, target: Target, catalog: Catalog, cache: Cache, fetcher: Fetcher,
     engine: StepEngine, jobs: int, runner: Runner,
@@ -78,10 +95,11 @@ def dependency_stage(
     """The toolchain, the fetched `sources`, and the steps of the libraries among them:
     what `pbs deps` does, and the first half of `pbs build`."""
     cache.sweep_staging()
-    toolchain = prepare_toolchain(catalog.toolchain, target, cache, runner)
+    toolchain = target_toolchain(target, catalog=catalog, cache=cache, fetcher=fetcher,
+                                 runner=runner)
     fetched = {source.name: fetcher.fetch(source) for source in sources}
     deps = build_dependencies(fetched, target=target, toolchain=toolchain, engine=engine,
-                              jobs=jobs, runner=runner)
+                              jobs=jobs, runner=toolchain.runner_for(runner))
     return toolchain, fetched, deps
 
 
@@ -123,7 +141,7 @@ def run_build(
             *catalog.cpython_cross_configure(request.target),
         ),
         bolt=catalog.options.bolt_for(request.options, request.target.arch, request.python.version),
-        patches=catalog.patches_for(request.python.version),
+        patches=catalog.patches_for(request.python.version, request.options),
         excluded_modules=catalog.excluded_for(request.python.version),
         setup_rules=catalog.setup_rules_for(request.python.version),
         compiler=select_compiler(
@@ -133,12 +151,14 @@ def run_build(
         target=request.target,
         source=python_source,
         pip=fetched[PIP_SOURCE],
+        libc=next((fetcher.fetch(source) for source in catalog.toolchain_sources(request.target)
+                   if source.role == "libc"), None),
         deps=deps.steps,
         build_date=epoch,
         build_python=build_python,
     )
     cpython = build_cpython(step, engine=engine, toolchain=toolchain, jobs=request.jobs,
-                            runner=runner)
+                            runner=toolchain.runner_for(runner))
     names = ArchiveNames(
         version=str(request.python.version),
         tag=request.tag,
@@ -165,7 +185,7 @@ def run_build(
             clock = time.monotonic()
             progress.started("test", checks_log, False)
             tests = test_staged(staged, full_regrtest=request.full_regrtest, log=checks_log,
-                                runner=runner)
+                                runner=runner, libc_loader=libc_loader(toolchain))
             progress.finished("test", False, time.monotonic() - clock)
         verified.append(Verification(validations=validations, tests=tests))
         reject_failures(verified[0], checks_log)

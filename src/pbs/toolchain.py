@@ -22,6 +22,7 @@ import importlib.util
 import io
 import shutil
 import tarfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -30,16 +31,20 @@ from packaging.version import Version
 from pbs.arfile import members
 from pbs.buildpaths import BuildPath, excerpt, files_naming, machine_needles
 from pbs.cache import Cache, key_of
-from pbs.catalog import HeaderEdit, LibcCompat, Target, ToolchainSpec
+from pbs.catalog import HeaderEdit, LibcCompat, MuslSysroot, Target, ToolchainSpec
 from pbs.elf import max_glibc_version
 from pbs.errors import PbsError
+from pbs.loader import LoaderOverlay
 from pbs.runner import Runner
+from pbs.sources.fetch import Fetched
 from pbs.sources.debian import DebianSource
 from pbs.steps.engine import StepEngine
 
 # The sources of the glibc functions newer than a floor that the sysroot defines (LibcCompat).
 COMPAT_SOURCES = Path(__file__).parent / "toolchain_compat"
 COMPAT_LIBRARY = "libpbs_libc_compat.a"
+# A musl toolchain's directory holding its dynamic loader alone (pbs.loader lays it over /lib).
+LOADER_DIR = "loader"
 # clang's resource directory inside the toolchain, where compiler-rt comes from zig.
 RESOURCE_DIR = "resource"
 # zig's stub of the dynamic linker, renamed to the target's real soname in the sysroot.
@@ -103,8 +108,17 @@ class Toolchain:
 
     @property
     def sysroot_libdir(self) -> Path:
-        """The sysroot's glibc stubs and start files."""
+        """The sysroot's libc (glibc's stubs, or musl) and start files."""
+        if isinstance(self.target.sysroot, MuslSysroot):
+            return self.sysroot / "lib"
         return self.sysroot / "usr" / "lib" / self.target.sysroot.multiarch
+
+    def runner_for(self, runner: Runner) -> Runner:
+        """What runs the commands of a build for the target, whose programs they run: for a
+        musl target, `runner` with musl's loader laid over /lib (pbs.loader); else `runner`."""
+        if isinstance(self.target.sysroot, MuslSysroot):
+            return LoaderOverlay(runner=runner, loader_dir=self.root / LOADER_DIR)
+        return runner
 
     @property
     def cc(self) -> Path:
@@ -130,11 +144,16 @@ class Toolchain:
 
 
 def prepare_toolchain(
-    spec: ToolchainSpec, target: Target, cache: Cache, runner: Runner
+    spec: ToolchainSpec, target: Target, cache: Cache, runner: Runner,
+    libc: Mapping[str, Fetched] | None = None,
 ) -> Toolchain:
-    """The toolchain for `target`, generated into the cache on first use."""
-    if target.libc != "glibc":
-        raise PbsError(f"no toolchain recipe for {target.triple}")
+    """The toolchain for `target`, generated into the cache on first use. A target whose libc
+    is built from source (musl) needs `libc`: the fetched catalog.toolchain_sources(target),
+    by name."""
+    if isinstance(target.sysroot, MuslSysroot):
+        # Imported here: the musl recipe builds on this module's pieces.
+        from pbs.musl_sysroot import prepare_musl_toolchain
+        return prepare_musl_toolchain(spec, target, cache, runner, libc or {})
     llvm = _installed_llvm_bin(spec)
     zig = _zig(spec)
     probe_log = cache.log("toolchain", "versions.log")

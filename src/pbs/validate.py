@@ -1,16 +1,20 @@
 """Checks of a built archive, made by reading its files: nothing it contains is ever run.
 
 Every ELF executable or shared object (object files are skipped) must be built for the
-target's machine ("machine") and load on the target's oldest C library with only the target's system libraries or libraries shipped beside it
-("needed", "glibc"), be hardened ("stack", "relro", "bind-now", "textrel"), and, for the
-interpreter and libpython, export CPython's symbols and nothing of its bundled dependencies
-("exports", "builtin-init"). Every x86-64 ELF file, object files too, holds no instruction
-above the target's level outside the functions isa.toml knows to be chosen by CPUID
-("isa-level", see pbs.isa). No file may name a build-machine path ("build-path"). A full
+target's machine ("machine") and load on the target's oldest C library with only the target's
+system libraries or libraries shipped beside it ("needed"; "glibc" for glibc's floor, "libc"
+for musl's loader and its lack of symbol versions), be hardened ("stack", "relro", "bind-now",
+"textrel"), and, for the interpreter and libpython, export CPython's symbols and nothing of its
+bundled dependencies ("exports", "builtin-init"). Every x86-64 ELF file, object files too,
+holds no instruction above the target's level outside the functions isa.toml knows to be chosen
+by CPUID ("isa-level", see pbs.isa). No file may name a build-machine path ("build-path"). A full
 archive's PYTHON.json must follow its schema and name only files that exist inside it
 ("python-json"; a full archive without one fails it too) and agree with the extension modules
 shipped ("extensions"). What is checked must be a distribution at all: a python/ directory
 with an interpreter ("layout"). Nothing is read through a symlink that leads out of the tree.
+A +static distribution (its archive name says `static`) is one statically linked executable:
+no ELF file may be a shared object or name a loader or a dynamic section ("static"), and with
+no dynamic symbol table its interpreter exports nothing to check.
 """
 
 from __future__ import annotations
@@ -32,7 +36,9 @@ from pbs.elf import ElfFacts, elf_kind, read_elf
 from pbs.sources.extract import extract_archive
 from pbs.distribution_json import check_python_json
 from pbs.isa import Finding, LevelScanner
+from pbs.errors import UsageError
 from pbs.metadata import FILE_NAME, ExtensionVariant, PythonJson
+from pbs.names import parse_archive_name
 
 _LINKED_KINDS = ("ET_EXEC", "ET_DYN")
 _OBJECT_KIND = "ET_REL"
@@ -62,6 +68,7 @@ _LINKER_SYMBOLS = frozenset(
         "__libc_csu_fini",
         "_dl_relocate_static_pie",
         "__TMC_END__",
+        "_start_c",  # musl's crt1.o: the C half of _start
     }
 )
 _EMBEDDING_API = "Py_Initialize"
@@ -107,17 +114,22 @@ def validate_archive(
 
     Raises PbsError (UnsafeArchive for hostile members) if the archive cannot be read.
     """
+    try:
+        static = parse_archive_name(archive.name).static
+    except UsageError:
+        static = False  # a name pbs did not write: judged as a dynamically linked build
     scratch = Path(tempfile.gettempdir())
     sweep_held(scratch, _WORK_PREFIX)  # what killed runs left there
     with held_directory(scratch, _WORK_PREFIX) as work:
         root = extract_archive(archive, work / "archive")
-        return validate_tree(root, target, forbidden_paths, isa)
+        return validate_tree(root, target, forbidden_paths, isa, static=static)
 
 
 def validate_tree(root: Path, target: Target, forbidden_paths: Sequence[BuildPath],
-                  isa: IsaSpec | None = None) -> Report:
+                  isa: IsaSpec | None = None, *, static: bool = False) -> Report:
     """Validate an unpacked archive; `root` is the directory that holds `python/`. Its machine
-    code is held to the target's level when `isa` is given and the target has one."""
+    code is held to the target's level when `isa` is given and the target has one; `static`:
+    it holds a +static build."""
     python_dir = root / "python"
     if not python_dir.is_dir() or python_dir.is_symlink():
         files = sum(1 for _ in regular_files(root))
@@ -144,7 +156,7 @@ def validate_tree(root: Path, target: Target, forbidden_paths: Sequence[BuildPat
             problems.append(Problem(rel, "elf", f"malformed ELF file: {exc}"))
             continue
         elf_files += 1
-        problems += _elf_problems(root, path, rel, facts, target, required_exports)
+        problems += _elf_problems(root, path, rel, facts, target, required_exports, static)
     if document is not None:
         problems += _extension_problems(python_dir, document)
     return Report(
@@ -174,19 +186,20 @@ def _elf_problems(
     facts: ElfFacts,
     target: Target,
     required_exports: set[str],
+    static: bool,
 ) -> list[Problem]:
     if facts.machine != target.elf_machine:
         # Built for another machine: nothing else about it can be judged for this target.
         return [Problem(rel, "machine", f"{facts.machine}, not {target.elf_machine}")]
+    if static:
+        return [*_static_problems(rel, facts), *_hardening_problems(rel, facts)]
     problems = [
         Problem(rel, "needed", soname)
         for soname in facts.needed
         if soname not in target.allowed_libraries
         and not _shipped_and_reachable(root, path, soname, facts.search_path)
     ]
-    floor = Version(target.libc_floor)
-    if target.libc == "glibc" and facts.max_glibc is not None and facts.max_glibc > floor:
-        problems.append(Problem(rel, "glibc", f"GLIBC_{facts.max_glibc} > {target.libc_floor}"))
+    problems += _libc_problems(rel, facts, target)
     problems += _hardening_problems(rel, facts)
 
     interpreter = _INTERPRETER.fullmatch(rel) is not None
@@ -208,6 +221,33 @@ def _above_level(finding: Finding, target: Target) -> str:
     return (f"{function} at {finding.address:#x}: {finding.instruction} "
             f"({', '.join(finding.features)}); {finding.count} instructions above "
             f"{target.march}, needing {', '.join(finding.all_features)}")
+
+
+def _static_problems(rel: str, facts: ElfFacts) -> list[Problem]:
+    problems = []
+    if facts.kind == "ET_DYN" and facts.interpreter is None:
+        problems.append(Problem(rel, "static", "a shared object"))
+    if facts.interpreter is not None:
+        problems.append(Problem(rel, "static", f"names the loader {facts.interpreter}"))
+    if "PT_DYNAMIC" in facts.segments:
+        problems.append(Problem(rel, "static", "has a dynamic section"))
+    return problems
+
+
+def _libc_problems(rel: str, facts: ElfFacts, target: Target) -> list[Problem]:
+    """Whether the file loads on the target's oldest C library: glibc's symbol versions must
+    not pass its floor; musl has no symbol versions (a file needing one was linked against
+    another libc) and one loader, which an executable must name."""
+    if target.libc == "glibc":
+        if facts.max_glibc is not None and facts.max_glibc > Version(target.libc_floor):
+            return [Problem(rel, "glibc", f"GLIBC_{facts.max_glibc} > {target.libc_floor}")]
+        return []
+    problems = [Problem(rel, "libc", f"needs symbol version {version}: {target.libc} has none")
+                for version in sorted(facts.versions_needed)]
+    loader = f"/lib/{target.sysroot.dynamic_linker}"
+    if facts.interpreter is not None and facts.interpreter != loader:
+        problems.append(Problem(rel, "libc", f"interpreter {facts.interpreter}, not {loader}"))
+    return problems
 
 
 def _hardening_problems(rel: str, facts: ElfFacts) -> list[Problem]:

@@ -48,10 +48,11 @@ def validate_staged(
 
 
 def test_staged(staged: Sequence[Path], *, full_regrtest: bool, log: Path,
-                runner: Runner) -> tuple[CheckResult, ...]:
+                runner: Runner, libc_loader: Path | None = None) -> tuple[CheckResult, ...]:
     """`pbs test` of the full archive, the one that carries CPython's test suite (all of it
-    with `full_regrtest`, as `pbs test --full`)."""
-    return tuple(test_archive(staged[0], full_regrtest=full_regrtest, log=log, runner=runner))
+    with `full_regrtest`, as `pbs test --full`); `libc_loader` as for test_archive."""
+    return tuple(test_archive(staged[0], full_regrtest=full_regrtest, log=log, runner=runner,
+                              libc_loader=libc_loader))
 
 
 def reject_failures(verification: Verification, log: Path) -> None:

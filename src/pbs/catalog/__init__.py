@@ -35,6 +35,8 @@ from pbs.catalog.model import (
     IsaLevel,
     IsaSpec,
     LibcCompat,
+    LibcPatch,
+    MuslSysroot,
     OptionsGrammar,
     PyPILocation,
     Python,
@@ -45,6 +47,7 @@ from pbs.catalog.model import (
     Source,
     SourcePatch,
     Target,
+    TargetChecks,
     ToolchainSpec,
 )
 from pbs.errors import CatalogError, UsageError
@@ -64,19 +67,24 @@ __all__ = [
     "HeaderEdit",
     "IsaSpec",
     "LibcCompat",
+    "LibcPatch",
+    "MuslSysroot",
     "PyPILocation",
     "Python",
     "RegrtestPlan",
     "SourcePatch",
     "Source",
     "Target",
+    "TargetChecks",
     "ToolchainSpec",
     "VDSO",
     "load_catalog",
 ]
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
-ROLES = ("python", "library", "build-input", "wheel")
+ROLES = ("python", "library", "build-input", "wheel", "libc", "patches")
+# Roles of the sources a toolchain is built from (a libc and its patches), not a build.
+TOOLCHAIN_ROLES = ("libc", "patches")
 PYTHON_SOURCE = "cpython"
 # Whose compiler-rt builtins a toolchain can link: Debian's LLVM's, or zig's.
 COMPILER_RTS = ("llvm", "debian", "zig")
@@ -91,6 +99,7 @@ class Catalog:
     targets: tuple[Target, ...]
     cross_configure: tuple[str, ...]  # configure's results a cross build of CPython is given
     cpython_targets: dict[str, CPythonTargetSettings]  # triple -> how CPython is built for it
+    target_checks: dict[str, TargetChecks]  # triple -> its checks' compiler, where not `cc`
     options: OptionsGrammar
     debian: DebianArchive
     toolchain: ToolchainSpec
@@ -193,10 +202,11 @@ class Catalog:
             return self.setup_py_rules
         return None
 
-    def patches_for(self, version: Version) -> tuple[SourcePatch, ...]:
-        """The edits made to CPython `version`'s sources before configure."""
+    def patches_for(self, version: Version, options: BuildOptions) -> tuple[SourcePatch, ...]:
+        """The edits made to CPython `version`'s sources before configure, for `options`."""
         return tuple(patch for patch in self.patches
-                     if patch.python.contains(version, prereleases=True))
+                     if patch.python.contains(version, prereleases=True)
+                     and set(patch.options) <= set(options.parts))
 
     def python_source(self, python: Python) -> Source:
         return self.source(PYTHON_SOURCE, str(python.version))
@@ -223,11 +233,22 @@ class Catalog:
 
     def sources_for(self, python: Python, target: Target) -> list[Source]:
         """Every source a build of `python` for `target` reads, the CPython release first."""
-        # Every catalogued target builds the same library set today; `target` is part of the
-        # signature because that stops being true with musl and cross targets.
+        # Every catalogued target builds the same library set; a libc built from source, and
+        # its patches, are the toolchain's (toolchain_sources).
         del target
-        others = [s for s in self.sources if s.role != "python" and s.needed_by(python.version)]
+        others = [s for s in self.sources if s.role not in ("python", *TOOLCHAIN_ROLES)
+                  and s.needed_by(python.version)]
         return [self.python_source(python), *others]
+
+    def toolchain_sources(self, target: Target) -> tuple[Source, ...]:
+        """The sources `target`'s toolchain builds its sysroot from: a libc and the sources
+        holding its patches (none for a glibc sysroot, assembled from zig's files)."""
+        if not isinstance(target.sysroot, MuslSysroot):
+            return ()
+        names = (target.sysroot.source,
+                 *(p.patch_source for p in self.toolchain.libc_patches
+                   if p.source == target.sysroot.source))
+        return tuple(self.library(name) for name in dict.fromkeys(names))
 
     # -- consistency -----------------------------------------------------------------------
 
@@ -310,8 +331,7 @@ class Catalog:
             if target.march and target.march not in {level.name for level in self.isa.levels}:
                 found.append(f"target {target.triple}: march {target.march} is no level of "
                              "isa.toml")
-            unstubbed = set(target.allowed_libraries) - {*target.sysroot.libraries,
-                                                         target.sysroot.dynamic_linker, VDSO}
+            unstubbed = set(target.allowed_libraries) - {*target.sysroot.provides, VDSO}
             if unstubbed:
                 found.append(f"target {target.triple} allows libraries its sysroot lacks: "
                              f"{', '.join(sorted(unstubbed))}")
@@ -345,6 +365,15 @@ class Catalog:
             if unknown_bases:
                 found.append(f"BOLT omits flags for bases it does not optimize: "
                              f"{', '.join(sorted(unknown_bases))}")
+        source_names = {source.name for source in self.sources}
+        for patch in self.toolchain.libc_patches:
+            if not {patch.source, patch.patch_source} <= source_names:
+                found.append(f"libc patch {patch.file} names a source the catalog lacks")
+            if not patch.reason.strip():
+                found.append(f"libc patch {patch.file} gives no reason")
+        for target in self.targets:
+            if isinstance(target.sysroot, MuslSysroot) and target.libc != "musl":
+                found.append(f"target {target.triple}: a musl sysroot for libc {target.libc}")
         if self.options.default not in self.options.bases:
             found.append(f"default options '{self.options.default}' is not a base")
         found += _release_problems(self.release, self.options)
@@ -371,7 +400,7 @@ def _regrtest_problems(plan: RegrtestPlan) -> list[str]:
         if not re.fullmatch(r"test_\w+", name):
             found.append(f"regrtest: '{name}' is not a test file name (test_...)")
     for name in plan.skip_files:
-        if name in plan.selection:
+        if name in plan.selection and name not in plan.skip_options:
             found.append(f"regrtest: {name} is both selected and skipped")
     for name, reason in (*plan.skip_files.items(), *plan.skip_tests.items()):
         if not reason.strip():
@@ -420,6 +449,11 @@ def load_catalog(directory: Path | None = None) -> Catalog:
                     option_bases=tuple(raw.get("option_bases", ())))
                 for raw in targets
             },
+            target_checks={
+                raw["triple"]: TargetChecks(cc=raw["checks"]["cc"],
+                                            packages=tuple(raw["checks"]["packages"]))
+                for raw in targets if "checks" in raw
+            },
             options=_options(options),
             debian=debian,
             excluded_modules={
@@ -437,17 +471,25 @@ def load_catalog(directory: Path | None = None) -> Catalog:
             regrtest=RegrtestPlan(
                 selection=tuple(regrtest["selection"]),
                 resources=tuple(regrtest["resources"]),
-                skip_files=dict(regrtest.get("skip_files", {})),
+                skip_files={name: skip if isinstance(skip, str) else skip["reason"]
+                            for name, skip in regrtest.get("skip_files", {}).items()},
                 skip_tests={name: skip if isinstance(skip, str) else skip["reason"]
                             for name, skip in regrtest.get("skip_tests", {}).items()},
                 skip_tests_python={name: _specifier(skip["python"])
                                    for name, skip in regrtest.get("skip_tests", {}).items()
-                                   if not isinstance(skip, str)},
+                                   if not isinstance(skip, str) and "python" in skip},
+                skip_tests_libc={name: tuple(skip["libc"])
+                                 for name, skip in regrtest.get("skip_tests", {}).items()
+                                 if not isinstance(skip, str) and "libc" in skip},
+                skip_options={name: tuple(skip["options"])
+                              for table in ("skip_files", "skip_tests")
+                              for name, skip in regrtest.get(table, {}).items()
+                              if not isinstance(skip, str) and "options" in skip},
             ),
             patches=tuple(
                 SourcePatch(name=patch["name"], file=patch["file"],
                             python=_specifier(patch["python"]), find=patch["find"],
-                            replace=patch["replace"])
+                            replace=patch["replace"], options=tuple(patch.get("options", ())))
                 for patch in patches
             ),
             toolchain=ToolchainSpec(
@@ -469,6 +511,11 @@ def load_catalog(directory: Path | None = None) -> Catalog:
                 header_edits=tuple(
                     HeaderEdit(header=row["header"], find=row["find"], replace=row["replace"])
                     for row in toolchain_file["header_edit"]
+                ),
+                libc_patches=tuple(
+                    LibcPatch(source=row["source"], patch_source=row["patch_source"],
+                              file=row["file"], reason=row["reason"])
+                    for row in toolchain_file.get("libc_patch", [])
                 ),
                 build_triple=targets[0]["host_triple"],
             ),
@@ -583,17 +630,36 @@ def _target(raw: dict[str, Any]) -> Target:
         libc_floor=raw["libc_floor"],
         allowed_libraries=tuple(raw["allowed_libraries"]),
         ca_bundles=tuple(raw["ca_bundles"]),
-        sysroot=GlibcSysroot(
-            zig_target=raw["sysroot"]["zig_target"],
-            include_dirs=tuple(raw["sysroot"]["include_dirs"]),
-            multiarch=raw["sysroot"]["multiarch"],
-            crt_dir=raw["sysroot"]["crt_dir"],
-            crt_package=raw["sysroot"]["crt_package"],
-            compiler_rt=raw["sysroot"]["compiler_rt"],
-            debian_arch=raw["sysroot"].get("debian_arch"),
-            dynamic_linker=raw["sysroot"]["dynamic_linker"],
-            libraries=tuple(raw["sysroot"]["libraries"]),
-        ),
+        sysroot=_sysroot(raw["sysroot"]),
+    )
+
+
+def _sysroot(raw: dict[str, Any]) -> GlibcSysroot | MuslSysroot:
+    # A sysroot is glibc's unless its kind says otherwise.
+    kind = raw.get("kind", "glibc")
+    if kind == "musl":
+        return MuslSysroot(
+            source=raw["source"],
+            clang_target=raw["clang_target"],
+            kernel_headers=tuple(raw["kernel_headers"]),
+            extra_headers=tuple(raw.get("extra_headers", {}).items()),
+            compiler_rt=raw["compiler_rt"],
+            dynamic_linker=raw["dynamic_linker"],
+            loader_provides=tuple(raw["loader_provides"]),
+            packages=tuple(raw["packages"]),
+        )
+    if kind != "glibc":
+        raise CatalogError(f"catalog: unknown sysroot kind '{kind}'")
+    return GlibcSysroot(
+        zig_target=raw["zig_target"],
+        include_dirs=tuple(raw["include_dirs"]),
+        multiarch=raw["multiarch"],
+        crt_dir=raw["crt_dir"],
+        crt_package=raw["crt_package"],
+        compiler_rt=raw["compiler_rt"],
+        debian_arch=raw.get("debian_arch"),
+        dynamic_linker=raw["dynamic_linker"],
+        libraries=tuple(raw["libraries"]),
     )
 
 

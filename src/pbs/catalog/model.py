@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
@@ -105,6 +105,36 @@ class GlibcSysroot:
     dynamic_linker: str
     libraries: tuple[str, ...]  # glibc's shared libraries, stubbed from zig's
 
+    @property
+    def provides(self) -> tuple[str, ...]:
+        """The shared libraries a program linked against this sysroot may need."""
+        return (*self.libraries, self.dynamic_linker)
+
+    @property
+    def packages(self) -> tuple[str, ...]:
+        """The Debian packages assembling it needs."""
+        return (self.crt_package,)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MuslSysroot:
+    """How to build a target's musl sysroot: musl compiled from its catalogued source by the
+    toolchain's clang, with zig's Linux kernel headers beside musl's own."""
+
+    source: str  # the catalogued musl source
+    clang_target: str  # clang's --target for the sysroot's programs
+    kernel_headers: tuple[str, ...]  # zig's lib/libc/include directories copied into include/
+    extra_headers: tuple[tuple[str, str], ...]  # (include/ path, zig lib/libc/include path)
+    compiler_rt: str  # whose compiler-rt clang links (only "llvm" so far)
+    dynamic_linker: str  # PT_INTERP's file name in /lib: musl's libc.so under another name
+    loader_provides: tuple[str, ...]  # the names the loader answers for itself (libc.so)
+    packages: tuple[str, ...]  # the Debian packages building it needs
+    debian_arch: str | None = None
+
+    @property
+    def provides(self) -> tuple[str, ...]:
+        return (*self.loader_provides, self.dynamic_linker)
+
 
 @dataclass(frozen=True, kw_only=True)
 class Emulator:
@@ -134,6 +164,17 @@ class Emulator:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TargetChecks:
+    """What the checks of a target's archives use on the build machine, where its own `cc`
+    builds for another libc: the target's C compiler, and the Debian packages installing it.
+    (Kept out of Target, whose every field keys the dependency steps, which these do not
+    concern.)"""
+
+    cc: str
+    packages: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
 class Target:
     """A platform pbs builds for: every fact of it pbs acts on (see targets.toml)."""
 
@@ -149,7 +190,7 @@ class Target:
     libc_floor: str
     allowed_libraries: tuple[str, ...]
     ca_bundles: tuple[str, ...]  # system CA bundle files, tried in order at run time
-    sysroot: GlibcSysroot
+    sysroot: GlibcSysroot | MuslSysroot
 
     @property
     def cflags(self) -> tuple[str, ...]:
@@ -222,12 +263,26 @@ class RegrtestPlan:
     skip_files: dict[str, str]  # test file -> why it cannot pass here (regrtest -x)
     skip_tests: dict[str, str]  # test method or class name -> why (regrtest -i)
     skip_tests_python: dict[str, SpecifierSet]  # a skip -> the versions it applies to
+    skip_tests_libc: dict[str, tuple[str, ...]] = field(default_factory=dict)  # -> its libcs
+    # a skip (file or test) -> the option parts a build must have for it (`static`)
+    skip_options: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
-    def skip_patterns(self, version: Version) -> tuple[str, ...]:
-        """The regrtest -i patterns for CPython `version`."""
+    def files_skipped(self, options: tuple[str, ...]) -> tuple[str, ...]:
+        """The test files not run for a build with these option parts."""
+        return tuple(name for name in self.skip_files if self._for_options(name, options))
+
+    def skip_patterns(self, version: Version, libc: str,
+                      options: tuple[str, ...]) -> tuple[str, ...]:
+        """The regrtest -i patterns for CPython `version` built against `libc` with these
+        option parts."""
         return tuple(name for name in self.skip_tests
-                     if name not in self.skip_tests_python
-                     or self.skip_tests_python[name].contains(version, prereleases=True))
+                     if (name not in self.skip_tests_python
+                         or self.skip_tests_python[name].contains(version, prereleases=True))
+                     and libc in self.skip_tests_libc.get(name, (libc,))
+                     and self._for_options(name, options))
+
+    def _for_options(self, name: str, options: tuple[str, ...]) -> bool:
+        return set(self.skip_options.get(name, ())) <= set(options)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -354,6 +409,15 @@ class BuildOptions:
     def freethreaded(self) -> bool:
         return "freethreaded" in self.prefixes
 
+    @property
+    def static(self) -> bool:
+        """One statically linked executable: no loader, no shared object."""
+        return "static" in self.suffixes
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        return (*self.prefixes, self.base, *self.suffixes)
+
     def __str__(self) -> str:
         return "+".join((*self.prefixes, self.base, *self.suffixes))
 
@@ -379,7 +443,19 @@ class ToolchainSpec:
     python_package: str
     libc_compat: tuple[LibcCompat, ...]
     header_edits: tuple[HeaderEdit, ...]
+    libc_patches: tuple[LibcPatch, ...]
     build_triple: str  # the build machine's autoconf name (its target's host_triple)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LibcPatch:
+    """A patch file, inside the catalogued source `patch_source`, applied (patch -p1) to the
+    libc source `source` before the toolchain builds it."""
+
+    source: str
+    patch_source: str
+    file: str
+    reason: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -442,13 +518,14 @@ class HostSpec:
 @dataclass(frozen=True, kw_only=True)
 class SourcePatch:
     """An edit of CPython's sources: `find`, which occurs exactly once in `file`, becomes
-    `replace`, for the versions `python` contains."""
+    `replace`, for the versions `python` contains (and builds with every part of `options`)."""
 
     name: str
     file: str
     python: SpecifierSet
     find: str
     replace: str
+    options: tuple[str, ...] = ()  # option parts (`static`) a build must have for the edit
 
 
 @dataclass(frozen=True, kw_only=True)

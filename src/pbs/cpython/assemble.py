@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.version import Version
+
 from pbs.catalog import BuildOptions, Source, Target
 from pbs.cpython.build import INSTALL_PREFIX, CPythonBuild
 from pbs.cpython.makesetup import Rule, Section, applied_rules
@@ -158,16 +160,20 @@ class Distribution:
             python_suffixes={k: tuple(v) for k, v in facts["suffixes"].items()},
             python_bytecode_magic_number=facts["magic"],
             python_symbol_visibility="global-default",
-            python_extension_module_loading=("builtin", "shared-library"),
+            # A static interpreter cannot load shared objects (musl's static dlopen fails).
+            python_extension_module_loading=(("builtin",) if self.options.static
+                                             else ("builtin", "shared-library")),
             libpython_link_mode="static",
-            crt_features=("glibc-dynamic", f"glibc-max-symbol-version:{glibc or self.target.libc_floor}"),
+            crt_features=crt_features(self.target, self.options, glibc),
             run_tests="build/run_tests.py",
             build_info=BuildInfo(
                 core=CoreInfo(
                     objs=tuple(f"build/core/{obj}" for obj in core_objs),
                     links=tuple(core_links),
                     static_lib=static_lib if (self.root / static_lib).is_file() else None,
-                    shared_lib=f"install/lib/{variables['LDLIBRARY']}",
+                    # A +static build's LDLIBRARY is libpython.a: it ships no libpython.so.
+                    shared_lib=(None if self.options.static
+                                else f"install/lib/{variables['LDLIBRARY']}"),
                 ),
                 extensions=extensions,
                 inittab_object="build/core/Modules/config.o",
@@ -266,3 +272,15 @@ def _test_packages(stdlib: Path) -> list[str]:
 def interpreter_facts(build: CPythonBuild, python: Path) -> dict:
     output = build.run([python, "-E", "-s", "-c", FACTS_SCRIPT, INSTALL_PREFIX]).output
     return json.loads(output.strip().splitlines()[-1])
+
+
+def crt_features(target: Target, options: BuildOptions,
+                 max_glibc: Version | None) -> tuple[str, ...]:
+    """PYTHON.json's C runtime facts, in the reference project's words: the libc linked
+    dynamically, and the newest glibc symbol version needed, or the musl release (musl has no
+    symbol versions) linked against; or that the libc is linked in."""
+    if options.static:
+        return ("static",)
+    if target.libc == "musl":
+        return ("musl-dynamic", f"musl-version:{target.libc_floor}")
+    return ("glibc-dynamic", f"glibc-max-symbol-version:{max_glibc or target.libc_floor}")

@@ -19,6 +19,7 @@ import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from pbs.catalog import BoltSpec, BuildOptions, Python, SourcePatch
@@ -47,6 +48,8 @@ HARDENING_LDFLAGS = ("-Wl,-z,relro", "-Wl,-z,now", "-Wl,-z,noexecstack")
 # ~70,000 relative relocations (CPython's static tables of pointers) to apply at every start,
 # which made start-up slower than Debian's python3.11. Shared libraries stay position-independent.
 INTERPRETER_LINK_FLAGS = ("-no-pie",)
+# A +static build links every program it makes without any shared object (musl's libc.a).
+STATIC_LINK_FLAGS = ("-static",)
 # What the build records of its user's home (3.14's sysconfig vars and PYTHON.json list the
 # `userbase`, ~/.local, recomputed at run time anyway): a home that names nobody's machine.
 NEUTRAL_HOME = "/nonexistent"
@@ -87,9 +90,18 @@ class CPythonBuild:
     def compiler_bin(self) -> Path:
         return self.work_root / "bin"
 
+    @cached_property
+    def excluded(self) -> frozenset[str]:
+        """The modules configure must not build: the catalog's exclusions, and for a +static
+        build the test-only modules, which are shared objects by nature (a static interpreter
+        loads none, and built in they break _freeze_module's link)."""
+        if not self.options.static:
+            return self.excluded_modules
+        return self.excluded_modules | set(read_module_table(self.source_dir).test)
+
     def env(self) -> dict[str, str]:
         deps = self.deps_prefix
-        excluded = {f"py_cv_module_{name}": "n/a" for name in sorted(self.excluded_modules)}
+        excluded = {f"py_cv_module_{name}": "n/a" for name in sorted(self.excluded)}
         maps = prefix_maps(self.toolchain, self.work_root)
         return {
             **self.compiler.env(self.compiler_bin),
@@ -97,7 +109,7 @@ class CPythonBuild:
             "CPPFLAGS": f"-I{deps / 'include'} -I{deps / 'include' / 'ncursesw'}",
             # The maps again: gcc's LTO compiles at link time, naming the directory it runs in.
             "LDFLAGS": " ".join((f"-L{deps / 'lib'}", "-Wl,--exclude-libs,ALL", *HARDENING_LDFLAGS,
-                                 *maps)),
+                                 *(STATIC_LINK_FLAGS if self.options.static else ()), *maps)),
             # Static libraries built for glibc 2.17 need libpthread/libdl named explicitly.
             "LIBS": "-lpthread -ldl -lm",
             # --static: the dependencies' private libraries (Libs.private) are needed too.
@@ -141,7 +153,8 @@ class CPythonBuild:
             f"--build={self.toolchain.build_triple}",
             f"--host={self.toolchain.target.host_triple}",
             *cross,
-            "--enable-shared",
+            # libpython.so for embedders; a +static build has only libpython.a.
+            *(() if self.options.static else ("--enable-shared",)),
             "--enable-loadable-sqlite-extensions",
             "--with-system-libmpdec",
             "--with-readline=editline",
@@ -154,7 +167,7 @@ class CPythonBuild:
         if self.setup_rules is not None:
             table = with_setup_rules(table, self.setup_rules)
         unbuilt = unbuilt_modules(
-            table, module_states(self.source_dir / "Makefile"), set(self.excluded_modules)
+            table, module_states(self.source_dir / "Makefile"), set(self.excluded)
         )
         if unbuilt:
             raise MissingModules(
@@ -168,7 +181,8 @@ class CPythonBuild:
              *(bolt.LINK_FLAGS if self.bolt else ())),
         )
         (self.source_dir / "Modules" / "Setup.local").write_text(
-            setup_local(self.source_dir / "Modules" / "Setup.stdlib", table, self.setup_rules)
+            setup_local(self.source_dir / "Modules" / "Setup.stdlib", table, self.setup_rules,
+                        self.excluded)
         )
         # Regenerate the Makefile from the edited Makefile.pre and the new Setup.local.
         self.run(["make", "Makefile"])

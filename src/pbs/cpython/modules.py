@@ -88,16 +88,19 @@ def unbuilt_modules(table: ModuleTable, states: dict[str, str], excluded: set[st
     ]
 
 
-def setup_local(setup_stdlib: Path, table: ModuleTable, setup_rules: tuple[str, ...] | None) -> str:
-    """Setup.local: the test-only modules as shared objects, out of the core; with
-    `setup_rules` (the setup.py era), also those rules and all of Setup.stdlib, built in.
+def setup_local(setup_stdlib: Path, table: ModuleTable, setup_rules: tuple[str, ...] | None,
+                excluded: frozenset[str] = frozenset()) -> str:
+    """Setup.local: the test-only modules (but `excluded` ones) as shared objects, out of the
+    core; with `setup_rules` (the setup.py era), also those rules and all of Setup.stdlib,
+    built in.
 
     makesetup takes the first rule for a module, and Setup.local is read before the
     generated Setup.stdlib, so the test modules' `*shared*` lines override its `*static*` ones.
     """
     stdlib = setup_stdlib.read_text()
     lines = [Section.SHARED.value]
-    lines += [rule.line for rule in module_rules(parse(stdlib)) if rule.name in table.test]
+    lines += [rule.line for rule in module_rules(parse(stdlib))
+              if rule.name in table.test and rule.name not in excluded]
     if setup_rules is not None:
         lines += [Section.STATIC.value, *setup_rules, *stdlib.splitlines()]
     return "\n".join(lines) + "\n"

@@ -57,6 +57,7 @@ class CPythonStep:
     target: Target
     source: Fetched
     pip: Fetched
+    libc: Fetched | None  # a libc built from source (musl): its license ships with the build
     deps: tuple[DependencyStep, ...]
     build_date: int  # seconds since 1970: the date and time sys.version shows
     build_python: BuildPythonStep | None  # the build machine's interpreter, for a cross build
@@ -79,6 +80,7 @@ def plan_cpython(
     bolt: BoltSpec | None, patches: tuple[SourcePatch, ...], excluded_modules: frozenset[str],
     setup_rules: tuple[str, ...] | None,
     compiler: CPythonCompiler, target: Target, source: Fetched, pip: Fetched,
+    libc: Fetched | None = None,
     deps: list[DependencyStep], build_date: int,
     build_python: BuildPythonStep | None = None,
 ) -> CPythonStep:
@@ -86,6 +88,7 @@ def plan_cpython(
         *code_texts(__name__, inert=INERT_CODE),
         source.artifact.sha256,
         pip.artifact.sha256,
+        libc.artifact.sha256 if libc else "",
         str(options),
         *configure_options,
         repr(bolt),
@@ -103,7 +106,7 @@ def plan_cpython(
     return CPythonStep(
         python=python, options=options, configure_options=configure_options, bolt=bolt,
         patches=patches, excluded_modules=excluded_modules, setup_rules=setup_rules,
-        compiler=compiler, target=target, source=source, pip=pip, deps=tuple(deps),
+        compiler=compiler, target=target, source=source, pip=pip, libc=libc, deps=tuple(deps),
         build_date=build_date, build_python=build_python, key=key,
     )
 
@@ -243,6 +246,18 @@ def compile_rewritten_bytecode(job: CPythonJob) -> None:
 def assemble_distribution(job: CPythonJob) -> None:
     assert job.table is not None, "compile_cpython runs first"
     facts = interpreter_facts(job.cpython, job.python)
+    # musl is linked into every program (its start files; all of libc.a for +static): its
+    # license ships beside the dependencies'.
+    libc = []
+    if job.step.libc is not None:
+        source = job.step.libc.source
+        unpacked = source_root(extract_archive(job.step.libc.path, job.work / "libc"))
+        license_dir = job.work / "libc-licenses" / source.name
+        license_dir.mkdir(parents=True)
+        for name in source.license_files:
+            shutil.copyfile(unpacked / name, license_dir / Path(name).name)
+        libc = [Dependency(name=source.name, source=source, libraries={},
+                           license_dir=license_dir)]
     dependencies = [
         Dependency(
             name=s.name,
@@ -255,7 +270,7 @@ def assemble_distribution(job: CPythonJob) -> None:
             / s.name,
         )
         for s in job.step.closure()
-    ]
+    ] + libc
     Distribution(
         build=job.cpython, table=job.table, target=job.step.target, options=job.step.options,
         python_source=job.step.source.source, dependencies=dependencies, root=job.root,

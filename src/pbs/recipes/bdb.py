@@ -1,3 +1,6 @@
+import shutil
+from pathlib import Path
+
 from pbs.recipes.base import BuildContext, Recipe
 
 # Berkeley DB's configure tests are pre-C99 programs (`main() {…}`, exit() undeclared); today's
@@ -9,6 +12,11 @@ PRE_C99 = ("-Wno-error=implicit-int", "-Wno-error=implicit-function-declaration"
 def build(ctx: BuildContext) -> None:
     # Berkeley DB builds out of tree, in build_unix/, with the configure script of dist/.
     build_unix = ctx.source_dir / "build_unix"
+    # dist/config.sub (2011) predates musl and rejects *-linux-musl; the current copies of
+    # automake, a toolchain package, know every triple pbs builds for.
+    automake = Path(ctx.run(["automake", "--print-libdir"]).output.strip())
+    for name in ("config.sub", "config.guess"):
+        shutil.copyfile(automake / name, ctx.source_dir / "dist" / name)
     ctx.configure(
         # The ndbm API (dbm_open, dbm_fetch, …) is what CPython's _dbm calls.
         "--enable-dbm",

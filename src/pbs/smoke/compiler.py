@@ -1,5 +1,5 @@
 """The C compiler of the archive's target, `cc` (for a foreign target, its cross compiler
-first on the checks' PATH), used to build the small native pieces some checks load."""
+first on the checks' PATH; for a musl target, musl's), used to build the small native pieces some checks load."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ class CompileFailed(Exception):
 
 
 def has_cc(tree: InstallTree) -> bool:
-    return host_tool("cc", tree.target_tools if tree.emulator else None) is not None
+    return host_tool("cc", tree.target_tools if tree.target_cc else None) is not None
 
 
 def compile_command(tree: InstallTree, argv: list[str], *, step: str) -> None:

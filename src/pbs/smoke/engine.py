@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pbs.cache import held_directory, sweep_held
 from pbs.catalog import load_catalog
+from pbs.names import parse_archive_name
 from pbs.runner import Runner
 from pbs.smoke import api, building, gui, library, regrtest, relocation, terminal, tls
 from pbs.smoke.expected import modules_to_import
@@ -24,8 +25,12 @@ def test_archive(
     log: Path,
     runner: Runner,
     work_dir: Path | None = None,
+    libc_loader: Path | None = None,
 ) -> list[CheckResult]:
     """Run every check on `archive` (a .tar.gz install_only or .tar.zst full archive).
+    `libc_loader` is the target's dynamic loader where the build machine has none (musl's,
+    from its toolchain): the archive's programs run with it laid over /lib, and the chroot
+    holds it.
 
     The archive is unpacked into a new directory whose path holds a space, so nothing can
     depend on the build's own paths or on unquoted ones. With `work_dir` that directory is
@@ -41,20 +46,24 @@ def test_archive(
             full_regrtest,
             log,
             runner,
+            libc_loader,
         )
     scratch = Path(tempfile.gettempdir())
     sweep_held(scratch, WORK_PREFIX)
     with held_directory(scratch, WORK_PREFIX) as work:
-        return _run(archive, work, full_regrtest, log, runner)
+        return _run(archive, work, full_regrtest, log, runner, libc_loader)
 
 
 def _run(
-    archive: Path, scratch: Path, full_regrtest: bool, log: Path, runner: Runner
+    archive: Path, scratch: Path, full_regrtest: bool, log: Path, runner: Runner,
+    libc_loader: Path | None,
 ) -> list[CheckResult]:
     catalog = load_catalog()
     tree = unpack(archive, scratch / "archive root", log, runner)
     target = catalog.target_of_archive(archive)
-    tree = tree.for_target(target.emulator)
+    name = parse_archive_name(archive.name)
+    tree = tree.for_target(target, catalog.target_checks.get(target.triple), libc_loader,
+                           static=name.static)
     modules = modules_to_import(tree.config_dir, catalog.excluded_modules)
     return [
         library.imports(tree, modules),
@@ -75,7 +84,9 @@ def _run(
         gui.tkinter_xvfb(tree),
         building.venv_pip(tree),
         building.c_extension(tree),
+        building.binary_wheel(tree, target.libc),
         relocation.relocation(tree),
         relocation.chroot(tree, modules, target.allowed_libraries),
-        regrtest.check(tree, catalog.regrtest, full=full_regrtest),
+        regrtest.check(tree, catalog.regrtest, full=full_regrtest, libc=target.libc,
+                       options=tuple(name.build.split("+"))),
     ]

@@ -26,11 +26,12 @@ def ssl_system_store(tree: InstallTree) -> CheckResult:
 
 def sqlite3(tree: InstallTree) -> CheckResult:
     name = "sqlite3"
-    if not has_cc(tree):
+    if tree.static or not has_cc(tree):
         result = scripted(tree, name, "check_sqlite3")
         if result.failed:
             return result
-        return replace(result, detail=f"{result.detail}; load_extension not checked: no cc")
+        why = "a static interpreter loads none" if tree.static else "no cc"
+        return replace(result, detail=f"{result.detail}; load_extension not checked: {why}")
     try:
         extension = shared_library(tree, _SQLITE_EXTENSION, "pbs_noop.so", step=name)
     except CompileFailed as exc:
@@ -39,7 +40,8 @@ def sqlite3(tree: InstallTree) -> CheckResult:
 
 
 def ctypes(tree: InstallTree) -> CheckResult:
-    return scripted(tree, "ctypes", "check_ctypes")
+    # A static interpreter loads no library, libc included: libffi is checked by itself.
+    return scripted(tree, "ctypes", "check_ctypes_static" if tree.static else "check_ctypes")
 
 
 def compression(tree: InstallTree) -> CheckResult:

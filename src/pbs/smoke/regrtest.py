@@ -84,7 +84,8 @@ def _counts(line: str) -> dict[str, int]:
     return {key: int(value.replace(",", "")) for key, value in _COUNT.findall(line)}
 
 
-def command(plan: RegrtestPlan, available: set[str], version: Version, *, full: bool) -> list[str]:
+def command(plan: RegrtestPlan, available: set[str], version: Version, libc: str,
+            options: tuple[str, ...], *, full: bool) -> list[str]:
     """regrtest's arguments: the selection (or, with `full`, everything but the skipped files)."""
     args = [
         "-m",
@@ -96,22 +97,26 @@ def command(plan: RegrtestPlan, available: set[str], version: Version, *, full: 
         "-u",
         ",".join(plan.resources),
     ]
-    for pattern in plan.skip_patterns(version):
+    for pattern in plan.skip_patterns(version, libc, options):
         args += ["-i", pattern]
+    skipped = plan.files_skipped(options)
     if full:
         # With -x, the names that follow are the files *not* to run.
-        return [*args, "-x", *plan.skip_files]
-    return [*args, *(name for name in plan.selection if name in available)]
+        return [*args, "-x", *skipped]
+    return [*args, *(name for name in plan.selection
+                     if name in available and name not in skipped)]
 
 
-def check(tree: InstallTree, plan: RegrtestPlan, *, full: bool) -> CheckResult:
+def check(tree: InstallTree, plan: RegrtestPlan, *, full: bool, libc: str,
+          options: tuple[str, ...]) -> CheckResult:
     test_dir = tree.stdlib / "test"
     if not (test_dir / "libregrtest").is_dir():
         return skipped(NAME, "the archive has no test suite (install_only archives carry none)")
     available = {path.name.removesuffix(".py") for path in test_dir.glob("test_*")}
     # lib/python3.X, or python3.Xt when free-threaded
     version = Version(tree.stdlib.name.removeprefix("python").removesuffix("t"))
-    result = tree.run([tree.python, *command(plan, available, version, full=full)], step=NAME)
+    arguments = command(plan, available, version, libc, options, full=full)
+    result = tree.run([tree.python, *arguments], step=NAME)
     summary = parse_summary(result.output)
     if summary is None:
         return failed(NAME, f"no regrtest summary (exit code {result.returncode}); see {tree.log}")

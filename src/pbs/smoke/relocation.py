@@ -85,7 +85,8 @@ def _prefixes_problem(
 def chroot(
     tree: InstallTree, modules: list[str], allowed_libraries: tuple[str, ...]
 ) -> CheckResult:
-    """Import every expected module in a root that holds only the tree and the allowed libraries.
+    """Import every expected module in a root that holds only the tree and the allowed libraries
+    (for musl: its loader, which is its libc; for a +static build: nothing).
 
     Proves that nothing else on the build machine (a library, a data file) is needed.
     """
@@ -110,18 +111,30 @@ def chroot(
     result = tree.run(command, step=name)
     if result.returncode != 0:
         return failed(name, f"exit code {result.returncode}:\n{tail(result.output)}")
-    copied = len(allowed_libraries) - (VDSO in allowed_libraries)
-    return passed(
-        name,
-        f"{result.output.strip().splitlines()[-1]} with only {copied} glibc libraries",
-    )
+    if tree.static:
+        alone = "the tree alone"
+    elif tree.libc_loader is not None:
+        alone = f"{tree.libc_loader.name} alone"
+    else:
+        alone = f"only {len(allowed_libraries) - (VDSO in allowed_libraries)} glibc libraries"
+    return passed(name, f"{result.output.strip().splitlines()[-1]} with {alone}")
 
 
 def _populate(tree: InstallTree, root: Path, allowed_libraries: tuple[str, ...]) -> str | None:
     """Lay out the root (a problem's description, or None); the tree is hard-linked, not copied."""
+    if tree.static:
+        # One statically linked executable: the tree alone, no loader, no library.
+        shutil.copytree(tree.prefix, root / "python", symlinks=True, copy_function=os.link)
+        return None
     machine, loader = _machine_and_loader(tree.python)
     wanted = [lib for lib in allowed_libraries if lib != VDSO]
-    if tree.emulator:
+    placements: dict[Path, Path]
+    if tree.libc_loader is not None:
+        # musl's loader is its C library and answers for libc.so itself: the one file needed.
+        host_copies = {Path(loader).name: tree.libc_loader}
+        placements, where = {}, str(tree.libc_loader)
+        wanted = []
+    elif tree.emulator:
         # The target's glibc from the emulator's copy, where every loader looks (/lib); the
         # kernel hands the programs to the emulator it opened when registering it (binfmt F).
         found = {lib: Path(tree.emulator.ld_prefix) / "lib" / lib for lib in wanted}

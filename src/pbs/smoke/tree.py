@@ -8,8 +8,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pbs.catalog import Emulator
+from pbs.catalog import Emulator, Target, TargetChecks
 from pbs.errors import PbsError
+from pbs.loader import LoaderOverlay
 from pbs.sources.extract import extract_archive
 from pbs.distribution_json import load_python_json
 from pbs.metadata import FILE_NAME
@@ -31,6 +32,9 @@ class InstallTree:
     log: Path
     runner: Runner
     emulator: Emulator | None = None  # how a foreign target's programs run here
+    target_cc: str | None = None  # the target's C compiler, where the build machine's cc is not
+    libc_loader: Path | None = None  # the target's loader, where the build machine has none
+    static: bool = False  # a +static build: one static executable that loads no shared object
 
     @property
     def emulator_env(self) -> dict[str, str]:
@@ -39,23 +43,32 @@ class InstallTree:
 
     @property
     def target_tools(self) -> Path:
-        """A directory first on the checks' PATH for a foreign target: its `cc`, `gcc` and `ld`
-        are the target's cross compiler and its linker, as a native machine's would build for
-        it (sysconfig says `cc`; CPython's own tests run `gcc`, and ctypes.util runs `ld`)."""
+        """A directory first on the checks' PATH where the target's C compiler is not the build
+        machine's: its `cc`, `gcc` and `ld` are the target's compiler and its linker, as a
+        native machine's would build for it (sysconfig says `cc`; CPython's own tests run
+        `gcc`, and ctypes.util runs `ld`)."""
         return self.work / "target tools"
 
-    def for_target(self, emulator: Emulator | None) -> InstallTree:
-        """This tree, checked for a target whose programs run under `emulator` (or natively)."""
-        if emulator is None:
-            return self
-        self.target_tools.mkdir()
-        if cross_cc := host_tool(emulator.cc):
-            linker = self.runner([cross_cc, "-print-prog-name=ld"], step="find the target's ld",
-                                 log=self.log).output.strip()
-            for name in TARGET_COMPILER_NAMES:
-                (self.target_tools / name).symlink_to(cross_cc)
-            (self.target_tools / "ld").symlink_to(os.path.realpath(linker))
-        return replace(self, emulator=emulator)
+    def for_target(self, target: Target, checks: TargetChecks | None = None,
+                   libc_loader: Path | None = None, static: bool = False) -> InstallTree:
+        """This tree, checked for `target`: its programs run under its emulator, or natively
+        with `libc_loader` (musl's loader, which the build machine lacks) laid over /lib; its
+        C compiler (the emulator's, or `checks`') is the checks' `cc`. `static`: the archive
+        holds a +static build."""
+        cc = target.emulator.cc if target.emulator else checks.cc if checks else None
+        runner = (LoaderOverlay(runner=self.runner, loader_dir=libc_loader.parent)
+                  if libc_loader else self.runner)
+        if cc is not None:
+            self.target_tools.mkdir()
+            if found := host_tool(cc):
+                linker = self.runner([found, "-print-prog-name=ld"], step="find the target's ld",
+                                     log=self.log).output.strip()
+                for name in TARGET_COMPILER_NAMES:
+                    (self.target_tools / name).symlink_to(found)
+                if os.path.isabs(linker):
+                    (self.target_tools / "ld").symlink_to(os.path.realpath(linker))
+        return replace(self, emulator=target.emulator, target_cc=cc, libc_loader=libc_loader,
+                       runner=runner, static=static)
 
     @property
     def python(self) -> Path:
@@ -83,11 +96,11 @@ class InstallTree:
         """Run `command` with PATH and `env` as its whole environment (`env -i`): the host's
         PYTHONPATH, PYTHONHOME, SSL_CERT_FILE and the like must not help the archive pass.
         A foreign target's programs run under its emulator (binfmt_misc), told where the
-        target's glibc is."""
+        target's glibc is; a musl target's with its loader laid over /lib (the runner)."""
         # A private HOME: nothing from the user's dotfiles (pip.conf, .inputrc) takes part.
         path = os.environ.get("PATH", os.defpath)
         full = {
-            "PATH": f"{self.target_tools}{os.pathsep}{path}" if self.emulator else path,
+            "PATH": f"{self.target_tools}{os.pathsep}{path}" if self.target_cc else path,
             "HOME": str(self.home),
             **self.emulator_env,
             **(env or {}),

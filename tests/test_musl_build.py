@@ -1,0 +1,174 @@
+"""A musl build end to end: `pbs build` of CPython 3.14 noopt for x86_64-unknown-linux-musl,
+dynamically linked against musl, whose archives pbs validates and tests (with the toolchain's
+musl loader laid over /lib, and in a chroot holding the tree and that loader alone); then the
+install_only interpreter is used here the same way.
+
+It uses the default pbs cache, so that it reuses what earlier builds there left; cold, it
+builds musl, every dependency for musl and CPython.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from pbs.catalog import Catalog, MuslSysroot, Target
+from pbs.elf import ELF_MAGIC, elf_kind, interpreter, needed_libraries
+from pbs.runner import run
+from pbs.toolchain import Toolchain
+
+pytestmark = pytest.mark.slow
+
+TAG = "20260104"
+TRIPLE = "x86_64-unknown-linux-musl"
+PREFIX = f"cpython-3.14.7+{TAG}-{TRIPLE}"
+ARCHIVES = (
+    f"{PREFIX}-noopt-full.tar.zst",
+    f"{PREFIX}-install_only.tar.gz",
+    f"{PREFIX}-install_only_stripped.tar.gz",
+)
+
+
+@pytest.fixture(scope="module")
+def target(catalog: Catalog) -> Target:
+    return catalog.target(TRIPLE)
+
+
+@pytest.fixture(scope="module")
+def musl_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    dist = tmp_path_factory.mktemp("dist")
+    result = subprocess.run(
+        [sys.executable, "-m", "pbs", "build", "--python", "3.14", "--target", TRIPLE,
+         "--options", "noopt", "--tag", TAG, "--out", str(dist), "-j", str(os.cpu_count() or 1)],
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    return dist, result.stdout
+
+
+@pytest.fixture(scope="module")
+def python_dir(tmp_path_factory: pytest.TempPathFactory, musl_build: tuple[Path, str]) -> Path:
+    root = tmp_path_factory.mktemp("install only")
+    with tarfile.open(musl_build[0] / ARCHIVES[1]) as archive:
+        archive.extractall(root, filter="tar")
+    return root / "python"
+
+
+def test_the_archives_are_named_for_musl(musl_build: tuple[Path, str]) -> None:
+    dist, _ = musl_build
+    names = sorted(p.name for p in dist.iterdir())
+    assert names == sorted([*ARCHIVES, "SHA256SUMS", "python-downloads.json"])
+    index = json.loads((dist / "python-downloads.json").read_text())
+    (record,) = index.values()
+    assert (record["arch"]["family"], record["os"], record["libc"]) == ("x86_64", "linux", "musl")
+
+
+def test_every_check_passed(musl_build: tuple[Path, str]) -> None:
+    """Validation found nothing, and every check of `pbs test` ran and passed (api-names
+    only where the catalog has no reference list for the version)."""
+    _, output = musl_build
+    lines = output.splitlines()
+    for name in ARCHIVES:
+        (summary,) = [line for line in lines if line.startswith(f"validate {name}: checked ")]
+        assert summary.endswith(": 0 problems")
+    (caption,) = [line for line in lines if " passed, " in line and " failed, " in line]
+    assert caption.split()[2:4] == ["0", "failed,"], caption
+    skipped = [line.split()[1] for line in lines if line.startswith("│") and " skipped " in line]
+    assert set(skipped) <= {"api-names"}, skipped
+    for check in ("c-extension", "binary-wheel", "chroot", "ssl-handshake", "regrtest"):
+        (row,) = [line for line in lines if f" {check} " in line]
+        assert "passed" in row, row
+
+
+def test_python_json_and_every_elf_file_are_musls(
+    tmp_path: Path, musl_build: tuple[Path, str], target: Target
+) -> None:
+    sysroot = target.sysroot
+    assert isinstance(sysroot, MuslSysroot)
+    dist, _ = musl_build
+    subprocess.run(["tar", "-C", tmp_path, "-xf", dist / ARCHIVES[0]], check=True)
+    doc = json.loads((tmp_path / "python" / "PYTHON.json").read_text())
+    assert doc["target_triple"] == TRIPLE
+    assert doc["crt_features"] == ["musl-dynamic", f"musl-version:{target.libc_floor}"]
+    # musl's start files are in every program: its license ships with the build.
+    assert (tmp_path / "python" / "licenses" / "musl" / "COPYRIGHT").is_file()
+    loaders, system_libraries = set(), set()
+    for path in (tmp_path / "python" / "install").rglob("*"):
+        if path.is_file() and not path.is_symlink() and path.read_bytes()[:4] == ELF_MAGIC:
+            loaders.add(interpreter(path))
+            system_libraries.update(lib for lib in needed_libraries(path)
+                                    if not lib.startswith("libpython"))
+    assert loaders == {None, f"/lib/{sysroot.dynamic_linker}"}
+    assert system_libraries == set(sysroot.loader_provides)
+
+
+def test_the_interpreter_knows_it_is_musl_and_its_libraries_work(
+    python_dir: Path, musl_toolchain: Toolchain, tmp_path: Path
+) -> None:
+    script = (
+        "import platform, sys, sysconfig, ssl, sqlite3, lzma, zlib, ctypes, decimal\n"
+        "print(sys.implementation._multiarch, sysconfig.get_config_var('EXT_SUFFIX'))\n"
+        "print(platform.libc_ver()[0], ssl.OPENSSL_VERSION.split()[1])\n"
+        "print(zlib.decompress(lzma.decompress(lzma.compress(zlib.compress(b'ok')))).decode())\n"
+        "print(ctypes.CDLL(None).strlen(b'musl'))\n"
+    )
+    runner = musl_toolchain.runner_for(run)
+    output = runner([python_dir / "bin" / "python3", "-c", script], step="run the musl build",
+                    log=tmp_path / "run.log").output
+    multiarch, libc, roundtrip, length = output.splitlines()
+    assert multiarch.split() == ["x86_64-linux-musl", ".cpython-314-x86_64-linux-musl.so"]
+    assert libc.split()[0] == "musl"
+    assert roundtrip == "ok"
+    assert length == "4"
+
+
+STATIC_ARCHIVES = (
+    f"{PREFIX}-noopt+static-full.tar.zst",
+    f"{PREFIX}-static-install_only.tar.gz",
+    f"{PREFIX}-static-install_only_stripped.tar.gz",
+)
+
+
+@pytest.fixture(scope="module")
+def static_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    dist = tmp_path_factory.mktemp("dist-static")
+    result = subprocess.run(
+        [sys.executable, "-m", "pbs", "build", "--python", "3.14", "--target", TRIPLE,
+         "--options", "noopt+static", "--tag", TAG, "--out", str(dist),
+         "-j", str(os.cpu_count() or 1)],
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    return dist, result.stdout
+
+
+def test_a_static_build_is_one_executable_that_runs_anywhere(
+    static_build: tuple[Path, str], tmp_path: Path
+) -> None:
+    """Its checks passed (the wheel check is skipped: it loads no extension module); no ELF
+    file names a loader or needs a library, no shared object is shipped, and the interpreter
+    runs here with nothing laid over /lib."""
+    dist, output = static_build
+    assert sorted(p.name for p in dist.glob("*.tar.*")) == sorted(STATIC_ARCHIVES)
+    lines = output.splitlines()
+    (caption,) = [line for line in lines if " passed, " in line and " failed, " in line]
+    assert caption.split()[2:4] == ["0", "failed,"], caption
+    skipped = [line.split()[1] for line in lines if line.startswith("│") and " skipped " in line]
+    assert "binary-wheel" in skipped and set(skipped) <= {"binary-wheel", "api-names"}, skipped
+    with tarfile.open(dist / STATIC_ARCHIVES[1]) as archive:
+        archive.extractall(tmp_path, filter="tar")
+    elf_files = [path for path in (tmp_path / "python").rglob("*")
+                 if path.is_file() and not path.is_symlink()
+                 and elf_kind(path) in ("ET_EXEC", "ET_DYN")]
+    assert [path.name for path in elf_files] == ["python3.14"]
+    assert (interpreter(elf_files[0]), needed_libraries(elf_files[0])) == (None, [])
+    done = subprocess.run([tmp_path / "python" / "bin" / "python3", "-c",
+                           "import ctypes, ssl, sqlite3; print(ctypes.pythonapi)"],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout == "None\n"
