@@ -557,6 +557,9 @@ def _target(raw: dict[str, Any]) -> Target:
             debian_arch=raw["sysroot"].get("debian_arch"),
             dynamic_linker=raw["sysroot"]["dynamic_linker"],
             libraries=tuple(raw["sysroot"]["libraries"]),
+            machine_flags=tuple(raw["sysroot"].get("machine_flags", ())),
+            zig_glibc=raw["sysroot"].get("zig_glibc"),
+            zig_flags=tuple(raw["sysroot"].get("zig_flags", ())),
         ),
     )
 

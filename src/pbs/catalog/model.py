@@ -104,6 +104,9 @@ class GlibcSysroot:
     debian_arch: str | None  # Debian's name of the architecture, whose compiler-rt "debian" takes
     dynamic_linker: str
     libraries: tuple[str, ...]  # glibc's shared libraries, stubbed from zig's
+    machine_flags: tuple[str, ...] = ()  # the instruction set: clang flags on every command
+    zig_glibc: str | None = None  # zig's glibc release of the stubs, where it is not the floor
+    zig_flags: tuple[str, ...] = ()  # what zig's link that builds the stubs needs
 
 
 @dataclass(frozen=True, kw_only=True)
