@@ -145,7 +145,8 @@ def test_a_target_allows_only_libraries_its_sysroot_provides(catalog: Catalog) -
 def test_the_build_machine_runs_natively_and_foreign_targets_under_an_emulator(
     catalog: Catalog,
 ) -> None:
-    native, foreign = catalog.build_machine, catalog.targets[1]
+    native = catalog.build_machine
+    foreign = next(target for target in catalog.targets if target.arch != native.arch)
     assert native.emulator is None and catalog.cpython_cross_configure(native) == ()
     assert foreign.emulator is not None
     own = catalog.cpython_targets[foreign.triple].cpython_configure
@@ -234,3 +235,31 @@ def test_a_target_is_built_only_with_its_option_bases(catalog: Catalog) -> None:
     accepted = catalog.parse_options(f"freethreaded+{bases[0]}", python, foreign)
     assert accepted.base == bases[0] and accepted.freethreaded
     assert catalog.parse_options(refused, python, catalog.build_machine).base == refused
+
+
+@pytest.mark.parametrize("level", ["v2", "v3", "v4"])
+def test_an_x86_64_level_differs_from_the_baseline_in_its_level_only(catalog: Catalog,
+                                                                     level: str) -> None:
+    baseline = catalog.target("x86_64-unknown-linux-gnu")
+    target = catalog.target(f"x86_64_{level}-unknown-linux-gnu")
+    assert target.cflags == (f"-march=x86-64-{level}",) and baseline.cflags == ("-march=x86-64",)
+    assert dataclasses.replace(target, triple=baseline.triple, march=baseline.march) == baseline
+    assert target.emulator is None and not catalog.cpython_targets[target.triple].option_bases
+    # The dependencies' keys hash the whole target, so every level builds its own.
+    assert repr(target) != repr(baseline)
+
+
+def test_a_target_like_no_target_is_one_line(tmp_path: Path) -> None:
+    root = _copy_of_catalog(tmp_path)
+    targets = root / "targets.toml"
+    targets.write_text(targets.read_text().replace('like = "x86_64-unknown-linux-gnu"\nmarch = "x86-64-v3"',
+                                                   'like = "x86_64-unknown-linux-musl"\nmarch = "x86-64-v3"'))
+    with pytest.raises(CatalogError, match="x86_64_v3-unknown-linux-gnu: like names no target "
+                                           "of its own: x86_64-unknown-linux-musl"):
+        load_catalog(root)
+
+
+def test_a_march_of_no_level_is_found(catalog: Catalog) -> None:
+    target = dataclasses.replace(catalog.target("x86_64_v3-unknown-linux-gnu"), march="x86-64-v5")
+    bad = dataclasses.replace(catalog, targets=(*catalog.targets[:2], target, *catalog.targets[3:]))
+    assert bad.problems() == [f"target {target.triple}: march x86-64-v5 is no level of isa.toml"]

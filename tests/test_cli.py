@@ -76,6 +76,7 @@ def test_ls_one_section(catalog: Catalog, tmp_path) -> None:
         row = next(line for line in result.stdout.splitlines() if f" {target.triple} " in line)
         runs = f"under {target.emulator.program}" if target.emulator else "natively"
         assert target.libc_floor in row and runs in row
+        assert f" {target.march} " in row if target.march else row.split("│")[2].strip() == ""
 
 
 @pytest.mark.slow

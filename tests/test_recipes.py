@@ -100,6 +100,23 @@ def test_an_autotools_recipe_configures_for_the_targets_host_triple(
         assert command.env is not None and command.env["CC"] == str(ctx.toolchain.cc)
 
 
+def test_a_levels_march_reaches_every_dependencys_compiler(
+    catalog: Catalog, tmp_path: Path, recorder: RecordingRunner
+) -> None:
+    """Through the CFLAGS of their configure scripts; the baseline target names its level as
+    explicitly."""
+    for triple, march in (("x86_64_v3-unknown-linux-gnu", "-march=x86-64-v3"),
+                          ("x86_64-unknown-linux-gnu", "-march=x86-64")):
+        for recipe in ("xz", "zlib", "sqlite"):
+            recorder.commands.clear()
+            work = tmp_path / triple / recipe
+            work.mkdir(parents=True)
+            ctx = context(recipe, catalog, work, recorder, catalog.target(triple))
+            ctx.recipe.build(ctx)
+            env = recorder.commands[0].env
+            assert env is not None and march in env["CFLAGS"].split(), (triple, recipe)
+
+
 def test_a_foreign_target_is_configured_as_a_cross_build(
     catalog: Catalog, tmp_path: Path, recorder: RecordingRunner
 ) -> None:

@@ -101,6 +101,20 @@ def test_a_foreign_targets_archives_get_uvs_names(catalog: Catalog, tmp_path: Pa
                                                             libc)
 
 
+@pytest.mark.parametrize("level", ["v2", "v3", "v4"])
+def test_an_x86_64_level_is_the_architectures_variant(catalog: Catalog, tmp_path: Path,
+                                                      level: str) -> None:
+    """As uv's own list has them: `…-linux-x86_64_v3-gnu`, family x86_64, variant v3."""
+    release_dir(tmp_path, catalog, {"pgo+lto": "3.14.7", "freethreaded+pgo+lto": "3.14.7"},
+                triple=f"x86_64_{level}-unknown-linux-gnu")
+    records = write_index(tmp_path, catalog,
+                          settings(tmp_path, catalog, base_url=None, flavor=None)).entries
+    assert sorted(records) == [f"cpython-3.14.7+freethreaded-linux-x86_64_{level}-gnu",
+                               f"cpython-3.14.7-linux-x86_64_{level}-gnu"]
+    assert {json.dumps(record["arch"]) for record in records.values()} == {
+        json.dumps({"family": "x86_64", "variant": level})}
+
+
 def test_base_url_and_flavor(catalog: Catalog, tmp_path: Path) -> None:
     release_dir(tmp_path, catalog, {"pgo+lto": "3.14.7"})
     result = pbs_index(tmp_path, "--base-url", "https://example.invalid/rel/", "--flavor",

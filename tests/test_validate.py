@@ -269,6 +269,22 @@ def test_object_files_are_not_elf_checked_but_are_scanned(
     assert (report.files_checked, report.elf_files_checked) == (1, 0)
 
 
+@needs_gcc
+def test_code_above_the_targets_level_is_reported(tmp_path: Path, catalog: Catalog,
+                                                  floor_target: Target) -> None:
+    """AVX2 in a library is a problem for x86-64-v2, naming the function, and none for v3."""
+    source = ("void add(int *restrict o, const int *restrict a, int n)"
+              " { for (int i = 0; i < n; i++) o[i] += a[i]; }\n")
+    shared(tmp_path / LIB / "libwide.so", source, *HARDENED, "-O3", "-mavx2")
+    v2, v3 = (catalog.target(f"x86_64_{level}-unknown-linux-gnu") for level in ("v2", "v3"))
+    (file, check, value), = found(validate_tree(tmp_path, v2, [], catalog.isa))
+    assert (file, check) == (f"{LIB}/libwide.so", "isa-level")
+    assert value.startswith("add at 0x") and value.endswith("above x86-64-v2, needing AVX, AVX2")
+    assert found(validate_tree(tmp_path, v3, [], catalog.isa)) == set()
+    # Without the level data, no code is read.
+    assert found(validate_tree(tmp_path, v2, [])) == set()
+
+
 def test_malformed_elf_is_reported(tmp_path: Path, host_target: Target) -> None:
     broken = tmp_path / LIB / "libbroken.so"
     broken.parent.mkdir(parents=True)

@@ -318,11 +318,12 @@ def _validate_one(
 ) -> ValidationReport:
     # A directory is a tree `pbs link` wrote (OUTDIR holding python/); its name says nothing.
     if archive.is_dir():
-        return validate_tree(archive, target or catalog.target(None), forbidden)
+        return validate_tree(archive, target or catalog.target(None), forbidden, catalog.isa)
     if not archive.is_file():
         what = "is not a regular file or directory" if archive.exists() else "does not exist"
         raise UsageError(f"{archive} {what}")
-    return validate_archive(archive, target or catalog.target_of_archive(archive), forbidden)
+    return validate_archive(archive, target or catalog.target_of_archive(archive), forbidden,
+                            catalog.isa)
 
 
 def _module_list(text: str) -> frozenset[str]:
@@ -552,11 +553,12 @@ def _pythons_table(catalog: Catalog) -> Table:
 
 def _targets_table(catalog: Catalog) -> Table:
     table = Table(title="targets", title_justify="left")
-    for column in ("--target", "libc", "libc floor", "runs here", "run-time libraries allowed"):
+    for column in ("--target", "level", "libc", "libc floor", "runs here",
+                   "run-time libraries allowed"):
         table.add_column(column)
     for target in catalog.targets:
         runs = f"under {target.emulator.program}" if target.emulator else "natively"
-        table.add_row(target.triple, target.libc, target.libc_floor, runs,
+        table.add_row(target.triple, target.march or "", target.libc, target.libc_floor, runs,
                       " ".join(target.allowed_libraries))
     return table
 

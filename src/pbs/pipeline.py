@@ -158,7 +158,7 @@ def run_build(
         clock = time.monotonic()
         progress.started("validate", checks_log, False)
         validations = validate_staged(staged, target=request.target, forbidden_paths=forbidden,
-                                      log=checks_log)
+                                      isa=catalog.isa, log=checks_log)
         progress.finished("validate", False, time.monotonic() - clock)
         tests = ()
         if request.run_tests:

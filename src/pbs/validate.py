@@ -4,7 +4,9 @@ Every ELF executable or shared object (object files are skipped) must be built f
 target's machine ("machine") and load on the target's oldest C library with only the target's system libraries or libraries shipped beside it
 ("needed", "glibc"), be hardened ("stack", "relro", "bind-now", "textrel"), and, for the
 interpreter and libpython, export CPython's symbols and nothing of its bundled dependencies
-("exports", "builtin-init"). No file may name a build-machine path ("build-path"). A full
+("exports", "builtin-init"). Every x86-64 ELF file, object files too, holds no instruction
+above the target's level outside the functions isa.toml knows to be chosen by CPUID
+("isa-level", see pbs.isa). No file may name a build-machine path ("build-path"). A full
 archive's PYTHON.json must follow its schema and name only files that exist inside it
 ("python-json"; a full archive without one fails it too) and agree with the extension modules
 shipped ("extensions"). What is checked must be a distribution at all: a python/ directory
@@ -25,13 +27,15 @@ from packaging.version import Version
 
 from pbs.buildpaths import BuildPath, named_in, regular_files
 from pbs.cache import held_directory, sweep_held
-from pbs.catalog import Target
+from pbs.catalog import IsaSpec, Target
 from pbs.elf import ElfFacts, elf_kind, read_elf
 from pbs.sources.extract import extract_archive
 from pbs.distribution_json import check_python_json
+from pbs.isa import Finding, LevelScanner
 from pbs.metadata import FILE_NAME, ExtensionVariant, PythonJson
 
 _LINKED_KINDS = ("ET_EXEC", "ET_DYN")
+_OBJECT_KIND = "ET_REL"
 
 # The interpreter: bin/ sits in python/install/ in full archives, in python/ in install_only ones.
 _INTERPRETER = re.compile(r"python/(install/)?bin/python3[^/]*")
@@ -96,7 +100,8 @@ class Report:
 
 
 def validate_archive(
-    archive: Path, target: Target, forbidden_paths: Sequence[BuildPath]
+    archive: Path, target: Target, forbidden_paths: Sequence[BuildPath],
+    isa: IsaSpec | None = None,
 ) -> Report:
     """Unpack `archive` (.tar.zst or .tar.gz) in a temporary directory and validate it.
 
@@ -106,11 +111,13 @@ def validate_archive(
     sweep_held(scratch, _WORK_PREFIX)  # what killed runs left there
     with held_directory(scratch, _WORK_PREFIX) as work:
         root = extract_archive(archive, work / "archive")
-        return validate_tree(root, target, forbidden_paths)
+        return validate_tree(root, target, forbidden_paths, isa)
 
 
-def validate_tree(root: Path, target: Target, forbidden_paths: Sequence[BuildPath]) -> Report:
-    """Validate an unpacked archive; `root` is the directory that holds `python/`."""
+def validate_tree(root: Path, target: Target, forbidden_paths: Sequence[BuildPath],
+                  isa: IsaSpec | None = None) -> Report:
+    """Validate an unpacked archive; `root` is the directory that holds `python/`. Its machine
+    code is held to the target's level when `isa` is given and the target has one."""
     python_dir = root / "python"
     if not python_dir.is_dir() or python_dir.is_symlink():
         files = sum(1 for _ in regular_files(root))
@@ -120,12 +127,17 @@ def validate_tree(root: Path, target: Target, forbidden_paths: Sequence[BuildPat
     problems += _layout_problems(python_dir)
     required_exports = {_EMBEDDING_API, *_builtin_init_functions(python_dir, document)}
     files = list(regular_files(root))
+    levels = LevelScanner(isa, target.march) if isa and target.march else None
     elf_files = 0
     for path in files:
         rel = path.relative_to(root).as_posix()
         problems += [Problem(rel, "build-path", found) for found in named_in(path, forbidden_paths)]
         try:
-            if elf_kind(path) not in _LINKED_KINDS:
+            kind = elf_kind(path)
+            if levels and kind in (*_LINKED_KINDS, _OBJECT_KIND):
+                problems += [Problem(rel, "isa-level", _above_level(finding, target))
+                             for finding in levels.scan(path) if not finding.dispatched]
+            if kind not in _LINKED_KINDS:
                 continue
             facts = read_elf(path)
         except ELFError as exc:
@@ -189,6 +201,13 @@ def _elf_problems(
             Problem(rel, "builtin-init", name) for name in required_exports - facts.exported
         ]
     return problems
+
+
+def _above_level(finding: Finding, target: Target) -> str:
+    function = finding.function or f"({finding.section} before its first symbol)"
+    return (f"{function} at {finding.address:#x}: {finding.instruction} "
+            f"({', '.join(finding.features)}); {finding.count} instructions above "
+            f"{target.march}, needing {', '.join(finding.all_features)}")
 
 
 def _hardening_problems(rel: str, facts: ElfFacts) -> list[Problem]:

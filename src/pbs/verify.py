@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pbs.buildpaths import BuildPath
-from pbs.catalog import Target
+from pbs.catalog import IsaSpec, Target
 from pbs.errors import PbsError
 from pbs.runner import Runner
 from pbs.smoke import CheckResult, test_archive
@@ -33,14 +33,15 @@ class Verification:
 
 
 def validate_staged(
-    staged: Sequence[Path], *, target: Target, forbidden_paths: Sequence[BuildPath], log: Path
+    staged: Sequence[Path], *, target: Target, forbidden_paths: Sequence[BuildPath],
+    isa: IsaSpec, log: Path,
 ) -> dict[str, Report]:
     """Every archive's validation, each also written to `log`."""
     log.parent.mkdir(parents=True, exist_ok=True)
     validations = {}
     with log.open("a") as sink:
         for archive in staged:
-            report = validate_archive(archive, target, forbidden_paths)
+            report = validate_archive(archive, target, forbidden_paths, isa)
             sink.write(f"pbs validate {archive.name}\n" + "\n".join(render(report)) + "\n")
             validations[archive.name] = report
     return validations

@@ -27,10 +27,13 @@ from pbs.catalog.model import (
     CPythonTargetSettings,
     DebianArchive,
     DebianLocation,
+    DispatchedCode,
     Emulator,
     GlibcSysroot,
     HeaderEdit,
     HostSpec,
+    IsaLevel,
+    IsaSpec,
     LibcCompat,
     OptionsGrammar,
     PyPILocation,
@@ -59,6 +62,7 @@ __all__ = [
     "Emulator",
     "GlibcSysroot",
     "HeaderEdit",
+    "IsaSpec",
     "LibcCompat",
     "PyPILocation",
     "Python",
@@ -100,6 +104,7 @@ class Catalog:
     release: ReleaseSpec
     host: HostSpec
     api: ApiSpec
+    isa: IsaSpec
 
     # -- lookups of user input -------------------------------------------------------------
 
@@ -302,6 +307,9 @@ class Catalog:
                 found.append(f"target {target.triple} allows no run-time library")
             if any(not bundle.startswith("/") for bundle in target.ca_bundles):
                 found.append(f"target {target.triple}: a CA bundle path is not absolute")
+            if target.march and target.march not in {level.name for level in self.isa.levels}:
+                found.append(f"target {target.triple}: march {target.march} is no level of "
+                             "isa.toml")
             unstubbed = set(target.allowed_libraries) - {*target.sysroot.libraries,
                                                          target.sysroot.dynamic_linker, VDSO}
             if unstubbed:
@@ -383,7 +391,7 @@ def load_catalog(directory: Path | None = None) -> Catalog:
         sources = _read(root / "sources.toml")["source"]
         pythons = _read(root / "pythons.toml")["python"]
         target_file = _read(root / "targets.toml")
-        targets = target_file["target"]
+        targets = _inherited(target_file["target"])
         options = _read(root / "options.toml")["options"]
         debian_file = _read(root / "debian.toml")["debian"]
         debian = DebianArchive(
@@ -400,6 +408,7 @@ def load_catalog(directory: Path | None = None) -> Catalog:
         release = _read(root / "release.toml")
         host = _read(root / "host.toml")["host"]
         api = _read(root / "api.toml")
+        isa = _read(root / "isa.toml")
         return Catalog(
             sources=tuple(_source(s) for s in sources),
             pythons=tuple(Python(version=_version(p["version"])) for p in pythons),
@@ -481,6 +490,18 @@ def load_catalog(directory: Path | None = None) -> Catalog:
                     for row in api["exception"]
                 ),
             ),
+            isa=IsaSpec(
+                levels=tuple(IsaLevel(name=row["name"], features=tuple(row["features"]))
+                             for row in isa["level"]),
+                same_below={row["mnemonic"]: row["reason"] for row in isa["same_below"]},
+                symbol_suffixes=tuple(isa["symbols"]["suffixes"]),
+                unreachable_symbols=tuple(isa["symbols"]["unreachable"]),
+                dispatched=tuple(
+                    DispatchedCode(name=row["name"], functions=tuple(row["functions"]),
+                                   features=frozenset(row["features"]), reason=row["reason"])
+                    for row in isa["dispatched"]
+                ),
+            ),
         )
     except KeyError as missing:
         raise CatalogError(f"catalog in {root}: missing field {missing}") from None
@@ -534,6 +555,20 @@ def _artifact(raw: dict[str, Any]) -> Artifact:
     )
 
 
+def _inherited(targets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each target's facts, those of the target it is `like` below its own."""
+    by_triple = {raw["triple"]: raw for raw in targets}
+    found = []
+    for raw in targets:
+        if "like" in raw:
+            if raw["like"] not in by_triple or "like" in by_triple[raw["like"]]:
+                raise CatalogError(f"target {raw['triple']}: like names no target of its own: "
+                                   f"{raw['like']}")
+            raw = {**by_triple[raw.pop("like")], **raw}
+        found.append(raw)
+    return found
+
+
 def _target(raw: dict[str, Any]) -> Target:
     return Target(
         triple=raw["triple"],
@@ -542,6 +577,7 @@ def _target(raw: dict[str, Any]) -> Target:
         platform=raw["platform"],
         openssl_target=raw["openssl_target"],
         elf_machine=raw["elf_machine"],
+        march=raw.get("march"),
         emulator=_emulator(raw["emulator"]) if "emulator" in raw else None,
         libc=raw["libc"],
         libc_floor=raw["libc_floor"],

@@ -146,12 +146,18 @@ class Target:
     platform: str  # the interpreter's sysconfig.get_platform()
     openssl_target: str  # OpenSSL's Configure name of the platform
     elf_machine: str  # e_machine of its ELF files, as pyelftools names it (EM_AARCH64)
+    march: str | None  # the instruction set level its code is compiled for (-march=)
     emulator: Emulator | None  # runs its programs on the build machine; None when native
     libc: str
     libc_floor: str
     allowed_libraries: tuple[str, ...]
     ca_bundles: tuple[str, ...]  # system CA bundle files, tried in order at run time
     sysroot: GlibcSysroot
+
+    @property
+    def cflags(self) -> tuple[str, ...]:
+        """Compiler flags of every C file built for the target, dependencies and CPython alike."""
+        return (f"-march={self.march}",) if self.march else ()
 
     @property
     def emulator_command(self) -> tuple[str, ...]:
@@ -162,6 +168,43 @@ class Target:
     def emulator_env(self) -> dict[str, str]:
         """Environment under which the target's programs, and those they start, run here."""
         return self.emulator.env if self.emulator else {}
+
+
+@dataclass(frozen=True, kw_only=True)
+class IsaLevel:
+    """An x86-64 micro-architecture level: the CPU features it adds to the levels before it."""
+
+    name: str  # as -march names it: x86-64, x86-64-v2, …
+    features: tuple[str, ...]  # iced-x86's CpuidFeature names
+
+
+@dataclass(frozen=True, kw_only=True)
+class DispatchedCode:
+    """Functions that run only once CPUID said the CPU has their features (isa.toml)."""
+
+    name: str
+    functions: tuple[str, ...]  # fnmatch patterns of function names, without symbol suffixes
+    features: frozenset[str]  # the features above a level they may use
+    reason: str
+
+    def accepts(self, function: str, features: frozenset[str]) -> bool:
+        return features <= self.features and any(
+            fnmatch.fnmatchcase(function, pattern) for pattern in self.functions)
+
+
+@dataclass(frozen=True, kw_only=True)
+class IsaSpec:
+    """What `pbs validate` holds an x86-64 archive's machine code to (isa.toml)."""
+
+    levels: tuple[IsaLevel, ...]  # in order, the baseline first
+    same_below: dict[str, str]  # mnemonic -> why every level's CPUs run it
+    symbol_suffixes: tuple[str, ...]  # regular expressions compilers and BOLT append to names
+    unreachable_symbols: tuple[str, ...]  # fnmatch patterns: nothing after their bytes runs
+    dispatched: tuple[DispatchedCode, ...]
+
+    def rank(self, level: str) -> int:
+        """The level's place among the levels: 0 for the baseline."""
+        return [known.name for known in self.levels].index(level)
 
 @dataclass(frozen=True, kw_only=True)
 class CPythonTargetSettings:

@@ -93,7 +93,7 @@ class CPythonBuild:
         maps = prefix_maps(self.toolchain, self.work_root)
         return {
             **self.compiler.env(self.compiler_bin),
-            "CFLAGS": " ".join((*maps, *self.compiler.spec.cflags)),
+            "CFLAGS": " ".join((*maps, *self.toolchain.target.cflags, *self.compiler.spec.cflags)),
             "CPPFLAGS": f"-I{deps / 'include'} -I{deps / 'include' / 'ncursesw'}",
             # The maps again: gcc's LTO compiles at link time, naming the directory it runs in.
             "LDFLAGS": " ".join((f"-L{deps / 'lib'}", "-Wl,--exclude-libs,ALL", *HARDENING_LDFLAGS,

@@ -3,7 +3,7 @@
 Its key hashes the pbs code it runs (this module and what it imports, see INERT_CODE), the
 CPython and pip files, the build date (it is in sys.version), the
 build options and their configure arguments, the patches, the deliberate module exclusions,
-the compiler identity and flags, the target and every dependency step's key. Its output is the
+the compiler identity and flags, the target and its compiler flags, and every dependency step's key. Its output is the
 finished `python/` tree of a full archive; packaging only archives it, so archives rebuilt
 from the cache are byte-identical.
 """
@@ -95,6 +95,7 @@ def plan_cpython(
         compiler.identity,
         repr(compiler.spec),  # its flags: the identity names only its version
         target.triple,
+        *target.cflags,
         *(dep.key for dep in deps),
         str(build_date),
         build_python.key if build_python else "",

@@ -94,8 +94,10 @@ class BuildContext:
         }
 
     def cflags(self, *extra: str) -> str:
-        """OPTIMIZE, `extra`, and the mapping of build paths out of the objects."""
-        return " ".join((*OPTIMIZE, *extra, *prefix_maps(self.toolchain, self.work_root)))
+        """OPTIMIZE, the target's flags, `extra`, and the mapping of build paths out of the
+        objects."""
+        return " ".join((*OPTIMIZE, *self.toolchain.target.cflags, *extra,
+                         *prefix_maps(self.toolchain, self.work_root)))
 
     def run(
         self, command: Sequence[str | Path], *, cwd: Path | None = None,
