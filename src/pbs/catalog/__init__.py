@@ -541,6 +541,7 @@ def _target(raw: dict[str, Any]) -> Target:
         host_triple=raw["host_triple"],
         platform=raw["platform"],
         openssl_target=raw["openssl_target"],
+        openssl_configure=tuple(raw.get("openssl_configure", ())),
         elf_machine=raw["elf_machine"],
         emulator=_emulator(raw["emulator"]) if "emulator" in raw else None,
         libc=raw["libc"],

@@ -145,6 +145,7 @@ class Target:
     host_triple: str  # autoconf's --build/--host
     platform: str  # the interpreter's sysconfig.get_platform()
     openssl_target: str  # OpenSSL's Configure name of the platform
+    openssl_configure: tuple[str, ...]  # OpenSSL's Configure options the platform adds
     elf_machine: str  # e_machine of its ELF files, as pyelftools names it (EM_AARCH64)
     emulator: Emulator | None  # runs its programs on the build machine; None when native
     libc: str

@@ -48,7 +48,7 @@ def build(ctx: BuildContext) -> None:
             "no-tests",
             "no-docs",
             "no-apps",
-            "enable-ec_nistp_64_gcc_128",
+            *ctx.toolchain.target.openssl_configure,
         ]
     )
     # OpenSSL_version(OPENSSL_CFLAGS) reports the compile command, which names the toolchain
