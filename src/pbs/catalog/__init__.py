@@ -541,7 +541,6 @@ def _target(raw: dict[str, Any]) -> Target:
         host_triple=raw["host_triple"],
         platform=raw["platform"],
         openssl_target=raw["openssl_target"],
-        openssl_configure=tuple(raw.get("openssl_configure", ())),
         elf_machine=raw["elf_machine"],
         emulator=_emulator(raw["emulator"]) if "emulator" in raw else None,
         libc=raw["libc"],
@@ -582,7 +581,8 @@ def _options(raw: dict[str, Any]) -> OptionsGrammar:
         configure={name: tuple(args) for name, args in raw["configure"].items()},
         python_configure=tuple(
             PythonConfigure(requires_python=_specifier(extra["requires_python"]),
-                            configure=tuple(extra["configure"]))
+                            configure=tuple(extra["configure"]),
+                            arches=tuple(extra.get("arches", ())))
             for extra in raw.get("python_configure", [])
         ),
         lto_bases=tuple(raw["lto"]["bases"]),

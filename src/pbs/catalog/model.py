@@ -145,7 +145,6 @@ class Target:
     host_triple: str  # autoconf's --build/--host
     platform: str  # the interpreter's sysconfig.get_platform()
     openssl_target: str  # OpenSSL's Configure name of the platform
-    openssl_configure: tuple[str, ...]  # OpenSSL's Configure options the platform adds
     elf_machine: str  # e_machine of its ELF files, as pyelftools names it (EM_AARCH64)
     emulator: Emulator | None  # runs its programs on the build machine; None when native
     libc: str
@@ -197,6 +196,7 @@ class PythonConfigure:
 
     requires_python: SpecifierSet
     configure: tuple[str, ...]
+    arches: tuple[str, ...] = ()  # the target architectures they are for; () for every one
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -276,11 +276,13 @@ class OptionsGrammar:
             raise ValueError(f"{len(names)} compilers are catalogued for CPython {version}")
         return self.compilers[names[0]]
 
-    def configure_args(self, options: BuildOptions, version: Version) -> tuple[str, ...]:
+    def configure_args(self, options: BuildOptions, version: Version,
+                       arch: str) -> tuple[str, ...]:
         parts = (*options.prefixes, options.base, *options.suffixes)
         lto = self.compiler_for(version).lto_configure if options.base in self.lto_bases else ()
         by_version = (arg for extra in self.python_configure
                       if extra.requires_python.contains(version, prereleases=True)
+                      and (not extra.arches or arch in extra.arches)
                       for arg in extra.configure)
         return (*(arg for part in parts for arg in self.configure[part]), *lto, *by_version)
 
