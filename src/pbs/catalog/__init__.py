@@ -617,7 +617,8 @@ def _options(raw: dict[str, Any]) -> OptionsGrammar:
         configure={name: tuple(args) for name, args in raw["configure"].items()},
         python_configure=tuple(
             PythonConfigure(requires_python=_specifier(extra["requires_python"]),
-                            configure=tuple(extra["configure"]))
+                            configure=tuple(extra["configure"]),
+                            arches=tuple(extra.get("arches", ())))
             for extra in raw.get("python_configure", [])
         ),
         lto_bases=tuple(raw["lto"]["bases"]),
