@@ -235,5 +235,5 @@ def test_the_tail_calling_interpreter_comes_with_314_on() -> None:
     for version, expected in (("3.11", False), ("3.13", False), ("3.14", True), ("3.15", True)):
         python = CATALOG.python(version)
         options = CATALOG.parse_options("noopt", python, target)
-        args = CATALOG.options.configure_args(options, python.version)
+        args = CATALOG.options.configure_args(options, python.version, "x86_64")
         assert ("--with-tail-call-interp" in args) is expected, version

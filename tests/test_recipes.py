@@ -18,7 +18,7 @@ from pbs.runner import run
 from pbs.sources.fetch import Fetched, Origin
 from pbs.steps.dependencies import build_dependencies
 from pbs.steps.engine import StepEngine
-from pbs.recipes.openssl import probe_ca_bundles
+from pbs.recipes.openssl import FAST_NISTP_NEEDS, fast_nistp, probe_ca_bundles
 from pbs.toolchain import Toolchain, llvm_bin
 
 # The shape of OpenSSL's crypto/x509/x509_def.c around the function the recipe changes.
@@ -65,6 +65,19 @@ def test_without_any_bundle_the_compiled_in_file_stays(tmp_path: Path) -> None:
 def test_an_unexpected_source_is_refused() -> None:
     with pytest.raises(PbsError, match="x509_def.c"):
         probe_ca_bundles(X509_DEF.replace("return X509_CERT_FILE;", "return \"x\";"), ("/a",))
+
+
+@pytest.mark.parametrize(("clang_target", "fast"), [
+    ("x86_64-linux-gnu", True), ("powerpc64le-linux-gnu", True), ("riscv64-linux-gnu", True),
+    ("s390x-linux-gnu", False), ("arm-linux-gnueabihf", False)])
+def test_openssls_fast_nist_curves_where_the_compiler_allows(
+    catalog: Catalog, clang_target: str, fast: bool
+) -> None:
+    """128-bit integers and little-endian: OpenSSL's own conditions, from clang's macros."""
+    clang = llvm_bin(catalog.toolchain.llvm_major) / "clang"
+    macros = subprocess.run([clang, f"--target={clang_target}", "-dM", "-E", "-x", "c",
+                             "/dev/null"], capture_output=True, text=True, check=True).stdout
+    assert fast_nistp(macros) == (("enable-ec_nistp_64_gcc_128",) if fast else ())
 
 
 def context(recipe: str, catalog: Catalog, tmp_path: Path, runner: RecordingRunner,
@@ -136,10 +149,13 @@ def test_openssl_is_configured_for_the_targets_platform(
     (ctx.source_dir / "crypto" / "x509").mkdir(parents=True)
     (ctx.source_dir / "crypto" / "x509" / "x509_def.c").write_text(X509_DEF)
     recorder.outputs["perl"] = "/* build information */\n"
+    recorder.outputs[ctx.toolchain.cc.name] = "\n".join(FAST_NISTP_NEEDS)
     ctx.recipe.build(ctx)
     platform = catalog.target(None).openssl_target
-    assert recorder.argvs[0][:3] == ["perl", "./Configure", platform]
-    assert recorder.argvs[1] == ["perl", "util/mkbuildinf.pl", "clang -O3 -fPIC", platform]
+    assert recorder.argvs[0][1:] == ["-dM", "-E", "-x", "c", "/dev/null"]
+    assert recorder.argvs[1][:3] == ["perl", "./Configure", platform]
+    assert recorder.argvs[1][-1] == "enable-ec_nistp_64_gcc_128"
+    assert recorder.argvs[2] == ["perl", "util/mkbuildinf.pl", "clang -O3 -fPIC", platform]
     assert (ctx.source_dir / "crypto" / "buildinf.h").read_text() == "/* build information */\n"
 
 

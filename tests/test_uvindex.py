@@ -76,6 +76,31 @@ def test_the_index_lists_each_variant_in_uvs_format(catalog: Catalog, tmp_path: 
         "freethreaded+debug")
 
 
+# How uv's own download list names python-build-standalone's archives of these targets: the
+# key, and the record's arch family and libc.
+UV_NAMES = {
+    "aarch64-unknown-linux-gnu": ("cpython-3.14.7-linux-aarch64-gnu", "aarch64", "gnu"),
+    "ppc64le-unknown-linux-gnu": ("cpython-3.14.7-linux-powerpc64le-gnu", "powerpc64le", "gnu"),
+    "s390x-unknown-linux-gnu": ("cpython-3.14.7-linux-s390x-gnu", "s390x", "gnu"),
+    "armv7-unknown-linux-gnueabihf": ("cpython-3.14.7-linux-armv7-gnueabihf", "armv7",
+                                      "gnueabihf"),
+    "riscv64-unknown-linux-gnu": ("cpython-3.14.7-linux-riscv64-gnu", "riscv64", "gnu"),
+    "armv7-unknown-linux-gnueabi": ("cpython-3.14.7-linux-armv7-gnueabi", "armv7", "gnueabi"),
+}
+
+
+@pytest.mark.parametrize("triple", sorted(UV_NAMES))
+def test_a_foreign_targets_archives_get_uvs_names(catalog: Catalog, tmp_path: Path,
+                                                   triple: str) -> None:
+    release_dir(tmp_path, catalog, {"noopt": "3.14.7"}, triple)
+    records = write_index(tmp_path, catalog,
+                          settings(tmp_path, catalog, base_url=None, flavor=None)).entries
+    key, family, libc = UV_NAMES[triple]
+    assert list(records) == [key]
+    assert (records[key]["arch"], records[key]["libc"]) == ({"family": family, "variant": None},
+                                                            libc)
+
+
 @pytest.mark.parametrize("level", ["v2", "v3", "v4"])
 def test_an_x86_64_level_is_the_architectures_variant(catalog: Catalog, tmp_path: Path,
                                                       level: str) -> None:

@@ -137,7 +137,8 @@ def run_build(
         python=request.python,
         options=request.options,
         configure_options=(
-            *catalog.options.configure_args(request.options, request.python.version),
+            *catalog.options.configure_args(request.options, request.python.version,
+                                            request.target.arch),
             *catalog.cpython_cross_configure(request.target),
         ),
         bolt=catalog.options.bolt_for(request.options, request.target.arch, request.python.version),

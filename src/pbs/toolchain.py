@@ -55,7 +55,8 @@ STARTUP_FILES = ("crt1.o", "Scrt1.o", "libc_nonshared.a")
 HOST_CRT_FILES = ("crti.o", "crtn.o")
 ZIG_COMPILER_RT = "libcompiler_rt.a"
 # What a target takes from Debian's compiler-rt package for its architecture, as (stem, suffix):
-# the package names them <stem>-<arch><suffix>, clang's per-target directory <stem><suffix>.
+# the package names them <stem>-<arch><suffix> (in clang's name of the architecture: powerpc64le,
+# armhf), once each, clang's per-target directory <stem><suffix>.
 DEBIAN_RUNTIME_FILES = (("libclang_rt.builtins", ".a"), ("libclang_rt.profile", ".a"),
                         ("clang_rt.crtbegin", ".o"), ("clang_rt.crtend", ".o"))
 # clang links these around every program when it uses compiler-rt. The code is compiled for
@@ -320,7 +321,7 @@ def _assemble(
     if spec.compiler_rt != "llvm":
         runtime = _add_resource_dir(entry / RESOURCE_DIR, target, llvm, log, runner)
         if runtime_deb is not None:
-            _add_debian_runtime(runtime, runtime_deb, target.arch)
+            _add_debian_runtime(runtime, runtime_deb)
         else:
             builtins = next(path for path in stubs if path.name == ZIG_COMPILER_RT)
             _add_zig_builtins(runtime, builtins, target, llvm, staging, log, runner)
@@ -328,12 +329,13 @@ def _assemble(
 
     bin_dir = entry / "bin"
     bin_dir.mkdir()
+    machine = "".join(f"{flag} " for flag in spec.machine_flags)
     wrapper = bin_dir / f"{target.triple}-clang"
     # The sysroot is found relative to the wrapper, so the toolchain directory can move.
     # Link-only flags on compile-only commands must not warn: configure scripts use -Werror.
     wrapper.write_text(
         "#!/bin/sh\n"
-        f'exec {llvm / "clang"} --target={spec.zig_target} '
+        f'exec {llvm / "clang"} --target={spec.zig_target} {machine}'
         '--sysroot="${0%/*}/../sysroot" '
         f"{resource_dir}"
         '--rtlib=compiler-rt --unwindlib=none -fuse-ld=lld -Qunused-arguments "$@"\n'
@@ -362,18 +364,22 @@ def _add_resource_dir(resource: Path, target: Target, llvm: Path, log: Path,
     return runtime
 
 
-def _add_debian_runtime(runtime: Path, deb: Path, arch: str) -> None:
+def _add_debian_runtime(runtime: Path, deb: Path) -> None:
     """compiler-rt's builtins, PGO profile runtime and start/end files from Debian's package for
     the target's architecture, under the names clang looks for in `runtime`."""
-    wanted = {f"{stem}-{arch}{suffix}": f"{stem}{suffix}" for stem, suffix in DEBIAN_RUNTIME_FILES}
+    found: dict[str, list[bytes]] = {f"{stem}{suffix}": [] for stem, suffix in DEBIAN_RUNTIME_FILES}
     (data,) = [member.data for member in members(deb) if member.name.startswith("data.tar")]
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         for member in tar:
             name = PurePosixPath(member.name).name
-            if member.isfile() and name in wanted and (file := tar.extractfile(member)):
-                (runtime / wanted.pop(name)).write_bytes(file.read())
-    if wanted:
-        raise PbsError(f"{deb.name} holds no {', '.join(sorted(wanted))}")
+            for stem, suffix in DEBIAN_RUNTIME_FILES:
+                if (member.isfile() and name.startswith(f"{stem}-") and name.endswith(suffix)
+                        and (file := tar.extractfile(member))):
+                    found[f"{stem}{suffix}"].append(file.read())
+    if wrong := sorted(name for name, copies in found.items() if len(copies) != 1):
+        raise PbsError(f"{deb.name} does not hold exactly one copy of {', '.join(wrong)}")
+    for name, (content,) in found.items():
+        (runtime / name).write_bytes(content)
 
 
 def _add_zig_builtins(
@@ -461,11 +467,11 @@ def _zig_stubs(
     probe = staging / "probe.c"
     probe.write_text(PROBE_PROGRAM)
     env = {"ZIG_GLOBAL_CACHE_DIR": str(zig_cache), "ZIG_LOCAL_CACHE_DIR": str(zig_cache)}
-    zig_target = f"{target.sysroot.zig_target}.{target.libc_floor}"
+    zig_target = f"{target.sysroot.zig_target}.{target.sysroot.zig_glibc or target.libc_floor}"
     for extra in ([], ["-fPIE", "-pie"]):
         runner(
-            [zig, "cc", "-target", zig_target, "-s", *extra, probe, "-o", staging / "probe",
-             "-lm"],
+            [zig, "cc", "-target", zig_target, *target.sysroot.zig_flags, "-s", *extra, probe,
+             "-o", staging / "probe", "-lm"],
             step=f"build glibc {target.libc_floor} stubs with zig",
             log=log,
             cwd=staging,

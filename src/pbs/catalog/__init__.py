@@ -660,6 +660,9 @@ def _sysroot(raw: dict[str, Any]) -> GlibcSysroot | MuslSysroot:
         debian_arch=raw.get("debian_arch"),
         dynamic_linker=raw["dynamic_linker"],
         libraries=tuple(raw["libraries"]),
+        machine_flags=tuple(raw.get("machine_flags", ())),
+        zig_glibc=raw.get("zig_glibc"),
+        zig_flags=tuple(raw.get("zig_flags", ())),
     )
 
 
@@ -680,7 +683,8 @@ def _options(raw: dict[str, Any]) -> OptionsGrammar:
         configure={name: tuple(args) for name, args in raw["configure"].items()},
         python_configure=tuple(
             PythonConfigure(requires_python=_specifier(extra["requires_python"]),
-                            configure=tuple(extra["configure"]))
+                            configure=tuple(extra["configure"]),
+                            arches=tuple(extra.get("arches", ())))
             for extra in raw.get("python_configure", [])
         ),
         lto_bases=tuple(raw["lto"]["bases"]),

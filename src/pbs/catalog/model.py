@@ -104,6 +104,9 @@ class GlibcSysroot:
     debian_arch: str | None  # Debian's name of the architecture, whose compiler-rt "debian" takes
     dynamic_linker: str
     libraries: tuple[str, ...]  # glibc's shared libraries, stubbed from zig's
+    machine_flags: tuple[str, ...] = ()  # the instruction set: clang flags on every command
+    zig_glibc: str | None = None  # zig's glibc release of the stubs, where it is not the floor
+    zig_flags: tuple[str, ...] = ()  # what zig's link that builds the stubs needs
 
     @property
     def provides(self) -> tuple[str, ...]:
@@ -291,6 +294,7 @@ class PythonConfigure:
 
     requires_python: SpecifierSet
     configure: tuple[str, ...]
+    arches: tuple[str, ...] = ()  # the target architectures they are for; () for every one
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -370,11 +374,13 @@ class OptionsGrammar:
             raise ValueError(f"{len(names)} compilers are catalogued for CPython {version}")
         return self.compilers[names[0]]
 
-    def configure_args(self, options: BuildOptions, version: Version) -> tuple[str, ...]:
+    def configure_args(self, options: BuildOptions, version: Version,
+                       arch: str) -> tuple[str, ...]:
         parts = (*options.prefixes, options.base, *options.suffixes)
         lto = self.compiler_for(version).lto_configure if options.base in self.lto_bases else ()
         by_version = (arg for extra in self.python_configure
                       if extra.requires_python.contains(version, prereleases=True)
+                      and (not extra.arches or arch in extra.arches)
                       for arg in extra.configure)
         return (*(arg for part in parts for arg in self.configure[part]), *lto, *by_version)
 

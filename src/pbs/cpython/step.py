@@ -21,6 +21,7 @@ from pbs.cache import key_of
 from pbs.catalog import BoltSpec, BuildOptions, Python, SourcePatch, Target
 from pbs.cpython.assemble import Dependency, Distribution, interpreter_facts
 from pbs.cpython.build import INSTALL_PREFIX, CPythonBuild
+from pbs.cpython.build_python import PREFIX as BUILD_PYTHON_PREFIX
 from pbs.cpython.build_python import BuildPythonStep
 from pbs.cpython.compiler import CPythonCompiler
 from pbs.cpython.modules import ModuleTable
@@ -228,9 +229,14 @@ def add_tcl_tk_libraries(job: CPythonJob) -> None:
 def make_relocatable(job: CPythonJob) -> None:
     env = job.cpython.env()
     tools = {env["CC"]: "cc", env["AR"]: "ar", f"{job.toolchain.llvm_bin}/": ""}
+    # A cross build's configure arguments name the build machine's interpreter: under its own
+    # prefix, not the cache's step directory.
+    build_python = ({str(job.build_python.parents[1]): BUILD_PYTHON_PREFIX}
+                    if job.build_python else {})
     job.relocated = relocate(job.install, Rewrites(
         tools=tools,
-        build_dirs={str(job.deps_prefix): PREFIX,
+        build_dirs={**build_python,
+                    str(job.deps_prefix): PREFIX,
                     str(job.source_dir): f"{NEUTRAL_BUILD_DIR}/cpython",
                     str(job.work): NEUTRAL_BUILD_DIR, str(job.cache_root): NEUTRAL_BUILD_DIR,
                     # The compiler's own headers: only -ffile-prefix-map flags name it.

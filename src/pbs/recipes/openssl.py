@@ -31,6 +31,18 @@ def probe_ca_bundles(x509_def: str, bundles: tuple[str, ...]) -> str:
     return changed.replace(anchor, probe + anchor, 1)
 
 
+# OpenSSL's fast NIST P-224/256/521 code (enable-ec_nistp_64_gcc_128) needs a 128-bit integer
+# type and a little-endian machine, as the compiler predefines them (s390x and 32-bit ARM lack one).
+FAST_NISTP_NEEDS = ("#define __SIZEOF_INT128__ 16",
+                    "#define __BYTE_ORDER__ __ORDER_LITTLE_ENDIAN__")
+
+
+def fast_nistp(predefined: str) -> tuple[str, ...]:
+    """The Configure option of the fast NIST curves where the compiler's macros allow it."""
+    lines = predefined.splitlines()
+    return ("enable-ec_nistp_64_gcc_128",) if all(m in lines for m in FAST_NISTP_NEEDS) else ()
+
+
 def build(ctx: BuildContext) -> None:
     x509_def = ctx.source_dir / "crypto" / "x509" / "x509_def.c"
     x509_def.write_text(probe_ca_bundles(x509_def.read_text(), ctx.toolchain.target.ca_bundles))
@@ -48,7 +60,7 @@ def build(ctx: BuildContext) -> None:
             "no-tests",
             "no-docs",
             "no-apps",
-            "enable-ec_nistp_64_gcc_128",
+            *fast_nistp(ctx.run([ctx.toolchain.cc, "-dM", "-E", "-x", "c", "/dev/null"]).output),
         ]
     )
     # OpenSSL_version(OPENSSL_CFLAGS) reports the compile command, which names the toolchain
