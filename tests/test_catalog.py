@@ -253,9 +253,9 @@ def test_a_target_like_no_target_is_one_line(tmp_path: Path) -> None:
     root = _copy_of_catalog(tmp_path)
     targets = root / "targets.toml"
     targets.write_text(targets.read_text().replace('like = "x86_64-unknown-linux-gnu"\nmarch = "x86-64-v3"',
-                                                   'like = "x86_64-unknown-linux-musl"\nmarch = "x86-64-v3"'))
+                                                   'like = "x86_64-unknown-linux-none"\nmarch = "x86-64-v3"'))
     with pytest.raises(CatalogError, match="x86_64_v3-unknown-linux-gnu: like names no target "
-                                           "of its own: x86_64-unknown-linux-musl"):
+                                           "of its own: x86_64-unknown-linux-none"):
         load_catalog(root)
 
 
