@@ -35,6 +35,7 @@ from pbs.toolchain import (
     _check_paths,
     _installed_llvm_bin,
     _zig,
+    compiler_versions,
 )
 
 # musl's configure would install its own compiler wrappers (musl-clang), naming absolute paths.
@@ -58,12 +59,7 @@ def prepare_musl_toolchain(
     llvm = _installed_llvm_bin(spec)
     zig = _zig(spec)
     probe_log = cache.log("toolchain", "versions.log")
-    clang_version = runner([llvm / "clang", "--version"], step="ask clang its version",
-                           log=probe_log).output.splitlines()[0]
-    llvm_version = runner([llvm / "clang", "-dumpversion"], step="ask clang its version",
-                          log=probe_log).output.strip()
-    zig_version = runner([zig, "version"], step="ask zig its version",
-                         log=probe_log).output.strip()
+    clang_version, llvm_version, zig_version = compiler_versions(llvm, zig, runner, probe_log)
     musl = libc[sysroot.source]
     identity = key_of(
         clang_version,

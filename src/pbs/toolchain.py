@@ -158,12 +158,7 @@ def prepare_toolchain(
     llvm = _installed_llvm_bin(spec)
     zig = _zig(spec)
     probe_log = cache.log("toolchain", "versions.log")
-    clang_version = runner([llvm / "clang", "--version"], step="ask clang its version",
-                           log=probe_log).output.splitlines()[0]
-    llvm_version = runner([llvm / "clang", "-dumpversion"], step="ask clang its version",
-                          log=probe_log).output.strip()
-    zig_version = runner([zig, "version"], step="ask zig its version",
-                         log=probe_log).output.strip()
+    clang_version, llvm_version, zig_version = compiler_versions(llvm, zig, runner, probe_log)
     host_crt = [Path(target.sysroot.crt_dir) / name for name in HOST_CRT_FILES]
     compat = libc_compat_for(spec, target)
     for path in host_crt:
@@ -205,6 +200,16 @@ def prepare_toolchain(
 
     engine.run(step, build)
     return toolchain
+
+
+def compiler_versions(llvm: Path, zig: Path, runner: Runner, log: Path) -> tuple[str, str, str]:
+    """clang's version line (which names its build), its bare version (22.1.8), zig's version."""
+    clang_version = runner([llvm / "clang", "--version"], step="ask clang its version",
+                           log=log).output.splitlines()[0]
+    llvm_version = runner([llvm / "clang", "-dumpversion"], step="ask clang its version",
+                          log=log).output.strip()
+    zig_version = runner([zig, "version"], step="ask zig its version", log=log).output.strip()
+    return clang_version, llvm_version, zig_version
 
 
 @dataclass(frozen=True, kw_only=True)
