@@ -52,7 +52,9 @@ INTERPRETER_LINK_FLAGS = ("-no-pie",)
 STATIC_LINK_FLAGS = ("-static",)
 # What the build records of its user's home (3.14's sysconfig vars and PYTHON.json list the
 # `userbase`, ~/.local, recomputed at run time anyway): a home that names nobody's machine.
-NEUTRAL_HOME = "/nonexistent"
+# Under /proc even root cannot create it, so a tool that writes to its home fails instead of
+# leaving files on the machine (a root-created /nonexistent broke test_posixpath once).
+NEUTRAL_HOME = "/proc/nonexistent"
 
 
 class MissingModules(PbsError):
