@@ -93,4 +93,5 @@ def api_names(tree: InstallTree, spec: ApiSpec) -> CheckResult:
 
 
 def newer_libc(tree: InstallTree) -> CheckResult:
-    return scripted(tree, "newer-libc", "check_newer_libc")
+    emulator = {"PBS_EMULATOR": Path(tree.emulator.program).name} if tree.emulator else {}
+    return scripted(tree, "newer-libc", "check_newer_libc", env=emulator)
