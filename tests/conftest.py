@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
+import tarfile
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -180,6 +183,75 @@ def pbs(*args: str | Path, cache: Path) -> subprocess.CompletedProcess[str]:
         [sys.executable, "-m", "pbs", "--cache-dir", str(cache), *map(str, args)],
         capture_output=True, text=True, check=False,
     )
+
+
+def target_archives(triple: str, tag: str, *, static: bool = False) -> tuple[str, ...]:
+    """The full, install_only and stripped archives of a 3.14 noopt build for `triple`."""
+    prefix = f"cpython-3.14.7+{tag}-{triple}"
+    variant = "static-" if static else ""
+    return (f"{prefix}-noopt{'+static' if static else ''}-full.tar.zst",
+            f"{prefix}-{variant}install_only.tar.gz",
+            f"{prefix}-{variant}install_only_stripped.tar.gz")
+
+
+def build_in_default_cache(dist: Path, triple: str, options: str, tag: str) -> str:
+    """`pbs build --python 3.14` for a target in the default cache (which a cross build's
+    interpreter for the build machine, among others, is then reused from); its output."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pbs", "build", "--python", "3.14", "--target", triple,
+         "--options", options, "--tag", tag, "--out", str(dist), "-j", str(os.cpu_count() or 1)],
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    return result.stdout
+
+
+def unpacked(archive: Path, root: Path) -> Path:
+    """An install_only archive unpacked in `root`: its python directory."""
+    with tarfile.open(archive) as opened:
+        opened.extractall(root, filter="tar")
+    return root / "python"
+
+
+def only_download(dist: Path, archives: Sequence[str]) -> dict[str, Any]:
+    """`dist` holds exactly the archives, their sums and the uv index; the index's one entry."""
+    assert sorted(p.name for p in dist.iterdir()) == sorted(
+        [*archives, "SHA256SUMS", "python-downloads.json"])
+    (record,) = json.loads((dist / "python-downloads.json").read_text()).values()
+    return record
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What `pbs build` printed of validating and testing its archives."""
+
+    output: str
+
+    @property
+    def lines(self) -> list[str]:
+        return self.output.splitlines()
+
+    def assert_validated_clean(self, archives: Sequence[str]) -> None:
+        for name in archives:
+            (summary,) = [line for line in self.lines
+                          if line.startswith(f"validate {name}: checked ")]
+            assert summary.endswith(": 0 problems"), summary
+
+    @property
+    def counts(self) -> list[str]:
+        """The checks table's caption after its first two words: "0 failed, N skipped"."""
+        (caption,) = [line for line in self.lines if " passed, " in line and " failed, " in line]
+        return caption.split()[2:]
+
+    @property
+    def skipped(self) -> set[str]:
+        return {line.split()[1] for line in self.lines
+                if line.startswith("│") and " skipped " in line}
+
+    def assert_passed(self, *checks: str) -> None:
+        for check in checks:
+            (row,) = [line for line in self.lines if f" {check} " in line]
+            assert "passed" in row, row
 
 
 @pytest.fixture(scope="session")

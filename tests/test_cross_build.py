@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-import tarfile
 from pathlib import Path
 
 import pytest
@@ -23,16 +21,14 @@ from packaging.version import Version
 from pbs.catalog import Catalog, Target
 from pbs.elf import ELF_MAGIC
 
+from conftest import (BuildReport, build_in_default_cache, only_download, target_archives,
+                      unpacked)
+
 pytestmark = pytest.mark.slow
 
 TAG = "20260103"
 TRIPLE = "aarch64-unknown-linux-gnu"
-PREFIX = f"cpython-3.14.7+{TAG}-{TRIPLE}"
-ARCHIVES = (
-    f"{PREFIX}-noopt-full.tar.zst",
-    f"{PREFIX}-install_only.tar.gz",
-    f"{PREFIX}-install_only_stripped.tar.gz",
-)
+ARCHIVES = target_archives(TRIPLE, TAG)
 
 
 @pytest.fixture(scope="module")
@@ -43,44 +39,25 @@ def target(catalog: Catalog) -> Target:
 @pytest.fixture(scope="module")
 def cross_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     dist = tmp_path_factory.mktemp("dist")
-    result = subprocess.run(
-        [sys.executable, "-m", "pbs", "build", "--python", "3.14", "--target", TRIPLE,
-         "--options", "noopt", "--tag", TAG, "--out", str(dist), "-j", str(os.cpu_count() or 1)],
-        capture_output=True, text=True, check=False,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    return dist, result.stdout
+    return dist, build_in_default_cache(dist, TRIPLE, "noopt", TAG)
 
 
 @pytest.fixture(scope="module")
 def python_dir(tmp_path_factory: pytest.TempPathFactory, cross_build: tuple[Path, str]) -> Path:
-    root = tmp_path_factory.mktemp("install only")
-    with tarfile.open(cross_build[0] / ARCHIVES[1]) as archive:
-        archive.extractall(root, filter="tar")
-    return root / "python"
+    return unpacked(cross_build[0] / ARCHIVES[1], tmp_path_factory.mktemp("install only"))
 
 
 def test_the_archives_are_named_for_the_target(cross_build: tuple[Path, str]) -> None:
-    dist, _ = cross_build
-    names = sorted(p.name for p in dist.iterdir())
-    assert names == sorted([*ARCHIVES, "SHA256SUMS", "python-downloads.json"])
-    index = json.loads((dist / "python-downloads.json").read_text())
-    (record,) = index.values()
+    record = only_download(cross_build[0], ARCHIVES)
     assert (record["arch"]["family"], record["os"], record["libc"]) == ("aarch64", "linux", "gnu")
 
 
 def test_every_check_passed_under_the_emulator(cross_build: tuple[Path, str]) -> None:
     """Validation found nothing, and every check of `pbs test` ran and passed: none skipped."""
-    _, output = cross_build
-    lines = output.splitlines()
-    for name in ARCHIVES:
-        (summary,) = [line for line in lines if line.startswith(f"validate {name}: checked ")]
-        assert summary.endswith(": 0 problems")
-    (caption,) = [line for line in lines if " passed, " in line and " failed, " in line]
-    assert caption.split()[2:] == ["0", "failed,", "0", "skipped"], caption
-    for check in ("c-extension", "chroot", "ssl-handshake", "tkinter-xvfb", "regrtest"):
-        (row,) = [line for line in lines if f" {check} " in line]
-        assert "passed" in row, row
+    report = BuildReport(cross_build[1])
+    report.assert_validated_clean(ARCHIVES)
+    assert report.counts == ["0", "failed,", "0", "skipped"], report.counts
+    report.assert_passed("c-extension", "chroot", "ssl-handshake", "tkinter-xvfb", "regrtest")
 
 
 def test_python_json_and_every_elf_file_are_the_targets(

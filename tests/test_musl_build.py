@@ -10,9 +10,7 @@ builds musl, every dependency for musl and CPython.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
@@ -23,16 +21,14 @@ from pbs.elf import ELF_MAGIC, elf_kind, interpreter, needed_libraries
 from pbs.runner import run
 from pbs.toolchain import Toolchain
 
+from conftest import (BuildReport, build_in_default_cache, only_download, target_archives,
+                      unpacked)
+
 pytestmark = pytest.mark.slow
 
 TAG = "20260104"
 TRIPLE = "x86_64-unknown-linux-musl"
-PREFIX = f"cpython-3.14.7+{TAG}-{TRIPLE}"
-ARCHIVES = (
-    f"{PREFIX}-noopt-full.tar.zst",
-    f"{PREFIX}-install_only.tar.gz",
-    f"{PREFIX}-install_only_stripped.tar.gz",
-)
+ARCHIVES = target_archives(TRIPLE, TAG)
 
 
 @pytest.fixture(scope="module")
@@ -43,47 +39,27 @@ def target(catalog: Catalog) -> Target:
 @pytest.fixture(scope="module")
 def musl_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     dist = tmp_path_factory.mktemp("dist")
-    result = subprocess.run(
-        [sys.executable, "-m", "pbs", "build", "--python", "3.14", "--target", TRIPLE,
-         "--options", "noopt", "--tag", TAG, "--out", str(dist), "-j", str(os.cpu_count() or 1)],
-        capture_output=True, text=True, check=False,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    return dist, result.stdout
+    return dist, build_in_default_cache(dist, TRIPLE, "noopt", TAG)
 
 
 @pytest.fixture(scope="module")
 def python_dir(tmp_path_factory: pytest.TempPathFactory, musl_build: tuple[Path, str]) -> Path:
-    root = tmp_path_factory.mktemp("install only")
-    with tarfile.open(musl_build[0] / ARCHIVES[1]) as archive:
-        archive.extractall(root, filter="tar")
-    return root / "python"
+    return unpacked(musl_build[0] / ARCHIVES[1], tmp_path_factory.mktemp("install only"))
 
 
 def test_the_archives_are_named_for_musl(musl_build: tuple[Path, str]) -> None:
-    dist, _ = musl_build
-    names = sorted(p.name for p in dist.iterdir())
-    assert names == sorted([*ARCHIVES, "SHA256SUMS", "python-downloads.json"])
-    index = json.loads((dist / "python-downloads.json").read_text())
-    (record,) = index.values()
+    record = only_download(musl_build[0], ARCHIVES)
     assert (record["arch"]["family"], record["os"], record["libc"]) == ("x86_64", "linux", "musl")
 
 
 def test_every_check_passed(musl_build: tuple[Path, str]) -> None:
     """Validation found nothing, and every check of `pbs test` ran and passed (api-names
     only where the catalog has no reference list for the version)."""
-    _, output = musl_build
-    lines = output.splitlines()
-    for name in ARCHIVES:
-        (summary,) = [line for line in lines if line.startswith(f"validate {name}: checked ")]
-        assert summary.endswith(": 0 problems")
-    (caption,) = [line for line in lines if " passed, " in line and " failed, " in line]
-    assert caption.split()[2:4] == ["0", "failed,"], caption
-    skipped = [line.split()[1] for line in lines if line.startswith("│") and " skipped " in line]
-    assert set(skipped) <= {"api-names"}, skipped
-    for check in ("c-extension", "binary-wheel", "chroot", "ssl-handshake", "regrtest"):
-        (row,) = [line for line in lines if f" {check} " in line]
-        assert "passed" in row, row
+    report = BuildReport(musl_build[1])
+    report.assert_validated_clean(ARCHIVES)
+    assert report.counts[:2] == ["0", "failed,"], report.counts
+    assert report.skipped <= {"api-names"}, report.skipped
+    report.assert_passed("c-extension", "binary-wheel", "chroot", "ssl-handshake", "regrtest")
 
 
 def test_python_json_and_every_elf_file_are_musls(
@@ -128,24 +104,13 @@ def test_the_interpreter_knows_it_is_musl_and_its_libraries_work(
     assert length == "4"
 
 
-STATIC_ARCHIVES = (
-    f"{PREFIX}-noopt+static-full.tar.zst",
-    f"{PREFIX}-static-install_only.tar.gz",
-    f"{PREFIX}-static-install_only_stripped.tar.gz",
-)
+STATIC_ARCHIVES = target_archives(TRIPLE, TAG, static=True)
 
 
 @pytest.fixture(scope="module")
 def static_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     dist = tmp_path_factory.mktemp("dist-static")
-    result = subprocess.run(
-        [sys.executable, "-m", "pbs", "build", "--python", "3.14", "--target", TRIPLE,
-         "--options", "noopt+static", "--tag", TAG, "--out", str(dist),
-         "-j", str(os.cpu_count() or 1)],
-        capture_output=True, text=True, check=False,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    return dist, result.stdout
+    return dist, build_in_default_cache(dist, TRIPLE, "noopt+static", TAG)
 
 
 def test_a_static_build_is_one_executable_that_runs_anywhere(
@@ -156,11 +121,10 @@ def test_a_static_build_is_one_executable_that_runs_anywhere(
     runs here with nothing laid over /lib."""
     dist, output = static_build
     assert sorted(p.name for p in dist.glob("*.tar.*")) == sorted(STATIC_ARCHIVES)
-    lines = output.splitlines()
-    (caption,) = [line for line in lines if " passed, " in line and " failed, " in line]
-    assert caption.split()[2:4] == ["0", "failed,"], caption
-    skipped = [line.split()[1] for line in lines if line.startswith("│") and " skipped " in line]
-    assert "binary-wheel" in skipped and set(skipped) <= {"binary-wheel", "api-names"}, skipped
+    report = BuildReport(output)
+    assert report.counts[:2] == ["0", "failed,"], report.counts
+    assert "binary-wheel" in report.skipped, report.skipped
+    assert report.skipped <= {"binary-wheel", "api-names"}, report.skipped
     with tarfile.open(dist / STATIC_ARCHIVES[1]) as archive:
         archive.extractall(tmp_path, filter="tar")
     elf_files = [path for path in (tmp_path / "python").rglob("*")
