@@ -83,18 +83,21 @@ def test_the_interpreter_knows_its_platform_and_its_libraries_work(
     python_dir: Path, target: Target
 ) -> None:
     script = (
-        "import platform, sysconfig, ssl, sqlite3, lzma, zlib, ctypes, decimal\n"
+        "import platform, sys, sysconfig, ssl, sqlite3, lzma, zlib, ctypes, decimal\n"
         "print(platform.machine(), sysconfig.get_platform(), sysconfig.get_config_var('HOST_GNU_TYPE'))\n"
         "print(ssl.OPENSSL_VERSION.split()[1], sqlite3.sqlite_version)\n"
         "print(zlib.decompress(lzma.decompress(lzma.compress(zlib.compress(b'ok')))).decode())\n"
         "print(decimal.Decimal(1) / 7)\n"
+        "print(sys.hash_info.algorithm)\n"
     )
     result = subprocess.run([python_dir / "bin" / "python3", "-c", script], capture_output=True,
                             text=True, check=False,
                             env={"PATH": os.environ["PATH"], **target.emulator_env})
     assert result.returncode == 0, result.stderr[-3000:]
-    machine, versions, roundtrip, seventh = result.stdout.splitlines()
+    machine, versions, roundtrip, seventh, hashing = result.stdout.splitlines()
     assert machine.split() == [target.arch, target.platform, target.host_triple]
     assert versions.split()[0].startswith("3.")
     assert roundtrip == "ok"
     assert seventh == "0.1428571428571428571428571429"
+    # As a native build finds (configure cannot run its probe when it cross-compiles).
+    assert hashing == "siphash13"
