@@ -12,8 +12,9 @@ from packaging.version import Version
 from pbs import apinames
 from pbs.smoke import api
 from pbs.smoke.api import REFERENCES, compare
-from pbs.catalog import ApiException, ApiSpec, Catalog
+from pbs.catalog import ApiException, ApiSpec, Catalog, load_catalog
 
+X86_64 = load_catalog().target(None)
 SPEC = ApiSpec(modules=("os",), exceptions=(
     ApiException(module="os", names=("SPAWN_*",), python=SpecifierSet(">=3.13"), reason="why"),
 ))
@@ -22,15 +23,37 @@ SPEC = ApiSpec(modules=("os",), exceptions=(
 def test_a_missing_name_fails_unless_an_exception_covers_it_for_that_version() -> None:
     reference = {"os": ["SPAWN_CLOSEFROM", "memfd_create", "open"]}
     built = {"os": ["open", "NEWER"]}
-    (newer,) = compare(reference, built, SPEC, Version("3.13.1"))
+    (newer,) = compare(reference, built, SPEC, Version("3.13.1"), X86_64)
     assert (newer.present, newer.missing, newer.excepted, newer.extra) == (
         1, ("memfd_create",), {"SPAWN_CLOSEFROM": "why"}, ("NEWER",))
-    (older,) = compare(reference, built, SPEC, Version("3.11.2"))
+    (older,) = compare(reference, built, SPEC, Version("3.11.2"), X86_64)
     assert older.missing == ("SPAWN_CLOSEFROM", "memfd_create")
 
 
+def test_an_exception_for_one_c_library_or_architecture_applies_there_only(
+    catalog: Catalog,
+) -> None:
+    spec = ApiSpec(modules=("os", "mmap"), exceptions=(
+        ApiException(module="os", names=("RTLD_DEEPBIND",), python=SpecifierSet(">=3.11"),
+                     reason="glibc's", libc="musl"),
+        ApiException(module="mmap", names=("MAP_32BIT",), python=SpecifierSet(">=3.11"),
+                     reason="x86's", unless_arch="x86_64"),
+    ))
+    reference = {"os": ["RTLD_DEEPBIND"], "mmap": ["MAP_32BIT"]}
+    built: dict[str, list[str] | None] = {"os": [], "mmap": []}
+    lacking = {triple: [(m.missing, m.excepted) for m in compare(
+                   reference, built, spec, Version("3.14.7"), catalog.target(triple))]
+               for triple in ("x86_64-unknown-linux-musl", "x86_64-unknown-linux-gnu",
+                              "aarch64-unknown-linux-gnu")}
+    assert lacking == {
+        "x86_64-unknown-linux-musl": [((), {"RTLD_DEEPBIND": "glibc's"}), (("MAP_32BIT",), {})],
+        "x86_64-unknown-linux-gnu": [(("RTLD_DEEPBIND",), {}), (("MAP_32BIT",), {})],
+        "aarch64-unknown-linux-gnu": [(("RTLD_DEEPBIND",), {}), ((), {"MAP_32BIT": "x86's"})],
+    }
+
+
 def test_a_module_the_build_lacks_misses_every_name() -> None:
-    (module,) = compare({"os": ["open"]}, {"os": None}, SPEC, Version("3.14.0"))
+    (module,) = compare({"os": ["open"]}, {"os": None}, SPEC, Version("3.14.0"), X86_64)
     assert module.missing == ("open",)
 
 

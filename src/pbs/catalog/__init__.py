@@ -533,7 +533,8 @@ def load_catalog(directory: Path | None = None) -> Catalog:
                 modules=tuple(api["modules"]),
                 exceptions=tuple(
                     ApiException(module=row["module"], names=tuple(row["names"]),
-                                 python=_specifier(row["python"]), reason=row["reason"])
+                                 python=_specifier(row["python"]), reason=row["reason"],
+                                 libc=row.get("libc"), unless_arch=row.get("unless_arch"))
                     for row in api["exception"]
                 ),
             ),

@@ -537,12 +537,20 @@ class SourcePatch:
 @dataclass(frozen=True, kw_only=True)
 class ApiException:
     """Names of `module` (fnmatch patterns) a distribution may lack, for the versions `python`
-    contains, and why."""
+    contains, on targets of the C library `libc` (None: every one) and of any architecture but
+    `unless_arch` (a name only that architecture's kernel defines), and why."""
 
     module: str
     names: tuple[str, ...]
     python: SpecifierSet
     reason: str
+    libc: str | None = None
+    unless_arch: str | None = None
+
+    def covers(self, module: str, name: str, version: Version, target: Target) -> bool:
+        return (self.module == module and version in self.python
+                and self.libc in (None, target.libc) and self.unless_arch != target.arch
+                and any(fnmatch.fnmatchcase(name, pattern) for pattern in self.names))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -553,8 +561,8 @@ class ApiSpec:
     modules: tuple[str, ...]
     exceptions: tuple[ApiException, ...]
 
-    def excepted(self, module: str, name: str, version: Version) -> ApiException | None:
-        """The exception that lets `module` lack `name` in `version`, if any."""
-        return next((e for e in self.exceptions
-                     if e.module == module and version in e.python
-                     and any(fnmatch.fnmatchcase(name, pattern) for pattern in e.names)), None)
+    def excepted(self, module: str, name: str, version: Version,
+                 target: Target) -> ApiException | None:
+        """The exception that lets `module` lack `name` in `version` on `target`, if any."""
+        return next((e for e in self.exceptions if e.covers(module, name, version, target)),
+                    None)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from pbs.catalog import ApiSpec
+from pbs.catalog import ApiSpec, Target
 from pbs.runner import Runner
 from pbs.smoke.result import CheckResult, failed, passed, skipped
 from pbs.smoke.scripted import scripted
@@ -56,15 +56,15 @@ def public_names(python: Path | str, modules: tuple[str, ...], *, runner: Runner
 
 
 def compare(reference: dict[str, list[str] | None], built: dict[str, list[str] | None],
-            spec: ApiSpec, version: Version) -> list[ModuleApi]:
-    """Each module of the reference against the built distribution's."""
+            spec: ApiSpec, version: Version, target: Target) -> list[ModuleApi]:
+    """Each module of the reference against the built distribution's, for `target`."""
     modules = []
     for module, wanted in reference.items():
         expected = set(wanted or ())
         have = set(built.get(module) or ())
         lacking = sorted(expected - have)
         excepted = {name: exception.reason for name in lacking
-                    if (exception := spec.excepted(module, name, version))}
+                    if (exception := spec.excepted(module, name, version, target))}
         modules.append(ModuleApi(
             module=module, present=len(expected & have),
             missing=tuple(name for name in lacking if name not in excepted),
@@ -74,8 +74,9 @@ def compare(reference: dict[str, list[str] | None], built: dict[str, list[str] |
 
 
 
-def api_names(tree: InstallTree, spec: ApiSpec) -> CheckResult:
-    """Every public name of the reference is present, or excepted with a documented reason."""
+def api_names(tree: InstallTree, spec: ApiSpec, target: Target) -> CheckResult:
+    """Every public name of the reference is present, or excepted with a documented reason
+    (for the archive's target: the reference is a build for the build machine's glibc)."""
     name = "api-names"
     found = public_names(tree.python, spec.modules, runner=tree.runner, log=tree.log)
     version = found.python
@@ -85,7 +86,7 @@ def api_names(tree: InstallTree, spec: ApiSpec) -> CheckResult:
                              f"PYTHONPATH=src python3 -m pbs.apinames <a host-glibc build of "
                              f"{version}>")
     expected = json.loads(reference.read_text())["names"]
-    modules = compare(expected, found.names, spec, version)
+    modules = compare(expected, found.names, spec, version, target)
     missing = [f"{m.module}: {', '.join(m.missing)}" for m in modules if m.missing]
     if missing:
         return failed(name, "lacks names a host-glibc build has: " + "; ".join(missing))

@@ -73,7 +73,7 @@ def _run(
         library.sqlite3(tree),
         library.ctypes(tree),
         library.compression(tree),
-        api.api_names(tree, catalog.api),
+        api.api_names(tree, catalog.api, target),
         api.newer_libc(tree),
         library.curses_tcl(tree),
         library.hashlib(tree),
