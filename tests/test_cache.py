@@ -219,9 +219,13 @@ def test_staging_and_sweeping_race_from_several_processes(cache: Cache) -> None:
               for role in roles]
     for racer in racers:
         racer.start()
-    outcomes = [results.get(timeout=180) for _ in racers]
-    for racer in racers:
-        racer.join(timeout=60)
+    try:
+        outcomes = [results.get(timeout=180) for _ in racers]
+    finally:
+        for racer in racers:  # a racer that failed must not outlive the test
+            racer.join(timeout=60)
+            if racer.is_alive():
+                racer.kill()
     assert [problem for _, problems in outcomes for problem in problems] == []
     # Enough rounds that the two sides met, even on a loaded machine (13 was seen under load).
     assert all(done >= 5 for done, _ in outcomes), outcomes
