@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -389,3 +391,27 @@ def test_pbs_test_refuses_a_full_archive_whose_python_json_leads_out(tmp_path: P
     # Its own temporary directory is gone, and so is what a killed run had left.
     assert not leftover.exists()
     assert list((tmp_path / "tmp").iterdir()) == []
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="no host compiler for the launcher")
+def test_newer_libc_reports_calls_only_an_emulator_lacks(tmp_path: Path) -> None:
+    """The newer-libc script, run by this interpreter with pwritev2 failing ENOSYS (seccomp), as
+    qemu-user 7.2 fails it: under an emulator that is reported, natively it fails the check."""
+    launcher = tmp_path / "enosys"
+    subprocess.run(["gcc", "-O2", Path(__file__).parent / "data" / "enosys.c", "-o", launcher],
+                   check=True)
+    if subprocess.run([launcher, "1", "true"]).returncode != 0:
+        pytest.skip("seccomp filters are not allowed here")
+    pwritev2 = "328"  # x86_64's system call number
+    script = [launcher, pwritev2, sys.executable, "-I", SCRIPTS / "check_newer_libc.py"]
+    emulated = subprocess.run(script, capture_output=True, text=True,
+                              env={**os.environ, "PBS_EMULATOR": "qemu-test-static"})
+    assert emulated.returncode == 0, emulated.stderr
+    # errno names EOPNOTSUPP by its Linux alias, ENOTSUP
+    unsupported = errno.errorcode[errno.EOPNOTSUPP]
+    assert f"pwritev2 ({unsupported}: qemu-test-static lacks the call)" in emulated.stdout
+    assert "memfd_create" in emulated.stdout
+    native = subprocess.run(script, capture_output=True, text=True,
+                            env={k: v for k, v in os.environ.items() if k != "PBS_EMULATOR"})
+    assert native.returncode != 0
+    assert "OSError" in native.stderr

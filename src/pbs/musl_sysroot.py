@@ -7,7 +7,9 @@ it with Debian's clang for the target, linking compiler-rt's builtins (musl's co
 otherwise pick the host gcc's libgcc). Its installed tree is the sysroot: include/ (plus zig's
 Linux kernel headers, which musl does not ship), lib/ with crt1.o, Scrt1.o, libc.a and libc.so,
 which is also the dynamic loader. A copy of the loader alone, in loader/, is what
-pbs.loader lays over /lib to run the target's programs here.
+pbs.loader lays over /lib to run the target's programs here. lib/ also holds the stand-ins for
+the glibc functions clang's profile runtime calls, which the compiler wrapper links into
+instrumented programs only (PGO).
 """
 
 from __future__ import annotations
@@ -41,6 +43,10 @@ from pbs.toolchain import (
 # musl's configure would install its own compiler wrappers (musl-clang), naming absolute paths.
 CONFIGURE = ("--prefix=/", "--syslibdir=/lib", "--enable-shared", "--enable-static",
              "--disable-wrapper")
+PROFILE_FORTIFY_SOURCE = Path(__file__).parent / "toolchain_musl" / "profile_fortify.c"
+PROFILE_FORTIFY_LIBRARY = "libpbs_profile_fortify.a"
+# The flags that make clang link its profile runtime.
+PROFILE_FLAGS = ("-fprofile-instr-generate", "-fprofile-generate")
 
 
 def prepare_musl_toolchain(
@@ -70,6 +76,7 @@ def prepare_musl_toolchain(
         repr(patches),
         Path(__file__).read_text(),
         Path(__file__).with_name("toolchain.py").read_text(),
+        PROFILE_FORTIFY_SOURCE.read_text(),
         *(libc[name].artifact.sha256 for name in sorted(libc)),
     )
     step = ToolchainStep(
@@ -94,6 +101,8 @@ def prepare_musl_toolchain(
         shutil.copyfile(out / "sysroot" / "lib" / "libc.so", loader / sysroot.dynamic_linker)
         (loader / sysroot.dynamic_linker).chmod(0o755)
         _write_wrapper(out / "bin" / toolchain.cc.name, sysroot, llvm)
+        _build_profile_fortify(out / "bin" / toolchain.cc.name, llvm,
+                               out / "sysroot" / "lib", work, log, runner)
         _check(out, toolchain, work, log, runner)
         _check_paths(out, [str(zig.parent), *machine_needles()])
 
@@ -163,11 +172,15 @@ def _write_wrapper(wrapper: Path, sysroot: MuslSysroot, llvm: Path) -> None:
     # The sysroot is found relative to the wrapper, so the toolchain directory can move.
     # compiler-rt: musl is linked without libgcc. stdc-predef.h: gcc pre-includes it on Linux,
     # clang does not; musl keeps __STDC_ISO_10646__ (wchar_t is Unicode) there, which sources
-    # written for gcc (libedit) test. Link-only flags on compile-only commands must not warn:
-    # configure scripts use -Werror.
+    # written for gcc (libedit) test. Link-only flags and inputs on compile-only commands must
+    # not warn: configure scripts use -Werror. lld takes an archive's members wherever it
+    # stands on the command line, so the stand-ins can follow the profile runtime's reference.
+    patterns = "|".join(f'*" {flag}"*' for flag in PROFILE_FLAGS)
     wrapper.parent.mkdir()
     wrapper.write_text(
         "#!/bin/sh\n"
+        f'case " $* " in {patterns}) '
+        f'set -- "$@" "${{0%/*}}/../sysroot/lib/{PROFILE_FORTIFY_LIBRARY}" ;; esac\n'
         f'exec {llvm / "clang"} --target={sysroot.clang_target} '
         '--sysroot="${0%/*}/../sysroot" '
         "--rtlib=compiler-rt --unwindlib=none -fuse-ld=lld -include stdc-predef.h "
@@ -176,9 +189,20 @@ def _write_wrapper(wrapper: Path, sysroot: MuslSysroot, llvm: Path) -> None:
     wrapper.chmod(0o755)
 
 
+def _build_profile_fortify(wrapper: Path, llvm: Path, libdir: Path, work: Path, log: Path,
+                           runner: Runner) -> None:
+    """The archive of glibc's fortified functions that Debian's profile runtime calls."""
+    obj = work / "profile_fortify.o"
+    runner([wrapper, "-O2", "-fPIC", "-g0", "-Wall", "-Werror", "-c", PROFILE_FORTIFY_SOURCE,
+            "-o", obj], step="compile the profile runtime's stand-ins", log=log)
+    runner([llvm / "llvm-ar", "rcsD", libdir / PROFILE_FORTIFY_LIBRARY, obj],
+           step="archive the profile runtime's stand-ins", log=log)
+
+
 def _check(entry: Path, toolchain: Toolchain, work: Path, log: Path, runner: Runner) -> None:
     """Build and run a dynamic and a static program: the dynamic one must name musl's loader
-    and need only what the loader provides; the static one must need nothing."""
+    and need only what the loader provides; the static one must need nothing. Then an
+    instrumented program must link and write its profile, as PGO's training run does."""
     sysroot = toolchain.target.sysroot
     assert isinstance(sysroot, MuslSysroot)
     wrapper = entry / "bin" / toolchain.cc.name
@@ -199,3 +223,11 @@ def _check(entry: Path, toolchain: Toolchain, work: Path, log: Path, runner: Run
         if found != expected:
             raise PbsError(f"the toolchain's {kind} test program has interpreter {found[0]} "
                            f"and needs {found[1]}, expected {expected[0]} and {expected[1]}")
+    program = work / "probe-instrumented"
+    runner([wrapper, "-O2", "-fprofile-instr-generate", probe, "-o", program, "-lm"],
+           step="link an instrumented program with the new toolchain", log=log)
+    profile = work / "probe.profraw"
+    overlay([program], step="run an instrumented program built by the new toolchain", log=log,
+            env={"LLVM_PROFILE_FILE": str(profile)})
+    if not profile.is_file() or profile.stat().st_size == 0:
+        raise PbsError(f"the toolchain's instrumented test program wrote no profile ({profile})")

@@ -310,6 +310,15 @@ class Catalog:
             if target.arch != self.targets[0].arch and target.emulator is None:
                 found.append(f"target {target.triple} is foreign to the build machine and names "
                              "no emulator")
+        libcs = {target.libc for target in self.targets}
+        arches = {target.arch for target in self.targets}
+        for exception in self.api.exceptions:
+            if exception.libc is not None and exception.libc not in libcs:
+                found.append(f"api.toml: an exception of {exception.module} names libc "
+                             f"{exception.libc}, which no target has")
+            if exception.unless_arch is not None and exception.unless_arch not in arches:
+                found.append(f"api.toml: an exception of {exception.module} names arch "
+                             f"{exception.unless_arch}, which no target has")
         if self.toolchain.runtime_package not in self.toolchain.debian_packages:
             found.append(f"the toolchain's runtime package {self.toolchain.runtime_package} is "
                          "not one of its Debian packages")
@@ -342,6 +351,10 @@ class Catalog:
         unknown_bolt = set(self.options.bolt.bases) - set(self.options.bases)
         if unknown_bolt:
             found.append(f"BOLT names unknown options bases: {', '.join(sorted(unknown_bolt))}")
+        unknown_suffixes = set(self.options.bolt.excluded_suffixes) - set(self.options.suffixes)
+        if unknown_suffixes:
+            found.append(f"BOLT excludes unknown options suffixes: "
+                         f"{', '.join(sorted(unknown_suffixes))}")
         for name, bases in (("LTO", self.options.lto_bases),
                             ("full_regrtest", self.options.full_regrtest_bases)):
             unknown = set(bases) - set(self.options.bases)
@@ -705,6 +718,7 @@ def _options(raw: dict[str, Any]) -> OptionsGrammar:
             bases=tuple(raw["bolt"]["bases"]),
             arches=tuple(raw["bolt"]["arches"]),
             compilers=tuple(raw["bolt"]["compilers"]),
+            excluded_suffixes=tuple(raw["bolt"]["excluded_suffixes"]),
             training_exit_codes=frozenset(raw["bolt"]["training_exit_codes"]),
             skip_functions=tuple(raw["bolt"]["skip_functions"]),
             instrument=tuple(raw["bolt"]["instrument"]),

@@ -322,6 +322,7 @@ class BoltSpec:
     bases: tuple[str, ...]
     arches: tuple[str, ...]
     compilers: tuple[str, ...]
+    excluded_suffixes: tuple[str, ...]  # options suffixes whose builds are not BOLT-optimized
     training_exit_codes: frozenset[int]  # those of a training run that ran its whole task
     skip_functions: tuple[str, ...]  # left alone by both runs
     instrument: tuple[str, ...]
@@ -392,7 +393,8 @@ class OptionsGrammar:
         """The BOLT settings if builds of CPython `version` with `options` for `arch` are
         BOLT-optimized."""
         if (options.base in self.bolt.bases and arch in self.bolt.arches
-                and self.compiler_for(version).name in self.bolt.compilers):
+                and self.compiler_for(version).name in self.bolt.compilers
+                and not set(options.suffixes) & set(self.bolt.excluded_suffixes)):
             omitted = {flag for omission in self.bolt_omissions
                        if omission.requires_python.contains(version, prereleases=True)
                        and options.base in omission.bases
