@@ -103,9 +103,8 @@ def test_a_static_build_is_not_bolt_optimized(catalog: Catalog) -> None:
     static = catalog.parse_options("pgo+lto+static", python, musl)
     assert catalog.options.bolt_for(dynamic, musl.arch, python.version) is not None
     assert catalog.options.bolt_for(static, musl.arch, python.version) is None
-    bolt = dataclasses.replace(catalog.options.bolt, excluded_suffixes=("shared",))
-    problems = dataclasses.replace(
-        catalog, options=dataclasses.replace(catalog.options, bolt=bolt)).problems()
+    options = dataclasses.replace(catalog.options, bolt_excluded_suffixes=("shared",))
+    problems = dataclasses.replace(catalog, options=options).problems()
     assert "BOLT excludes unknown options suffixes: shared" in problems
 
 

@@ -351,7 +351,7 @@ class Catalog:
         unknown_bolt = set(self.options.bolt.bases) - set(self.options.bases)
         if unknown_bolt:
             found.append(f"BOLT names unknown options bases: {', '.join(sorted(unknown_bolt))}")
-        unknown_suffixes = set(self.options.bolt.excluded_suffixes) - set(self.options.suffixes)
+        unknown_suffixes = set(self.options.bolt_excluded_suffixes) - set(self.options.suffixes)
         if unknown_suffixes:
             found.append(f"BOLT excludes unknown options suffixes: "
                          f"{', '.join(sorted(unknown_suffixes))}")
@@ -718,7 +718,6 @@ def _options(raw: dict[str, Any]) -> OptionsGrammar:
             bases=tuple(raw["bolt"]["bases"]),
             arches=tuple(raw["bolt"]["arches"]),
             compilers=tuple(raw["bolt"]["compilers"]),
-            excluded_suffixes=tuple(raw["bolt"]["excluded_suffixes"]),
             training_exit_codes=frozenset(raw["bolt"]["training_exit_codes"]),
             skip_functions=tuple(raw["bolt"]["skip_functions"]),
             instrument=tuple(raw["bolt"]["instrument"]),
@@ -730,4 +729,5 @@ def _options(raw: dict[str, Any]) -> OptionsGrammar:
                          flags=tuple(omission["flags"]))
             for omission in raw["bolt"].get("omit", [])
         ),
+        bolt_excluded_suffixes=tuple(raw["bolt"]["excluded_suffixes"]),
     )

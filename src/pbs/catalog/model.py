@@ -322,7 +322,6 @@ class BoltSpec:
     bases: tuple[str, ...]
     arches: tuple[str, ...]
     compilers: tuple[str, ...]
-    excluded_suffixes: tuple[str, ...]  # options suffixes whose builds are not BOLT-optimized
     training_exit_codes: frozenset[int]  # those of a training run that ran its whole task
     skip_functions: tuple[str, ...]  # left alone by both runs
     instrument: tuple[str, ...]
@@ -359,6 +358,9 @@ class OptionsGrammar:
     python_compilers: tuple[PythonCompiler, ...]
     bolt: BoltSpec
     bolt_omissions: tuple[BoltOmission, ...]
+    # Options suffixes whose builds are not BOLT-optimized. Kept out of BoltSpec, which keys the
+    # CPython step of every build it optimizes.
+    bolt_excluded_suffixes: tuple[str, ...]
 
     def spellings(self) -> list[str]:
         """Every base, and the shape of the prefixed/suffixed forms, for error messages."""
@@ -394,7 +396,7 @@ class OptionsGrammar:
         BOLT-optimized."""
         if (options.base in self.bolt.bases and arch in self.bolt.arches
                 and self.compiler_for(version).name in self.bolt.compilers
-                and not set(options.suffixes) & set(self.bolt.excluded_suffixes)):
+                and not set(options.suffixes) & set(self.bolt_excluded_suffixes)):
             omitted = {flag for omission in self.bolt_omissions
                        if omission.requires_python.contains(version, prereleases=True)
                        and options.base in omission.bases
