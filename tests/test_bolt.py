@@ -197,21 +197,21 @@ def test_bolt_applies_to_trained_builds_on_its_architectures() -> None:
     python = CATALOG.python("3.14")
     for text, bolted in (("pgo+lto", True), ("pgo", True), ("lto", False), ("noopt", False)):
         options = CATALOG.parse_options(text, python, target)
-        assert (CATALOG.options.bolt_for(options, target.arch, python.version) is not None) \
+        assert (CATALOG.options.bolt_for(options, target, python.version) is not None) \
             is bolted, text
     pgo = CATALOG.parse_options("pgo+lto", python, target)
-    assert CATALOG.options.bolt_for(pgo, "riscv64", python.version) is None
+    assert CATALOG.options.bolt_for(pgo, CATALOG.target("riscv64-unknown-linux-gnu"), python.version) is None
 
 
 def test_bolt_applies_only_to_the_compilers_it_names() -> None:
     target = CATALOG.target(None)
     python = CATALOG.python("3.11")
-    compiler = CATALOG.options.compiler_for(python.version).name
+    compiler = CATALOG.options.compiler_for(python.version, target.libc).name
     pgo = CATALOG.parse_options("pgo+lto", python, target)
-    assert CATALOG.options.bolt_for(pgo, target.arch, python.version) is not None
+    assert CATALOG.options.bolt_for(pgo, target, python.version) is not None
     others = tuple(name for name in CATALOG.options.compilers if name != compiler)
     without = replace(CATALOG.options, bolt=replace(CATALOG.options.bolt, compilers=others))
-    assert without.bolt_for(pgo, target.arch, python.version) is None
+    assert without.bolt_for(pgo, target, python.version) is None
 
 
 @pytest.mark.parametrize("name", [
@@ -235,5 +235,5 @@ def test_the_tail_calling_interpreter_comes_with_314_on() -> None:
     for version, expected in (("3.11", False), ("3.13", False), ("3.14", True), ("3.15", True)):
         python = CATALOG.python(version)
         options = CATALOG.parse_options("noopt", python, target)
-        args = CATALOG.options.configure_args(options, python.version, "x86_64")
+        args = CATALOG.options.configure_args(options, python.version, target)
         assert ("--with-tail-call-interp" in args) is expected, version

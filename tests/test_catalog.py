@@ -56,13 +56,13 @@ def test_injected_inconsistencies_are_found(catalog: Catalog) -> None:
 def test_each_python_has_one_compiler_and_its_lto(catalog: Catalog) -> None:
     target = catalog.target(None)
     for python in catalog.pythons:
-        compiler = catalog.options.compiler_for(python.version)
+        compiler = catalog.options.compiler_for(python.version, target.libc)
         options = catalog.parse_options("pgo+lto", python, target)
-        args = catalog.options.configure_args(options, python.version, target.arch)
+        args = catalog.options.configure_args(options, python.version, target)
         assert args[:2] == ("--enable-optimizations", *compiler.lto_configure), python
         noopt = catalog.parse_options("noopt", python, target)
         assert not any(a.startswith("--with-lto") for a in
-                       catalog.options.configure_args(noopt, python.version, target.arch))
+                       catalog.options.configure_args(noopt, python.version, target))
 
     rules = catalog.options.python_compilers
     overlapping = dataclasses.replace(rules[0], requires_python=SpecifierSet(">=3.11"),
@@ -70,7 +70,18 @@ def test_each_python_has_one_compiler_and_its_lto(catalog: Catalog) -> None:
     options = dataclasses.replace(catalog.options, python_compilers=(*rules, overlapping))
     problems = "\n".join(dataclasses.replace(catalog, options=options).problems())
     assert "compiler 'icc' is not one of clang, gcc" in problems
-    assert "python 3.14.7 matches 2 compiler rules, not one" in problems
+    assert "python 3.14.7 on glibc matches 2 compiler rules, not one" in problems
+
+
+def test_musl_builds_take_clang_for_every_version(catalog: Catalog) -> None:
+    """The gcc wrapper is glibc's (the host gcc over a glibc sysroot): 3.11 takes it on glibc
+    only."""
+    python = catalog.python("3.11")
+    glibc, musl = catalog.target(None), catalog.target("x86_64-unknown-linux-musl")
+    assert catalog.options.compiler_for(python.version, glibc.libc).name == "gcc"
+    assert catalog.options.compiler_for(python.version, musl.libc).name == "clang"
+    options = catalog.parse_options("lto", python, musl)
+    assert "--with-lto=thin" in catalog.options.configure_args(options, python.version, musl)
 
 
 def test_a_bolt_omission_leaves_flags_out_only_for_its_versions_and_bases(
@@ -83,7 +94,7 @@ def test_a_bolt_omission_leaves_flags_out_only_for_its_versions_and_bases(
     applied = {}
     for python in catalog.pythons:
         for base in options.bolt.bases:
-            spec = options.bolt_for(extended.parse_options(base, python, target), target.arch,
+            spec = options.bolt_for(extended.parse_options(base, python, target), target,
                                     python.version)
             if spec is not None:
                 applied[python.version.release[:2], base] = flag in spec.apply
@@ -101,8 +112,8 @@ def test_a_static_build_is_not_bolt_optimized(catalog: Catalog) -> None:
     python = catalog.python("3.14")
     dynamic = catalog.parse_options("pgo+lto", python, musl)
     static = catalog.parse_options("pgo+lto+static", python, musl)
-    assert catalog.options.bolt_for(dynamic, musl.arch, python.version) is not None
-    assert catalog.options.bolt_for(static, musl.arch, python.version) is None
+    assert catalog.options.bolt_for(dynamic, musl, python.version) is not None
+    assert catalog.options.bolt_for(static, musl, python.version) is None
     options = dataclasses.replace(catalog.options, bolt_excluded_suffixes=("shared",))
     problems = dataclasses.replace(catalog, options=options).problems()
     assert "BOLT excludes unknown options suffixes: shared" in problems
@@ -298,5 +309,5 @@ def test_the_tail_calling_interpreter_only_where_clang_has_its_calling_conventio
     python = next(p for p in catalog.pythons if p.version.release[:2] == (3, 14))
     for target in catalog.targets:
         options = catalog.parse_options("noopt", python, target)
-        args = catalog.options.configure_args(options, python.version, target.arch)
+        args = catalog.options.configure_args(options, python.version, target)
         assert ("--with-tail-call-interp" in args) == (target.arch in {"x86_64", "aarch64"})

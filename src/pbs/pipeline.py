@@ -138,15 +138,15 @@ def run_build(
         options=request.options,
         configure_options=(
             *catalog.options.configure_args(request.options, request.python.version,
-                                            request.target.arch),
+                                            request.target),
             *catalog.cpython_cross_configure(request.target),
         ),
-        bolt=catalog.options.bolt_for(request.options, request.target.arch, request.python.version),
+        bolt=catalog.options.bolt_for(request.options, request.target, request.python.version),
         patches=catalog.patches_for(request.python.version, request.options),
         excluded_modules=catalog.excluded_for(request.python.version),
         setup_rules=catalog.setup_rules_for(request.python.version),
         compiler=select_compiler(
-            catalog.options.compiler_for(request.python.version), toolchain,
+            catalog.options.compiler_for(request.python.version, request.target.libc), toolchain,
             log=cache.log("toolchain", "versions.log"), runner=runner,
         ),
         target=request.target,

@@ -366,10 +366,12 @@ class Catalog:
             if name not in known_compilers:
                 found.append(f"compiler '{name}' is not one of {', '.join(sorted(known_compilers))}")
         for python in self.pythons:
-            count = sum(rule.requires_python.contains(python.version, prereleases=True)
-                        for rule in self.options.python_compilers)
-            if count != 1:
-                found.append(f"python {python.version} matches {count} compiler rules, not one")
+            for libc in sorted({target.libc for target in self.targets}):
+                count = sum(rule.covers(python.version, libc)
+                            for rule in self.options.python_compilers)
+                if count != 1:
+                    found.append(f"python {python.version} on {libc} matches {count} compiler "
+                                 "rules, not one")
         for omission in self.options.bolt_omissions:
             unknown_flags = set(omission.flags) - set(self.options.bolt.apply)
             if unknown_flags:
@@ -711,7 +713,7 @@ def _options(raw: dict[str, Any]) -> OptionsGrammar:
         },
         python_compilers=tuple(
             PythonCompiler(requires_python=_specifier(rule["requires_python"]),
-                           compiler=rule["compiler"])
+                           compiler=rule["compiler"], libcs=tuple(rule.get("libc", ())))
             for rule in raw["python_compiler"]
         ),
         bolt=BoltSpec(

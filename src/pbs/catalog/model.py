@@ -309,10 +309,16 @@ class CompilerSpec:
 
 @dataclass(frozen=True, kw_only=True)
 class PythonCompiler:
-    """The compiler of the matching CPython versions."""
+    """The compiler of the matching CPython versions, for targets of the C libraries `libcs`
+    (every one if empty)."""
 
     requires_python: SpecifierSet
     compiler: str
+    libcs: tuple[str, ...] = ()
+
+    def covers(self, version: Version, libc: str) -> bool:
+        return (self.requires_python.contains(version, prereleases=True)
+                and (not self.libcs or libc in self.libcs))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -369,21 +375,23 @@ class OptionsGrammar:
         forms += [f"<base>+{suffix}" for suffix in self.suffixes]
         return forms
 
-    def compiler_for(self, version: Version) -> CompilerSpec:
-        """The compiler CPython `version` is built with (the catalog check makes it one)."""
-        names = [rule.compiler for rule in self.python_compilers
-                 if rule.requires_python.contains(version, prereleases=True)]
+    def compiler_for(self, version: Version, libc: str) -> CompilerSpec:
+        """The compiler CPython `version` is built with against `libc` (the catalog check
+        makes it one)."""
+        names = [rule.compiler for rule in self.python_compilers if rule.covers(version, libc)]
         if len(names) != 1:
-            raise ValueError(f"{len(names)} compilers are catalogued for CPython {version}")
+            raise ValueError(f"{len(names)} compilers are catalogued for CPython {version} "
+                             f"on {libc}")
         return self.compilers[names[0]]
 
     def configure_args(self, options: BuildOptions, version: Version,
-                       arch: str) -> tuple[str, ...]:
+                       target: Target) -> tuple[str, ...]:
         parts = (*options.prefixes, options.base, *options.suffixes)
-        lto = self.compiler_for(version).lto_configure if options.base in self.lto_bases else ()
+        lto = (self.compiler_for(version, target.libc).lto_configure
+               if options.base in self.lto_bases else ())
         by_version = (arg for extra in self.python_configure
                       if extra.requires_python.contains(version, prereleases=True)
-                      and (not extra.arches or arch in extra.arches)
+                      and (not extra.arches or target.arch in extra.arches)
                       for arg in extra.configure)
         return (*(arg for part in parts for arg in self.configure[part]), *lto, *by_version)
 
@@ -391,11 +399,12 @@ class OptionsGrammar:
         """Whether a build with `options` must pass CPython's whole test suite to be published."""
         return options.base in self.full_regrtest_bases
 
-    def bolt_for(self, options: BuildOptions, arch: str, version: Version) -> BoltSpec | None:
-        """The BOLT settings if builds of CPython `version` with `options` for `arch` are
+    def bolt_for(self, options: BuildOptions, target: Target,
+                 version: Version) -> BoltSpec | None:
+        """The BOLT settings if builds of CPython `version` with `options` for `target` are
         BOLT-optimized."""
-        if (options.base in self.bolt.bases and arch in self.bolt.arches
-                and self.compiler_for(version).name in self.bolt.compilers
+        if (options.base in self.bolt.bases and target.arch in self.bolt.arches
+                and self.compiler_for(version, target.libc).name in self.bolt.compilers
                 and not set(options.suffixes) & set(self.bolt_excluded_suffixes)):
             omitted = {flag for omission in self.bolt_omissions
                        if omission.requires_python.contains(version, prereleases=True)
