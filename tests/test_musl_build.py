@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -101,6 +102,30 @@ def test_the_interpreter_knows_it_is_musl_and_its_libraries_work(
     assert libc.split()[0] == "musl"
     assert roundtrip == "ok"
     assert length == "4"
+
+
+def test_pbs_link_relinks_the_musl_archive(
+    musl_build: tuple[Path, str], musl_toolchain: Toolchain, tmp_path: Path
+) -> None:
+    """`pbs link` prepares the musl toolchain (building musl from its fetched source if need
+    be) and links an interpreter without _sqlite3 that runs on musl and validates clean."""
+    dist, _ = musl_build
+    out = tmp_path / "custom"
+    pbs = [sys.executable, "-m", "pbs"]
+    linked = subprocess.run([*pbs, "link", dist / ARCHIVES[0], "-o", out, "--exclude", "_sqlite3"],
+                            capture_output=True, text=True)
+    assert linked.returncode == 0, linked.stderr
+    assert "left out: _sqlite3" in linked.stdout
+    runner = musl_toolchain.runner_for(run)
+    output = runner([out / "python" / "bin" / "python3", "-c",
+                     "import sys, ssl\n"
+                     "try:\n    import _sqlite3\nexcept ImportError:\n    print('no sqlite')\n"
+                     "print(sys.implementation._multiarch)"],
+                    step="run the relinked musl interpreter", log=tmp_path / "run.log").output
+    assert output.split() == ["no", "sqlite", "x86_64-linux-musl"]
+    validated = subprocess.run([*pbs, "validate", out, "--target", TRIPLE], capture_output=True,
+                               text=True)
+    assert validated.returncode == 0, validated.stdout + validated.stderr
 
 
 STATIC_ARCHIVES = target_archives(TRIPLE, TAG, static=True)

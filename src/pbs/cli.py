@@ -340,7 +340,11 @@ def _link(args: argparse.Namespace, catalog: Catalog, out: Console, err: Console
     request = LinkRequest(archive=args.archive, out=args.out, exclude=args.exclude,
                           include=args.include, embed_example=args.embed_example)
     request.check()
-    result = link_archive(request, catalog, _cache(args), run)
+    cache = _cache(args)
+    result = link_archive(
+        request, catalog, cache, run,
+        lambda target: target_toolchain(target, catalog=catalog, cache=cache,
+                                        fetcher=_fetcher(catalog, cache, [], err), runner=run))
     out.print(f"linked {len(result.modules)} built-in modules; left out: "
               f"{', '.join(result.left_out) or 'none'}")
     out.print(f"{result.interpreter}: {_size(result.interpreter.stat().st_size)} "

@@ -12,12 +12,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from pbs.cache import Cache, held_directory, sweep_held
-from pbs.catalog import Catalog
+from pbs.catalog import Catalog, Target
 from pbs.cpython.build import HARDENING_LDFLAGS
 from pbs.errors import PbsError, UsageError
 from pbs.sources.extract import extract_archive
@@ -25,7 +25,7 @@ from pbs.inputs import archive_file, output_directory
 from pbs.distribution_json import load_python_json
 from pbs.metadata import FILE_NAME, Link, PythonJson
 from pbs.runner import Runner
-from pbs.toolchain import Toolchain, prepare_toolchain
+from pbs.toolchain import Toolchain
 
 # Embeds the linked libpython: evaluates argv[1] and prints the result.
 EMBED_C = """#include "Python.h"
@@ -171,8 +171,9 @@ def trim_inittab(config_c: str, left_out: Iterable[BuiltinModule]) -> str:
     return config_c
 
 
-def link_archive(request: LinkRequest, catalog: Catalog, cache: Cache,
-                 runner: Runner) -> LinkResult:
+def link_archive(request: LinkRequest, catalog: Catalog, cache: Cache, runner: Runner,
+                 toolchain_for: Callable[[Target], Toolchain]) -> LinkResult:
+    """`toolchain_for` prepares the archive's target's toolchain (fetching what it builds)."""
     request.check()
     log = cache.log("link", f"{request.archive.name}.log")
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -185,9 +186,7 @@ def link_archive(request: LinkRequest, catalog: Catalog, cache: Cache,
         layout = InstallLayout.of(python, document, request.archive.name)
         available = _builtin_modules(document)
         linked, left_out = choose_modules(available, request.include, request.exclude)
-        toolchain = prepare_toolchain(
-            catalog.toolchain, catalog.target(document.target_triple), cache, runner
-        )
+        toolchain = toolchain_for(catalog.target(document.target_triple))
         _check_object_format(document, toolchain.llvm_major)
         linker = _Linker(python=python, document=document, layout=layout, toolchain=toolchain,
                          objects=work / "objects", log=log, runner=runner)
