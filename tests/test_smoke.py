@@ -146,8 +146,10 @@ PLAN = RegrtestPlan(
     skip_files={"test_broken": "needs a network", "test_zstd": "no zstd when static"},
     skip_tests={"test_limited_history": "libedit bug", "test_cadata": "old OpenSSL messages",
                 "test_load_version": "musl's loader answers every libc.* name",
-                "test_python_api": "no pythonapi in a static interpreter"},
+                "test_python_api": "no pythonapi in a static interpreter",
+                "test_no_stdin": "qemu-user's own files take descriptor 0"},
     skip_tests_python={"test_cadata": SpecifierSet("<3.12")},
+    skip_tests_emulated=frozenset({"test_no_stdin"}),
     skip_tests_libc={"test_load_version": ("musl",)},
     skip_options={"test_zstd": ("static",), "test_python_api": ("static",)},
 )
@@ -191,6 +193,14 @@ def test_libc_scoped_skips_apply_only_to_builds_against_it() -> None:
     args = command(PLAN, {"test_ssl"}, Version("3.14"), "musl", ("noopt",), full=False)
     skips = [args[i + 1] for i, arg in enumerate(args) if arg == "-i"]
     assert skips == ["test_limited_history", "test_load_version"]
+
+
+def test_emulator_scoped_skips_apply_only_under_an_emulator() -> None:
+    native = command(PLAN, {"test_ssl"}, Version("3.14"), "glibc", ("noopt",), full=True)
+    emulated = command(PLAN, {"test_ssl"}, Version("3.14"), "glibc", ("noopt",), full=True,
+                       emulated=True)
+    assert "test_no_stdin" not in native
+    assert emulated[emulated.index("test_no_stdin") - 1] == "-i"
 
 
 def test_catalogued_regrtest_plan_is_sound(catalog: Catalog) -> None:

@@ -496,6 +496,9 @@ def load_catalog(directory: Path | None = None) -> Catalog:
                 skip_tests_libc={name: tuple(skip["libc"])
                                  for name, skip in regrtest.get("skip_tests", {}).items()
                                  if not isinstance(skip, str) and "libc" in skip},
+                skip_tests_emulated=frozenset(
+                    name for name, skip in regrtest.get("skip_tests", {}).items()
+                    if not isinstance(skip, str) and skip.get("emulated", False)),
                 skip_options={name: tuple(skip["options"])
                               for table in ("skip_files", "skip_tests")
                               for name, skip in regrtest.get(table, {}).items()

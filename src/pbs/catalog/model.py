@@ -267,6 +267,8 @@ class RegrtestPlan:
     skip_tests: dict[str, str]  # test method or class name -> why (regrtest -i)
     skip_tests_python: dict[str, SpecifierSet]  # a skip -> the versions it applies to
     skip_tests_libc: dict[str, tuple[str, ...]] = field(default_factory=dict)  # -> its libcs
+    # the skips that apply only where the interpreter runs under an emulator (qemu-user)
+    skip_tests_emulated: frozenset[str] = frozenset()
     # a skip (file or test) -> the option parts a build must have for it (`static`)
     skip_options: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -274,14 +276,15 @@ class RegrtestPlan:
         """The test files not run for a build with these option parts."""
         return tuple(name for name in self.skip_files if self._for_options(name, options))
 
-    def skip_patterns(self, version: Version, libc: str,
-                      options: tuple[str, ...]) -> tuple[str, ...]:
+    def skip_patterns(self, version: Version, libc: str, options: tuple[str, ...], *,
+                      emulated: bool = False) -> tuple[str, ...]:
         """The regrtest -i patterns for CPython `version` built against `libc` with these
-        option parts."""
+        option parts, run natively or (`emulated`) under an emulator."""
         return tuple(name for name in self.skip_tests
                      if (name not in self.skip_tests_python
                          or self.skip_tests_python[name].contains(version, prereleases=True))
                      and libc in self.skip_tests_libc.get(name, (libc,))
+                     and (emulated or name not in self.skip_tests_emulated)
                      and self._for_options(name, options))
 
     def _for_options(self, name: str, options: tuple[str, ...]) -> bool:

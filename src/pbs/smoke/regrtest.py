@@ -85,8 +85,9 @@ def _counts(line: str) -> dict[str, int]:
 
 
 def command(plan: RegrtestPlan, available: set[str], version: Version, libc: str,
-            options: tuple[str, ...], *, full: bool) -> list[str]:
-    """regrtest's arguments: the selection (or, with `full`, everything but the skipped files)."""
+            options: tuple[str, ...], *, full: bool, emulated: bool = False) -> list[str]:
+    """regrtest's arguments: the selection (or, with `full`, everything but the skipped files);
+    `emulated` when the interpreter runs under an emulator."""
     args = [
         "-m",
         "test",
@@ -97,7 +98,7 @@ def command(plan: RegrtestPlan, available: set[str], version: Version, libc: str
         "-u",
         ",".join(plan.resources),
     ]
-    for pattern in plan.skip_patterns(version, libc, options):
+    for pattern in plan.skip_patterns(version, libc, options, emulated=emulated):
         args += ["-i", pattern]
     skipped = plan.files_skipped(options)
     if full:
@@ -115,7 +116,8 @@ def check(tree: InstallTree, plan: RegrtestPlan, *, full: bool, libc: str,
     available = {path.name.removesuffix(".py") for path in test_dir.glob("test_*")}
     # lib/python3.X, or python3.Xt when free-threaded
     version = Version(tree.stdlib.name.removeprefix("python").removesuffix("t"))
-    arguments = command(plan, available, version, libc, options, full=full)
+    arguments = command(plan, available, version, libc, options, full=full,
+                        emulated=tree.emulator is not None)
     result = tree.run([tree.python, *arguments], step=NAME)
     summary = parse_summary(result.output)
     if summary is None:
