@@ -398,7 +398,7 @@ def test_a_signal_stops_the_run_its_commands_and_leaves_nothing(
     assert "Traceback" not in stderr
     assert stderr.splitlines()[-1] == f"pbs: interrupted by {signum.name}"
     # SIGTERM ends both at once; commands that ignore it get SIGKILL after the grace period.
-    assert wait_for(lambda: not alive(shell) and not alive(sleep), 10)
+    assert wait_for(lambda: not alive(shell) and not alive(sleep), 30)
     assert list(scratch.iterdir()) == []
     assert list((tmp_path / "cache" / "tmp").glob("*")) == []
 
