@@ -77,6 +77,8 @@ TREE: list[tuple[str, str | Path | None, int]] = [
     ("install/bin/python3", "->python3.14", 0o777),
     ("install/include/python3.14/Python.h", "/* header */\n", 0o644),
     ("install/lib/python3.14/os.py", "import sys\n", 0o644),
+    ("install/lib/python3.14/__pycache__/os.cpython-314.pyc", "bytecode\n", 0o644),
+    ("install/lib/python3.14/__pycache__/os.cpython-314.opt-1.pyc", "bytecode\n", 0o644),
     ("install/lib/python3.14/idlelib/__init__.py", "", 0o644),
     ("install/lib/python3.14/idlelib/idle_test/test_config.py", "pass\n", 0o644),
     ("install/lib/python3.14/test/__init__.py", "", 0o644),
@@ -211,9 +213,11 @@ def test_full_archive_holds_the_whole_tree(packaged: list[Path]) -> None:
 
 
 @needs_toolchain
-def test_install_only_moves_install_up_and_drops_tests_and_static_libpython(
+def test_install_only_moves_install_up_and_drops_tests_static_libpython_and_bytecode(
     packaged: list[Path],
 ) -> None:
+    assert "python/install/lib/python3.14/__pycache__/os.cpython-314.pyc" in [
+        m.name for m in read_tar(packaged[0])]
     for archive in packaged[1:]:
         names = [m.name for m in read_tar(archive)]
         assert all(name == "python" or name.startswith("python/") for name in names)
@@ -225,6 +229,7 @@ def test_install_only_moves_install_up_and_drops_tests_and_static_libpython(
         assert "python/lib/python3.14/site-packages" in names
         assert not any("/test" in name.removeprefix("python/lib/python3.14") for name in names)
         assert not any("idle_test" in name or name.endswith(".a") for name in names)
+        assert not any("__pycache__" in name for name in names)
         assert not any(name.startswith(("python/install", "python/build")) for name in names)
         assert "python/PYTHON.json" not in names
 

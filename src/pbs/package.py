@@ -45,6 +45,10 @@ _PUBLISHING = "PUBLISHING"
 # tkinter's tests inside the package).
 _STDLIB_TEST_DIRS = (("test",), ("idlelib", "idle_test"), ("tkinter", "test"))
 _STATIC_LIBPYTHON = "libpython*.a"
+# As python-build-standalone's archives, install_only carries no bytecode (a third of the
+# stripped archive): Python writes it on first import where the tree is writable, and
+# `uv python install --compile-bytecode` compiles it ahead.
+_BYTECODE_DIR = "__pycache__"
 
 
 def package(
@@ -130,8 +134,9 @@ def _publish(staging: Path, out_dir: Path) -> None:
 
 
 def excluded_from_install_only(path: PurePosixPath) -> bool:
-    """Whether `path` (relative to install/) stays out of install_only: tests, libpython*.a."""
-    if fnmatch(path.name, _STATIC_LIBPYTHON):
+    """Whether `path` (relative to install/) stays out of install_only: tests, libpython*.a,
+    bytecode."""
+    if fnmatch(path.name, _STATIC_LIBPYTHON) or path.name == _BYTECODE_DIR:
         return True
     parts = path.parts
     if len(parts) < 3 or parts[0] != "lib" or not parts[1].startswith("python"):
