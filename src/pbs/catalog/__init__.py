@@ -366,7 +366,7 @@ class Catalog:
             if name not in known_compilers:
                 found.append(f"compiler '{name}' is not one of {', '.join(sorted(known_compilers))}")
         for python in self.pythons:
-            for libc in sorted({target.libc for target in self.targets}):
+            for libc in sorted(libcs):
                 count = sum(rule.covers(python.version, libc)
                             for rule in self.options.python_compilers)
                 if count != 1:
