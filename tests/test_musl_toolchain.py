@@ -13,7 +13,7 @@ from pbs.catalog import Catalog, MuslSysroot
 from pbs.elf import interpreter, needed_libraries
 from pbs.errors import PbsError
 from pbs.loader import LoaderOverlay
-from pbs.pipeline import libc_loader
+from pbs.pipeline import toolchain_libc
 from pbs.runner import run
 from pbs.toolchain import Toolchain
 
@@ -70,8 +70,9 @@ def test_the_overlay_shows_the_toolchains_loader_and_leaves_no_mount(
 ) -> None:
     """Inside, /lib holds the toolchain's loader (even where Debian's musl package put its own
     there); outside, the host's mount table never gains the overlay."""
-    loader = libc_loader(musl_toolchain)
-    assert loader is not None
+    libc = toolchain_libc(musl_toolchain)
+    assert libc is not None
+    loader = libc.loader
     in_lib = Path("/lib") / loader.name
     run_here(musl_toolchain, tmp_path, "cmp", loader, in_lib)
     assert "pbs-loader" not in Path("/proc/mounts").read_text()

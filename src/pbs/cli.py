@@ -34,7 +34,7 @@ from pbs.pipeline import (
     BuildRequest,
     default_tag,
     dependency_stage,
-    libc_loader,
+    toolchain_libc,
     run_build,
     target_toolchain,
 )
@@ -367,17 +367,17 @@ def _test(args: argparse.Namespace, catalog: Catalog, out: Console, err: Console
         target = catalog.target_of_archive(args.archive)
     except UsageError:
         target = None  # test_archive refuses the archive, after trying to read it
-    loader = None
+    libc = None
     if target is not None:
         _host_packages(catalog, target, cache, err, checks=True)
         if catalog.toolchain_sources(target):
             # The target's libc, which this machine lacks, comes from its toolchain.
-            loader = libc_loader(target_toolchain(target, catalog=catalog, cache=cache,
+            libc = toolchain_libc(target_toolchain(target, catalog=catalog, cache=cache,
                                                   fetcher=_fetcher(catalog, cache, [], err),
                                                   runner=run))
     err.print(f"testing {args.archive} (log: {log})")
     results = test_archive(args.archive, full_regrtest=args.full, log=log, runner=run,
-                           work_dir=args.keep, libc_loader=loader)
+                           work_dir=args.keep, libc=libc)
     out.print(render_tests(results))
     return 1 if any(result.outcome == "failed" for result in results) else 0
 

@@ -28,6 +28,15 @@ OVERLAY_SCRIPT = ('mount -t overlay -o "ro,lowerdir=$1:$2" pbs-loader "$2" && sh
 
 
 @dataclass(frozen=True, kw_only=True)
+class ToolchainLibc:
+    """A target's C library that the build machine lacks (musl), as its toolchain provides it:
+    the dynamic loader to lay over /lib, and a C compiler for that libc (the toolchain's)."""
+
+    loader: Path
+    cc: Path
+
+
+@dataclass(frozen=True, kw_only=True)
 class LoaderOverlay:
     """A Runner that runs every command with `loader_dir`'s files (the loader) in /lib."""
 

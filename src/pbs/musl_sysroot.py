@@ -27,17 +27,22 @@ from pbs.errors import PbsError
 from pbs.loader import LoaderOverlay
 from pbs.runner import Runner
 from pbs.sources.extract import extract_archive, source_root
+from pbs.sources.debian import DebianSource
 from pbs.sources.fetch import Fetched
 from pbs.steps.engine import StepEngine
 from pbs.toolchain import (
     LOADER_DIR,
     PROBE_PROGRAM,
+    RESOURCE_DIR,
     Toolchain,
     ToolchainStep,
     _check_paths,
     _installed_llvm_bin,
     _zig,
+    add_debian_runtime,
+    add_resource_dir,
     compiler_versions,
+    debian_runtime,
 )
 
 # musl's configure would install its own compiler wrappers (musl-clang), naming absolute paths.
@@ -66,6 +71,7 @@ def prepare_musl_toolchain(
     zig = _zig(spec)
     probe_log = cache.log("toolchain", "versions.log")
     clang_version, llvm_version, zig_version = compiler_versions(llvm, zig, runner, probe_log)
+    runtime = debian_runtime(spec, target, runner, probe_log)
     musl = libc[sysroot.source]
     identity = key_of(
         clang_version,
@@ -74,6 +80,7 @@ def prepare_musl_toolchain(
         target.libc_floor,
         repr(sysroot),
         repr(patches),
+        repr(runtime),
         Path(__file__).read_text(),
         Path(__file__).with_name("toolchain.py").read_text(),
         PROFILE_FORTIFY_SOURCE.read_text(),
@@ -87,20 +94,30 @@ def prepare_musl_toolchain(
     toolchain = Toolchain(target=target, root=engine.output(step), identity=identity,
                           description=step.description, llvm_major=spec.llvm_major,
                           llvm_version=llvm_version,
-                          # Under the loader overlay this machine runs the target's programs
-                          # as its own: configure scripts build natively, running their tests.
-                          build_triple=target.host_triple)
+                          # Under the loader overlay this machine runs its own architecture's
+                          # programs as its own: configure scripts build natively, running their
+                          # tests. Another architecture's is a cross build, as for glibc.
+                          build_triple=(target.host_triple if target.emulator is None
+                                        else spec.build_triple))
 
     def build(work: Path, out: Path, log: Path) -> None:
+        resource = None
+        if runtime is not None:
+            # The installed LLVM has compiler-rt for x86 only: Debian's for the architecture.
+            resource = out / RESOURCE_DIR
+            deb = DebianSource(spec.debian, cache, runner).download_package(
+                runtime.package, runtime.version, runtime.arch, work)
+            add_debian_runtime(add_resource_dir(resource, sysroot.clang_target, llvm, log,
+                                                runner), deb)
         source = _patched_source(musl, patches, libc, work, log, runner)
-        _build_musl(source, out / "sysroot", sysroot, llvm, log, runner)
+        _build_musl(source, out / "sysroot", sysroot, llvm, resource, log, runner)
         _add_headers(out / "sysroot" / "include", zig.parent / "lib" / "libc" / "include",
                      sysroot)
         loader = out / LOADER_DIR
         loader.mkdir()
         shutil.copyfile(out / "sysroot" / "lib" / "libc.so", loader / sysroot.dynamic_linker)
         (loader / sysroot.dynamic_linker).chmod(0o755)
-        _write_wrapper(out / "bin" / toolchain.cc.name, sysroot, llvm)
+        _write_wrapper(out / "bin" / toolchain.cc.name, sysroot, llvm, resource is not None)
         _build_profile_fortify(out / "bin" / toolchain.cc.name, llvm,
                                out / "sysroot" / "lib", work, log, runner)
         _check(out, toolchain, work, log, runner)
@@ -126,11 +143,12 @@ def _patched_source(
     return source
 
 
-def _build_musl(source: Path, dest: Path, sysroot: MuslSysroot, llvm: Path, log: Path,
-                runner: Runner) -> None:
-    clang = f"{llvm / 'clang'} --target={sysroot.clang_target}"
-    builtins = runner([llvm / "clang", f"--target={sysroot.clang_target}",
-                       "--rtlib=compiler-rt", "-print-libgcc-file-name"],
+def _build_musl(source: Path, dest: Path, sysroot: MuslSysroot, llvm: Path,
+                resource: Path | None, log: Path, runner: Runner) -> None:
+    target = [f"--target={sysroot.clang_target}",
+              *([f"-resource-dir={resource}"] if resource else [])]
+    clang = " ".join([str(llvm / "clang"), *target])
+    builtins = runner([llvm / "clang", *target, "--rtlib=compiler-rt", "-print-libgcc-file-name"],
                       step="ask clang for compiler-rt's builtins", log=log).output.strip()
     env = {
         "CC": clang,
@@ -168,8 +186,9 @@ def _add_headers(include: Path, zig_include: Path, sysroot: MuslSysroot) -> None
         shutil.copyfile(origin, dest)
 
 
-def _write_wrapper(wrapper: Path, sysroot: MuslSysroot, llvm: Path) -> None:
-    # The sysroot is found relative to the wrapper, so the toolchain directory can move.
+def _write_wrapper(wrapper: Path, sysroot: MuslSysroot, llvm: Path, own_resource: bool) -> None:
+    # The sysroot (and compiler-rt, where the toolchain carries its own) is found relative to
+    # the wrapper, so the toolchain directory can move.
     # compiler-rt: musl is linked without libgcc. stdc-predef.h: gcc pre-includes it on Linux,
     # clang does not; musl keeps __STDC_ISO_10646__ (wchar_t is Unicode) there, which sources
     # written for gcc (libedit) test. Link-only flags and inputs on compile-only commands must
@@ -183,7 +202,8 @@ def _write_wrapper(wrapper: Path, sysroot: MuslSysroot, llvm: Path) -> None:
         f'set -- "$@" "${{0%/*}}/../sysroot/lib/{PROFILE_FORTIFY_LIBRARY}" ;; esac\n'
         f'exec {llvm / "clang"} --target={sysroot.clang_target} '
         '--sysroot="${0%/*}/../sysroot" '
-        "--rtlib=compiler-rt --unwindlib=none -fuse-ld=lld -include stdc-predef.h "
+        + (f'-resource-dir="${{0%/*}}/../{RESOURCE_DIR}" ' if own_resource else "")
+        + "--rtlib=compiler-rt --unwindlib=none -fuse-ld=lld -include stdc-predef.h "
         '-Qunused-arguments "$@"\n'
     )
     wrapper.chmod(0o755)

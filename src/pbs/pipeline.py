@@ -23,6 +23,7 @@ from pbs.package import SHA256SUMS, package, recover
 from pbs.release import install_only_decision
 from pbs.steps.dependencies import DependencyStage, build_dependencies
 from pbs.steps.engine import Progress, StepEngine, StepResult
+from pbs.loader import ToolchainLibc
 from pbs.runner import Runner
 from pbs.toolchain import LOADER_DIR, Toolchain, prepare_toolchain
 from pbs.uvindex import Index, current_settings, write_index
@@ -79,12 +80,14 @@ def target_toolchain(
     return prepare_toolchain(catalog.toolchain, target, cache, runner, libc)
 
 
-def libc_loader(toolchain: Toolchain) -> Path | None:
-    """The target's dynamic loader, from its toolchain, where the build machine has none
-    (musl's): laid over /lib to run the target's programs, and the chroot check's one library."""
+def toolchain_libc(toolchain: Toolchain) -> ToolchainLibc | None:
+    """The target's libc, from its toolchain, where the build machine has none (musl's): its
+    loader, laid over /lib to run the target's programs and the chroot check's one library, and
+    the toolchain's compiler."""
     sysroot = toolchain.target.sysroot
     if isinstance(sysroot, MuslSysroot):
-        return toolchain.root / LOADER_DIR / sysroot.dynamic_linker
+        return ToolchainLibc(loader=toolchain.root / LOADER_DIR / sysroot.dynamic_linker,
+                             cc=toolchain.cc)
     return None
 
 
@@ -186,7 +189,7 @@ def run_build(
             clock = time.monotonic()
             progress.started("test", checks_log, False)
             tests = test_staged(staged, full_regrtest=request.full_regrtest, log=checks_log,
-                                runner=runner, libc_loader=libc_loader(toolchain))
+                                runner=runner, libc=toolchain_libc(toolchain))
             progress.finished("test", False, time.monotonic() - clock)
         verified.append(Verification(validations=validations, tests=tests))
         reject_failures(verified[0], checks_log)

@@ -165,7 +165,7 @@ def prepare_toolchain(
         if not path.is_file():
             raise ToolchainMissing(f"{path} is missing; install it with: "
                                    f"apt-get install {target.sysroot.crt_package}")
-    runtime = _debian_runtime(spec, target, runner, probe_log)
+    runtime = debian_runtime(spec, target, runner, probe_log)
     identity = key_of(
         clang_version,
         zig_version,
@@ -222,7 +222,7 @@ class DebianRuntime:
     arch: str
 
 
-def _debian_runtime(
+def debian_runtime(
     spec: ToolchainSpec, target: Target, runner: Runner, log: Path
 ) -> DebianRuntime | None:
     if target.sysroot.compiler_rt != "debian" or target.sysroot.debian_arch is None:
@@ -324,9 +324,9 @@ def _assemble(
 
     resource_dir = ""
     if spec.compiler_rt != "llvm":
-        runtime = _add_resource_dir(entry / RESOURCE_DIR, target, llvm, log, runner)
+        runtime = add_resource_dir(entry / RESOURCE_DIR, spec.zig_target, llvm, log, runner)
         if runtime_deb is not None:
-            _add_debian_runtime(runtime, runtime_deb)
+            add_debian_runtime(runtime, runtime_deb)
         else:
             builtins = next(path for path in stubs if path.name == ZIG_COMPILER_RT)
             _add_zig_builtins(runtime, builtins, target, llvm, staging, log, runner)
@@ -355,12 +355,12 @@ def _assemble(
                                     f"AS_NEEDED ( {spec.dynamic_linker} ) )\n")
 
 
-def _add_resource_dir(resource: Path, target: Target, llvm: Path, log: Path,
-                      runner: Runner) -> Path:
-    """clang's resource directory for `target`, with LLVM's own headers (stddef.h,
+def add_resource_dir(resource: Path, clang_target: str, llvm: Path, log: Path,
+                     runner: Runner) -> Path:
+    """clang's resource directory for `clang_target`, with LLVM's own headers (stddef.h,
     arm_neon.h, …); returns the directory where clang looks for the target's compiler-rt."""
     resource.mkdir()
-    clang = [llvm / "clang", f"--target={target.sysroot.zig_target}"]
+    clang = [llvm / "clang", f"--target={clang_target}"]
     (resource / "include").symlink_to(_clang_resource_dir(llvm, runner, log) / "include")
     triple = runner([*clang, "-print-target-triple"], step="ask clang its name of the target",
                     log=log).output.strip()
@@ -369,7 +369,7 @@ def _add_resource_dir(resource: Path, target: Target, llvm: Path, log: Path,
     return runtime
 
 
-def _add_debian_runtime(runtime: Path, deb: Path) -> None:
+def add_debian_runtime(runtime: Path, deb: Path) -> None:
     """compiler-rt's builtins, PGO profile runtime and start/end files from Debian's package for
     the target's architecture, under the names clang looks for in `runtime`."""
     found: dict[str, list[bytes]] = {f"{stem}{suffix}": [] for stem, suffix in DEBIAN_RUNTIME_FILES}

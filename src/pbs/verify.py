@@ -14,6 +14,7 @@ from pathlib import Path
 from pbs.buildpaths import BuildPath
 from pbs.catalog import IsaSpec, Target
 from pbs.errors import PbsError
+from pbs.loader import ToolchainLibc
 from pbs.runner import Runner
 from pbs.smoke import CheckResult, test_archive
 from pbs.validate import Report, render, validate_archive
@@ -48,11 +49,11 @@ def validate_staged(
 
 
 def test_staged(staged: Sequence[Path], *, full_regrtest: bool, log: Path,
-                runner: Runner, libc_loader: Path | None = None) -> tuple[CheckResult, ...]:
+                runner: Runner, libc: ToolchainLibc | None = None) -> tuple[CheckResult, ...]:
     """`pbs test` of the full archive, the one that carries CPython's test suite (all of it
-    with `full_regrtest`, as `pbs test --full`); `libc_loader` as for test_archive."""
+    with `full_regrtest`, as `pbs test --full`); `libc` as for test_archive."""
     return tuple(test_archive(staged[0], full_regrtest=full_regrtest, log=log, runner=runner,
-                              libc_loader=libc_loader))
+                              libc=libc))
 
 
 def reject_failures(verification: Verification, log: Path) -> None:

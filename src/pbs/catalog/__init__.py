@@ -663,6 +663,7 @@ def _sysroot(raw: dict[str, Any]) -> GlibcSysroot | MuslSysroot:
             kernel_headers=tuple(raw["kernel_headers"]),
             extra_headers=tuple(raw.get("extra_headers", {}).items()),
             compiler_rt=raw["compiler_rt"],
+            debian_arch=raw.get("debian_arch"),
             dynamic_linker=raw["dynamic_linker"],
             loader_provides=tuple(raw["loader_provides"]),
             packages=tuple(raw["packages"]),

@@ -128,11 +128,11 @@ class MuslSysroot:
     clang_target: str  # clang's --target for the sysroot's programs
     kernel_headers: tuple[str, ...]  # zig's lib/libc/include directories copied into include/
     extra_headers: tuple[tuple[str, str], ...]  # (include/ path, zig lib/libc/include path)
-    compiler_rt: str  # whose compiler-rt clang links (only "llvm" so far)
+    compiler_rt: str  # whose compiler-rt clang links: "llvm" (the installed one) or "debian"
+    debian_arch: str | None  # Debian's name of the architecture, whose compiler-rt "debian" takes
     dynamic_linker: str  # PT_INTERP's file name in /lib: musl's libc.so under another name
     loader_provides: tuple[str, ...]  # the names the loader answers for itself (libc.so)
     packages: tuple[str, ...]  # the Debian packages building it needs
-    debian_arch: str | None = None
 
     @property
     def provides(self) -> tuple[str, ...]:

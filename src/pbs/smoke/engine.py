@@ -8,6 +8,7 @@ from pathlib import Path
 from pbs.cache import held_directory, sweep_held
 from pbs.catalog import load_catalog
 from pbs.names import parse_archive_name
+from pbs.loader import ToolchainLibc
 from pbs.runner import Runner
 from pbs.smoke import api, building, gui, library, regrtest, relocation, terminal, tls
 from pbs.smoke.expected import modules_to_import
@@ -25,12 +26,12 @@ def test_archive(
     log: Path,
     runner: Runner,
     work_dir: Path | None = None,
-    libc_loader: Path | None = None,
+    libc: ToolchainLibc | None = None,
 ) -> list[CheckResult]:
     """Run every check on `archive` (a .tar.gz install_only or .tar.zst full archive).
-    `libc_loader` is the target's dynamic loader where the build machine has none (musl's,
-    from its toolchain): the archive's programs run with it laid over /lib, and the chroot
-    holds it.
+    `libc` is the target's C library where the build machine has none (musl's, from its
+    toolchain): the archive's programs run with its loader laid over /lib, the chroot holds it,
+    and its compiler builds the C extensions where no Debian package has one for the target.
 
     The archive is unpacked into a new directory whose path holds a space, so nothing can
     depend on the build's own paths or on unquoted ones. With `work_dir` that directory is
@@ -46,23 +47,23 @@ def test_archive(
             full_regrtest,
             log,
             runner,
-            libc_loader,
+            libc,
         )
     scratch = Path(tempfile.gettempdir())
     sweep_held(scratch, WORK_PREFIX)
     with held_directory(scratch, WORK_PREFIX) as work:
-        return _run(archive, work, full_regrtest, log, runner, libc_loader)
+        return _run(archive, work, full_regrtest, log, runner, libc)
 
 
 def _run(
     archive: Path, scratch: Path, full_regrtest: bool, log: Path, runner: Runner,
-    libc_loader: Path | None,
+    libc: ToolchainLibc | None,
 ) -> list[CheckResult]:
     catalog = load_catalog()
     tree = unpack(archive, scratch / "archive root", log, runner)
     target = catalog.target_of_archive(archive)
     name = parse_archive_name(archive.name)
-    tree = tree.for_target(target, catalog.target_checks.get(target.triple), libc_loader,
+    tree = tree.for_target(target, catalog.target_checks.get(target.triple), libc,
                            static=name.static)
     modules = modules_to_import(tree.config_dir, catalog.excluded_modules)
     return [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from pbs.catalog import Emulator, Target, TargetChecks
 from pbs.errors import PbsError
-from pbs.loader import LoaderOverlay
+from pbs.loader import LoaderOverlay, ToolchainLibc
 from pbs.sources.extract import extract_archive
 from pbs.distribution_json import load_python_json
 from pbs.metadata import FILE_NAME
@@ -50,24 +51,29 @@ class InstallTree:
         return self.work / "target tools"
 
     def for_target(self, target: Target, checks: TargetChecks | None = None,
-                   libc_loader: Path | None = None, static: bool = False) -> InstallTree:
-        """This tree, checked for `target`: its programs run under its emulator, or natively
-        with `libc_loader` (musl's loader, which the build machine lacks) laid over /lib; its
-        C compiler (the emulator's, or `checks`') is the checks' `cc`. `static`: the archive
+                   libc: ToolchainLibc | None = None, static: bool = False) -> InstallTree:
+        """This tree, checked for `target`: its programs run under its emulator, or natively,
+        with `libc`'s loader (musl's, which the build machine lacks) laid over /lib. The checks'
+        `cc` is `checks`' C compiler, else `libc`'s, else the emulator's. `static`: the archive
         holds a +static build."""
-        cc = target.emulator.cc if target.emulator else checks.cc if checks else None
-        runner = (LoaderOverlay(runner=self.runner, loader_dir=libc_loader.parent)
-                  if libc_loader else self.runner)
+        cc = (checks.cc if checks else str(libc.cc) if libc
+              else target.emulator.cc if target.emulator else None)
+        runner = (LoaderOverlay(runner=self.runner, loader_dir=libc.loader.parent)
+                  if libc else self.runner)
         if cc is not None:
             self.target_tools.mkdir()
             if found := host_tool(cc):
                 linker = self.runner([found, "-print-prog-name=ld"], step="find the target's ld",
                                      log=self.log).output.strip()
                 for name in TARGET_COMPILER_NAMES:
-                    (self.target_tools / name).symlink_to(found)
+                    # A script, not a link: a toolchain's wrapper finds its sysroot from $0.
+                    (self.target_tools / name).write_text(
+                        f'#!/bin/sh\nexec {shlex.quote(found)} "$@"\n')
+                    (self.target_tools / name).chmod(0o755)
                 if os.path.isabs(linker):
                     (self.target_tools / "ld").symlink_to(os.path.realpath(linker))
-        return replace(self, emulator=target.emulator, target_cc=cc, libc_loader=libc_loader,
+        return replace(self, emulator=target.emulator, target_cc=cc,
+                       libc_loader=libc.loader if libc else None,
                        runner=runner, static=static)
 
     @property
