@@ -2,24 +2,34 @@
 
     python benchmarks/compare.py BASE=PYTHON NAME=PYTHON [NAME=PYTHON ...] [--rounds N]
                                  [--benchmarks a,b,c] [--work-dir DIR] [--output NAME]
+                                 [--loader LOADER]
 
 Interpreters run benchmark by benchmark in turn, --rounds times in a new order each round (as
 in speed.py), with the quick subset of benchmarks/quick.toml unless --benchmarks names others.
 Results go to benchmarks/results/<output>.json and .md (default output name: changes).
+With --loader (musl's, as `pbs toolchain --target <musl target>` prints it), the whole run
+happens in a private mount namespace with the loader laid over /lib (pbs.loader), so that a
+dynamically linked musl interpreter runs on this glibc machine beside glibc ones.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 from pathlib import Path
+
+from pbs.loader import LoaderOverlay
+from pbs.runner import run
 
 from harness import cli, pyperformance, report
 from harness.provenance import Provenance, machine, version_of
 
 HERE = Path(__file__).parent
+# Set in the environment of the run re-executed under the loader overlay.
+UNDER_OVERLAY = "PBS_BENCH_UNDER_LOADER_OVERLAY"
 
 
 def main() -> int:
@@ -29,7 +39,15 @@ def main() -> int:
     cli.add_rounds(parser)
     parser.add_argument("--work-dir", type=Path, default=cli.default_work_dir())
     parser.add_argument("--output", default="changes")
+    parser.add_argument("--loader", type=Path,
+                        help="a musl loader to lay over /lib for the whole run (needs root)")
     args = parser.parse_args()
+    if args.loader is not None and os.environ.get(UNDER_OVERLAY) != str(args.loader):
+        if not args.loader.is_file():
+            parser.error(f"--loader: no file at {args.loader}")
+        prefix = LoaderOverlay(runner=run, loader_dir=args.loader.parent.absolute()).prefix()
+        os.execvpe(prefix[0], [*prefix, sys.executable, *sys.argv],
+                   {**os.environ, UNDER_OVERLAY: str(args.loader)})
     run = Provenance.now()
     pythons = dict(parse_interpreter(text) for text in args.interpreters)
     if len(pythons) < 2:
@@ -47,7 +65,8 @@ def main() -> int:
     comparisons = [report.compare(measurements, base, name) for name in others]
     interpreters = {name: {"python": str(path), "version": version_of(path)}
                     for name, path in pythons.items()}
-    results = {"run": {**run.to_json(), "command": sys.argv, "rounds": args.rounds},
+    results = {"run": {**run.to_json(), "command": sys.argv, "rounds": args.rounds,
+                       "loader": str(args.loader) if args.loader else None},
                "machine": machine(), "baseline": base, "interpreters": interpreters,
                "comparisons": [c.to_json() for c in comparisons],
                "measurements": measurements.to_json()}
@@ -56,6 +75,7 @@ def main() -> int:
     (out / f"{args.output}.json").write_text(json.dumps(results, indent=2) + "\n")
     markdown = "\n".join(
         [f"# compare.py ({args.rounds} rounds)", "", report.run_line(run, interpreters)]
+        + ([f"\nRun with musl's loader `{args.loader}` laid over /lib."] if args.loader else [])
         + [f"\n## {c.changed} against {c.base}\n\n{report.markdown_table(c)}"
            for c in comparisons]
     )

@@ -536,6 +536,8 @@ def _toolchain(args: argparse.Namespace, catalog: Catalog, out: Console, err: Co
     table.add_row("CC", str(toolchain.cc))
     table.add_row("sysroot", str(toolchain.sysroot))
     table.add_row(f"{target.libc} floor", target.libc_floor)
+    if libc := toolchain_libc(toolchain):
+        table.add_row("loader", str(libc.loader))
     out.print(table)
     return 0
 
@@ -575,9 +577,9 @@ def _targets_table(catalog: Catalog) -> Table:
                    "run-time libraries allowed"):
         table.add_column(column)
     for target in catalog.targets:
-        runs = (f"under {target.emulator.program}" if target.emulator
-                else f"natively, {target.sysroot.dynamic_linker} laid over /lib"
-                if catalog.toolchain_sources(target) else "natively")
+        runs = ", ".join([f"under {target.emulator.program}" if target.emulator else "natively",
+                          *([f"{target.sysroot.dynamic_linker} laid over /lib"]
+                            if catalog.toolchain_sources(target) else [])])
         table.add_row(target.triple, target.march or "", target.libc, target.libc_floor, runs,
                       " ".join(target.allowed_libraries))
     return table

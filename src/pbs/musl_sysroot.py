@@ -50,6 +50,8 @@ CONFIGURE = ("--prefix=/", "--syslibdir=/lib", "--enable-shared", "--enable-stat
              "--disable-wrapper")
 PROFILE_FORTIFY_SOURCE = Path(__file__).parent / "toolchain_musl" / "profile_fortify.c"
 PROFILE_FORTIFY_LIBRARY = "libpbs_profile_fortify.a"
+LIBC_MARK_SOURCE = Path(__file__).parent / "toolchain_musl" / "libc_mark.c"
+LIBC_MARK_OBJECT = "pbs_libc_mark.o"
 # The flags that make clang link its profile runtime.
 PROFILE_FLAGS = ("-fprofile-instr-generate", "-fprofile-generate")
 
@@ -84,6 +86,7 @@ def prepare_musl_toolchain(
         Path(__file__).read_text(),
         Path(__file__).with_name("toolchain.py").read_text(),
         PROFILE_FORTIFY_SOURCE.read_text(),
+        LIBC_MARK_SOURCE.read_text(),
         *(libc[name].artifact.sha256 for name in sorted(libc)),
     )
     step = ToolchainStep(
@@ -120,7 +123,11 @@ def prepare_musl_toolchain(
         _write_wrapper(out / "bin" / toolchain.cc.name, sysroot, llvm, resource is not None)
         _build_profile_fortify(out / "bin" / toolchain.cc.name, llvm,
                                out / "sysroot" / "lib", work, log, runner)
-        _check(out, toolchain, work, log, runner)
+        runner([out / "bin" / toolchain.cc.name, "-O2", "-g0", "-Wall", "-Werror",
+                f"-DPBS_MUSL_VERSION={musl.source.version}", "-c", LIBC_MARK_SOURCE,
+                "-o", out / "sysroot" / "lib" / LIBC_MARK_OBJECT],
+               step="compile the static programs' libc mark", log=log)
+        _check(out, toolchain, f"musl-{musl.source.version}", work, log, runner)
         _check_paths(out, [str(zig.parent), *machine_needles()])
 
     engine.run(step, build)
@@ -194,12 +201,15 @@ def _write_wrapper(wrapper: Path, sysroot: MuslSysroot, llvm: Path, own_resource
     # written for gcc (libedit) test. Link-only flags and inputs on compile-only commands must
     # not warn: configure scripts use -Werror. lld takes an archive's members wherever it
     # stands on the command line, so the stand-ins can follow the profile runtime's reference.
+    # Static programs get musl's mark (libc_mark.c).
     patterns = "|".join(f'*" {flag}"*' for flag in PROFILE_FLAGS)
     wrapper.parent.mkdir()
     wrapper.write_text(
         "#!/bin/sh\n"
         f'case " $* " in {patterns}) '
         f'set -- "$@" "${{0%/*}}/../sysroot/lib/{PROFILE_FORTIFY_LIBRARY}" ;; esac\n'
+        f'case " $* " in *" -static "*) '
+        f'set -- "$@" "${{0%/*}}/../sysroot/lib/{LIBC_MARK_OBJECT}" ;; esac\n'
         f'exec {llvm / "clang"} --target={sysroot.clang_target} '
         '--sysroot="${0%/*}/../sysroot" '
         + (f'-resource-dir="${{0%/*}}/../{RESOURCE_DIR}" ' if own_resource else "")
@@ -219,9 +229,11 @@ def _build_profile_fortify(wrapper: Path, llvm: Path, libdir: Path, work: Path, 
            step="archive the profile runtime's stand-ins", log=log)
 
 
-def _check(entry: Path, toolchain: Toolchain, work: Path, log: Path, runner: Runner) -> None:
+def _check(entry: Path, toolchain: Toolchain, mark: str, work: Path, log: Path,
+           runner: Runner) -> None:
     """Build and run a dynamic and a static program: the dynamic one must name musl's loader
-    and need only what the loader provides; the static one must need nothing. Then an
+    and need only what the loader provides; the static one must need nothing and carry musl's
+    `mark` (libc_mark.c). Then an
     instrumented program must link and write its profile, as PGO's training run does."""
     sysroot = toolchain.target.sysroot
     assert isinstance(sysroot, MuslSysroot)
@@ -243,6 +255,8 @@ def _check(entry: Path, toolchain: Toolchain, work: Path, log: Path, runner: Run
         if found != expected:
             raise PbsError(f"the toolchain's {kind} test program has interpreter {found[0]} "
                            f"and needs {found[1]}, expected {expected[0]} and {expected[1]}")
+        if kind == "static" and mark.encode() not in program.read_bytes():
+            raise PbsError(f"the toolchain's static test program lacks musl's mark {mark}")
     program = work / "probe-instrumented"
     runner([wrapper, "-O2", "-fprofile-instr-generate", probe, "-o", program, "-lm"],
            step="link an instrumented program with the new toolchain", log=log)
