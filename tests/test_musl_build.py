@@ -138,11 +138,12 @@ def static_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 
 def test_a_static_build_is_one_executable_that_runs_anywhere(
-    static_build: tuple[Path, str], tmp_path: Path
+    static_build: tuple[Path, str], catalog: Catalog, tmp_path: Path
 ) -> None:
     """Its checks passed (only the wheel check is skipped: it loads no extension module); no ELF
     file names a loader or needs a library, no shared object is shipped, and the interpreter
-    runs here with nothing laid over /lib."""
+    runs here with nothing laid over /lib, knowing its C library is musl (platform.libc_ver(),
+    from the mark the toolchain links into static programs)."""
     dist, output = static_build
     assert sorted(p.name for p in dist.glob("*.tar.*")) == sorted(STATIC_ARCHIVES)
     report = BuildReport(output)
@@ -156,6 +157,7 @@ def test_a_static_build_is_one_executable_that_runs_anywhere(
     assert [path.name for path in elf_files] == ["python3.14"]
     assert (interpreter(elf_files[0]), needed_libraries(elf_files[0])) == (None, [])
     done = subprocess.run([tmp_path / "python" / "bin" / "python3", "-c",
-                           "import ctypes, ssl, sqlite3; print(ctypes.pythonapi)"],
+                           "import ctypes, platform, ssl, sqlite3\n"
+                           "print(ctypes.pythonapi, *platform.libc_ver())"],
                           capture_output=True, text=True, check=True)
-    assert done.stdout == "None\n"
+    assert done.stdout.split() == ["None", "musl", catalog.library("musl").version]

@@ -3,19 +3,26 @@ loader alone (or, static, nothing), and the loader overlay runs them on this gli
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
+from pbs.cache import Cache
 from pbs.catalog import Catalog, MuslSysroot
-from pbs.elf import interpreter, needed_libraries
+from pbs.elf import interpreter, needed_libraries, read_elf
 from pbs.errors import PbsError
 from pbs.loader import LoaderOverlay
-from pbs.pipeline import toolchain_libc
+from pbs.pipeline import target_toolchain, toolchain_libc
 from pbs.runner import run
+from pbs.sources.debian import DebianSource
+from pbs.sources.fetch import Fetcher
 from pbs.toolchain import Toolchain
+
+FOREIGN_MUSL_TARGET = "aarch64-unknown-linux-musl"
 
 PROGRAM = r"""
 #include <dlfcn.h>
@@ -124,3 +131,37 @@ def test_the_toolchain_is_built_from_the_catalogued_libc(catalog: Catalog) -> No
     built = {s.name for s in catalog.sources_for(catalog.python(None), target)}
     assert built.isdisjoint(names)
     assert catalog.toolchain_sources(catalog.target(None)) == ()
+
+
+@pytest.fixture(scope="module")
+def foreign_musl_toolchain(tmp_path_factory: pytest.TempPathFactory,
+                           catalog: Catalog) -> Toolchain:
+    """aarch64's musl toolchain, with Debian's arm64 compiler-rt (its own check already linked
+    and ran, under qemu-user, a dynamic, a static and an instrumented program)."""
+    cache = Cache(tmp_path_factory.mktemp("foreign-musl-toolchain-cache"))
+    fetcher = Fetcher(cache, DebianSource(catalog.debian, cache, run), run,
+                      console=Console(file=io.StringIO()))
+    return target_toolchain(catalog.target(FOREIGN_MUSL_TARGET), catalog=catalog, cache=cache,
+                            fetcher=fetcher, runner=run)
+
+
+def test_a_foreign_musl_toolchain_builds_programs_qemu_runs_on_the_overlay(
+    foreign_musl_toolchain: Toolchain, catalog: Catalog, tmp_path: Path
+) -> None:
+    """The program is aarch64's and names aarch64's musl loader, which qemu-user finds under the
+    overlay; it loads a library; a static one carries musl's mark and loads nothing."""
+    target = foreign_musl_toolchain.target
+    sysroot = target.sysroot
+    assert isinstance(sysroot, MuslSysroot)
+    program = compile_c(foreign_musl_toolchain, tmp_path, PROGRAM, "dynamic")
+    library = compile_c(foreign_musl_toolchain, tmp_path, LIBRARY, "libtriple.so", "-shared",
+                        "-fPIC")
+    assert read_elf(program).machine == target.elf_machine
+    assert interpreter(program) == f"/lib/{sysroot.dynamic_linker}"
+    assert needed_libraries(library) == list(sysroot.loader_provides)
+    assert run_here(foreign_musl_toolchain, tmp_path, program, library) == "1 4294967295 42\n"
+    static = compile_c(foreign_musl_toolchain, tmp_path, PROGRAM, "static", "-static")
+    assert (interpreter(static), needed_libraries(static)) == (None, [])
+    assert f"musl-{catalog.library('musl').version}".encode() in static.read_bytes()
+    failed = subprocess.run([static, library], capture_output=True, text=True)
+    assert (failed.returncode, failed.stdout) == (1, "Dynamic loading not supported\n")
