@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from pbs.loader import LoaderOverlay
-from pbs.runner import run
+from pbs.runner import run as run_command
 
 from harness import cli, pyperformance, report
 from harness.provenance import Provenance, machine, version_of
@@ -45,7 +45,7 @@ def main() -> int:
     if args.loader is not None and os.environ.get(UNDER_OVERLAY) != str(args.loader):
         if not args.loader.is_file():
             parser.error(f"--loader: no file at {args.loader}")
-        prefix = LoaderOverlay(runner=run, loader_dir=args.loader.parent.absolute()).prefix()
+        prefix = LoaderOverlay(runner=run_command, loader_dir=args.loader.parent.absolute()).prefix()
         os.execvpe(prefix[0], [*prefix, sys.executable, *sys.argv],
                    {**os.environ, UNDER_OVERLAY: str(args.loader)})
     run = Provenance.now()

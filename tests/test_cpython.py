@@ -246,10 +246,20 @@ def test_a_patch_for_some_options_is_made_for_builds_with_them_only() -> None:
     static = catalog.parse_options("noopt+static", catalog.python(None),
                                    catalog.target("x86_64-unknown-linux-musl"))
     dynamic = catalog.parse_options("noopt", catalog.python(None), catalog.target(None))
-    for_static = set(catalog.patches_for(version, static))
-    for_dynamic = set(catalog.patches_for(version, dynamic))
+    for_static = set(catalog.patches_for(version, static, "musl"))
+    for_dynamic = set(catalog.patches_for(version, dynamic, "musl"))
     assert for_dynamic < for_static
     assert all(patch.options == ("static",) for patch in for_static - for_dynamic)
+
+
+def test_a_patch_for_one_libc_is_made_for_its_targets_only() -> None:
+    catalog = load_catalog()
+    version = catalog.python(None).version
+    options = catalog.parse_options("noopt", catalog.python(None), catalog.target(None))
+    for_musl = set(catalog.patches_for(version, options, "musl"))
+    for_glibc = set(catalog.patches_for(version, options, "glibc"))
+    assert for_glibc < for_musl
+    assert all(patch.libc == ("musl",) for patch in for_musl - for_glibc)
 
 
 @pytest.mark.slow

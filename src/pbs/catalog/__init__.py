@@ -202,11 +202,14 @@ class Catalog:
             return self.setup_py_rules
         return None
 
-    def patches_for(self, version: Version, options: BuildOptions) -> tuple[SourcePatch, ...]:
-        """The edits made to CPython `version`'s sources before configure, for `options`."""
+    def patches_for(self, version: Version, options: BuildOptions,
+                    libc: str) -> tuple[SourcePatch, ...]:
+        """The edits made to CPython `version`'s sources before configure, for `options` on a
+        target of the C library `libc`."""
         return tuple(patch for patch in self.patches
                      if patch.python.contains(version, prereleases=True)
-                     and set(patch.options) <= set(options.parts))
+                     and set(patch.options) <= set(options.parts)
+                     and libc in (patch.libc or (libc,)))
 
     def python_source(self, python: Python) -> Source:
         return self.source(PYTHON_SOURCE, str(python.version))
@@ -312,6 +315,10 @@ class Catalog:
                              "no emulator")
         libcs = {target.libc for target in self.targets}
         arches = {target.arch for target in self.targets}
+        for patch in self.patches:
+            if unknown_libcs := set(patch.libc) - libcs:
+                found.append(f"patches.toml: {patch.name} names libc "
+                             f"{', '.join(sorted(unknown_libcs))}, which no target has")
         for exception in self.api.exceptions:
             if exception.libc is not None and exception.libc not in libcs:
                 found.append(f"api.toml: an exception of {exception.module} names libc "
@@ -507,7 +514,8 @@ def load_catalog(directory: Path | None = None) -> Catalog:
             patches=tuple(
                 SourcePatch(name=patch["name"], file=patch["file"],
                             python=_specifier(patch["python"]), find=patch["find"],
-                            replace=patch["replace"], options=tuple(patch.get("options", ())))
+                            replace=patch["replace"], options=tuple(patch.get("options", ())),
+                            libc=tuple(patch.get("libc", ())))
                 for patch in patches
             ),
             toolchain=ToolchainSpec(

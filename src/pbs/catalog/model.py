@@ -540,7 +540,8 @@ class HostSpec:
 @dataclass(frozen=True, kw_only=True)
 class SourcePatch:
     """An edit of CPython's sources: `find`, which occurs exactly once in `file`, becomes
-    `replace`, for the versions `python` contains (and builds with every part of `options`)."""
+    `replace`, for the versions `python` contains (and builds with every part of `options`, for
+    targets of one of the C libraries `libc`)."""
 
     name: str
     file: str
@@ -548,6 +549,7 @@ class SourcePatch:
     find: str
     replace: str
     options: tuple[str, ...] = ()  # option parts (`static`) a build must have for the edit
+    libc: tuple[str, ...] = ()  # the C libraries whose targets take the edit; () for every one
 
 
 @dataclass(frozen=True, kw_only=True)
