@@ -30,10 +30,12 @@ OVERLAY_SCRIPT = ('mount -t overlay -o "ro,lowerdir=$1:$2" pbs-loader "$2" && sh
 @dataclass(frozen=True, kw_only=True)
 class ToolchainLibc:
     """A target's C library that the build machine lacks (musl), as its toolchain provides it:
-    the dynamic loader to lay over /lib, and a C compiler for that libc (the toolchain's)."""
+    the dynamic loader to lay over /lib, and a C compiler for that libc (the toolchain's) with
+    the linker it runs (clang names the host's ld when asked, not the lld it uses)."""
 
     loader: Path
     cc: Path
+    ld: Path
 
 
 @dataclass(frozen=True, kw_only=True)

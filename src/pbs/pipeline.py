@@ -87,7 +87,7 @@ def toolchain_libc(toolchain: Toolchain) -> ToolchainLibc | None:
     sysroot = toolchain.target.sysroot
     if isinstance(sysroot, MuslSysroot):
         return ToolchainLibc(loader=toolchain.root / LOADER_DIR / sysroot.dynamic_linker,
-                             cc=toolchain.cc)
+                             cc=toolchain.cc, ld=toolchain.llvm_bin / "ld.lld")
     return None
 
 

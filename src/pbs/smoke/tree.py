@@ -63,8 +63,9 @@ class InstallTree:
         if cc is not None:
             self.target_tools.mkdir()
             if found := host_tool(cc):
-                linker = self.runner([found, "-print-prog-name=ld"], step="find the target's ld",
-                                     log=self.log).output.strip()
+                linker = (str(libc.ld) if libc and cc == str(libc.cc) else
+                          self.runner([found, "-print-prog-name=ld"], step="find the target's ld",
+                                      log=self.log).output.strip())
                 for name in TARGET_COMPILER_NAMES:
                     # A script, not a link: a toolchain's wrapper finds its sysroot from $0.
                     (self.target_tools / name).write_text(
