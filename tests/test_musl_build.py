@@ -93,15 +93,17 @@ def test_the_interpreter_knows_it_is_musl_and_its_libraries_work(
         "print(platform.libc_ver()[0], ssl.OPENSSL_VERSION.split()[1])\n"
         "print(zlib.decompress(lzma.decompress(lzma.compress(zlib.compress(b'ok')))).decode())\n"
         "print(ctypes.CDLL(None).strlen(b'musl'))\n"
+        "import _testinternalcapi; print(_testinternalcapi.pymem_getallocatorsname())\n"
     )
     runner = musl_toolchain.runner_for(run)
     output = runner([python_dir / "bin" / "python3", "-c", script], step="run the musl build",
                     log=tmp_path / "run.log").output
-    multiarch, libc, roundtrip, length = output.splitlines()
+    multiarch, libc, roundtrip, length, allocator = output.splitlines()
     assert multiarch.split() == ["x86_64-linux-musl", ".cpython-314-x86_64-linux-musl.so"]
     assert libc.split()[0] == "musl"
     assert roundtrip == "ok"
     assert length == "4"
+    assert allocator == "mimalloc"  # patches.toml: musl's malloc is slow
 
 
 def test_pbs_link_relinks_the_musl_archive(
