@@ -201,15 +201,16 @@ def _write_wrapper(wrapper: Path, sysroot: MuslSysroot, llvm: Path, own_resource
     # written for gcc (libedit) test. Link-only flags and inputs on compile-only commands must
     # not warn: configure scripts use -Werror. lld takes an archive's members wherever it
     # stands on the command line, so the stand-ins can follow the profile runtime's reference.
-    # Static programs get musl's mark (libc_mark.c).
+    # Static programs get musl's mark (libc_mark.c). `-x none`: after `-x c -` (a source on
+    # stdin) an appended input would be read as C too.
     patterns = "|".join(f'*" {flag}"*' for flag in PROFILE_FLAGS)
     wrapper.parent.mkdir()
     wrapper.write_text(
         "#!/bin/sh\n"
         f'case " $* " in {patterns}) '
-        f'set -- "$@" "${{0%/*}}/../sysroot/lib/{PROFILE_FORTIFY_LIBRARY}" ;; esac\n'
+        f'set -- "$@" -x none "${{0%/*}}/../sysroot/lib/{PROFILE_FORTIFY_LIBRARY}" ;; esac\n'
         f'case " $* " in *" -static "*) '
-        f'set -- "$@" "${{0%/*}}/../sysroot/lib/{LIBC_MARK_OBJECT}" ;; esac\n'
+        f'set -- "$@" -x none "${{0%/*}}/../sysroot/lib/{LIBC_MARK_OBJECT}" ;; esac\n'
         f'exec {llvm / "clang"} --target={sysroot.clang_target} '
         '--sysroot="${0%/*}/../sysroot" '
         + (f'-resource-dir="${{0%/*}}/../{RESOURCE_DIR}" ' if own_resource else "")
