@@ -21,6 +21,7 @@ import random
 import sys
 from pathlib import Path
 
+from pbs.errors import PbsError
 from pbs.loader import LoaderOverlay
 from pbs.runner import run as run_command
 
@@ -45,7 +46,11 @@ def main() -> int:
     if args.loader is not None and os.environ.get(UNDER_OVERLAY) != str(args.loader):
         if not args.loader.is_file():
             parser.error(f"--loader: no file at {args.loader}")
-        prefix = LoaderOverlay(runner=run_command, loader_dir=args.loader.parent.absolute()).prefix()
+        try:
+            prefix = LoaderOverlay(runner=run_command,
+                                   loader_dir=args.loader.parent.absolute()).prefix()
+        except PbsError as exc:
+            parser.error(f"--loader: {exc}")
         os.execvpe(prefix[0], [*prefix, sys.executable, *sys.argv],
                    {**os.environ, UNDER_OVERLAY: str(args.loader)})
     run = Provenance.now()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import subprocess
 import sys
 from pathlib import Path
 
@@ -210,3 +211,25 @@ def test_ensure_runner_keeps_a_venv_that_has_the_pinned_version(tmp_path: Path) 
 
     assert pyperformance.ensure_runner(tmp_path / "venv", "1.14.0", tmp_path / "log") == runner
     assert "pip" not in (tmp_path / "log").read_text()
+
+
+@pytest.mark.parametrize(("loader_dir", "message"), [
+    ("missing", "--loader: no file at"),
+    ("a:b", "--loader: cannot lay"),
+])
+def test_compare_refuses_a_loader_it_cannot_lay_over_lib(
+    tmp_path: Path, loader_dir: str, message: str
+) -> None:
+    """One line naming what was wrong, exit 2, before any benchmark runs."""
+    loader = tmp_path / loader_dir / "ld-musl-x86_64.so.1"
+    if loader_dir != "missing":
+        loader.parent.mkdir()
+        loader.write_bytes(b"\x7fELF")
+    done = subprocess.run(
+        [sys.executable, REPO / "benchmarks" / "compare.py", f"a={sys.executable}",
+         f"b={sys.executable}", "--loader", loader, "--work-dir", tmp_path / "work"],
+        capture_output=True, text=True)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "work").exists()
