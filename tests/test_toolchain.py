@@ -230,11 +230,12 @@ def test_the_sysroot_names_no_machine_path_and_its_archive_no_staging_path(
 
 
 def _foreign_toolchains() -> list[object]:
-    """(target, compiler-rt) pairs: the first foreign target with Debian's compiler-rt for its
-    architecture and with zig's builtins (as for an architecture Debian's release does not
-    build); every other foreign target as the catalog builds it, in the slow run (a toolchain
-    takes half a minute)."""
-    first, *others = [target for target in load_catalog().targets if target.emulator is not None]
+    """(target, compiler-rt) pairs: the first foreign glibc target with Debian's compiler-rt for
+    its architecture and with zig's builtins (as for an architecture Debian's release does not
+    build); every other foreign glibc target as the catalog builds it, in the slow run (a
+    toolchain takes half a minute). Foreign musl toolchains are test_musl_toolchain's."""
+    first, *others = [target for target in load_catalog().targets
+                      if target.emulator is not None and target.libc == "glibc"]
     return [
         pytest.param((first.triple, "debian"), id=f"{first.triple}-debian"),
         pytest.param((first.triple, "zig"), id=f"{first.triple}-zig"),
