@@ -16,6 +16,7 @@ import pytest
 import zstandard
 from elftools.elf.elffile import ELFFile
 
+from pbs.catalog import load_catalog
 from pbs.errors import CommandFailed, PbsError
 from conftest import RecordingRunner, killed_leftover
 from pbs.package import (
@@ -30,6 +31,7 @@ from pbs.names import ArchiveNames
 from pbs.runner import run
 
 SOURCE_DATE_EPOCH = 1_700_000_000
+INSTALL_ONLY = load_catalog().release.install_only
 LLVM_STRIP = Path("/usr/lib/llvm-22/bin/llvm-strip")
 CC = shutil.which("cc")
 
@@ -92,6 +94,10 @@ TREE: list[tuple[str, str | Path | None, int]] = [
 ]
 
 
+# An extension module only the stdlib's tests import: the full archive alone ships it.
+TEST_EXTENSION = "install/lib/python3.14/lib-dynload/_testcapi.cpython-314-x86_64-linux-gnu.so"
+
+
 def make_dist(
     root: Path,
     elf_binaries: dict[str, Path],
@@ -105,6 +111,7 @@ def make_dist(
     entries.append(("install/bin/python3.14", elf_binaries["executable"], 0o755))
     so = "install/lib/python3.14/lib-dynload/_hello.cpython-314-x86_64-linux-gnu.so"
     entries.append((so, elf_binaries["shared"], 0o755))
+    entries.append((TEST_EXTENSION, elf_binaries["shared"], 0o755))
     for relative, content, mode in reversed(entries) if reverse else entries:
         path = python / relative
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -166,6 +173,7 @@ def packaged(dist: Path, tmp_path: Path) -> list[Path]:
         strip=LLVM_STRIP,
         log=tmp_path / "logs" / "package.log",
         runner=run,
+        install_only=INSTALL_ONLY,
     )
 
 
@@ -176,7 +184,7 @@ def test_a_build_that_keeps_anothers_install_only_writes_its_full_archive_alone(
         dist: Path, tmp_path: Path, recorder: RecordingRunner) -> None:
     out = tmp_path / "out"
     archives = package(dist, out, NAMES, mtime=SOURCE_DATE_EPOCH, strip=LLVM_STRIP,
-                       log=tmp_path / "package.log", runner=recorder, install_only=False)
+                       log=tmp_path / "package.log", runner=recorder, install_only=None)
     assert [p.name for p in archives] == [NAMES.full()]
     assert sorted(os.listdir(out)) == sorted([SHA256SUMS, NAMES.full()])
     assert recorder.commands == []  # nothing to strip
@@ -213,11 +221,12 @@ def test_full_archive_holds_the_whole_tree(packaged: list[Path]) -> None:
 
 
 @needs_toolchain
-def test_install_only_moves_install_up_and_drops_tests_static_libpython_and_bytecode(
+def test_install_only_moves_install_up_and_drops_tests_their_modules_libpython_a_and_bytecode(
     packaged: list[Path],
 ) -> None:
-    assert "python/install/lib/python3.14/__pycache__/os.cpython-314.pyc" in [
-        m.name for m in read_tar(packaged[0])]
+    full = [m.name for m in read_tar(packaged[0])]
+    assert "python/install/lib/python3.14/__pycache__/os.cpython-314.pyc" in full
+    assert f"python/{TEST_EXTENSION}" in full
     for archive in packaged[1:]:
         names = [m.name for m in read_tar(archive)]
         assert all(name == "python" or name.startswith("python/") for name in names)
@@ -230,6 +239,8 @@ def test_install_only_moves_install_up_and_drops_tests_static_libpython_and_byte
         assert not any("/test" in name.removeprefix("python/lib/python3.14") for name in names)
         assert not any("idle_test" in name or name.endswith(".a") for name in names)
         assert not any("__pycache__" in name for name in names)
+        assert "python/lib/python3.14/lib-dynload/_hello.cpython-314-x86_64-linux-gnu.so" in names
+        assert not any("_testcapi" in name for name in names)
         assert not any(name.startswith(("python/install", "python/build")) for name in names)
         assert "python/PYTHON.json" not in names
 
@@ -284,6 +295,7 @@ def test_package_is_byte_identical_whatever_the_disk_order_and_mtimes(
             strip=LLVM_STRIP,
             log=tmp_path / "log",
             runner=run,
+            install_only=INSTALL_ONLY,
         )
         for root, out in ((first, "out1"), (first, "out2"), (second, "out3"))
     ]
@@ -322,6 +334,7 @@ def test_failed_strip_leaves_no_archive(dist: Path, tmp_path: Path) -> None:
             strip=tmp_path / "no-such-strip",
             log=tmp_path / "log",
             runner=run,
+            install_only=INSTALL_ONLY,
         )
     assert os.listdir(out) == []
 
@@ -337,7 +350,8 @@ def test_a_failed_check_of_the_staged_archives_publishes_nothing(dist: Path, tmp
     out = tmp_path / "out"
     with pytest.raises(PbsError, match="failed their checks"):
         package(dist, out, NAMES, mtime=SOURCE_DATE_EPOCH, strip=LLVM_STRIP,
-                log=tmp_path / "log", runner=run, check=refuse)
+                log=tmp_path / "log", runner=run, check=refuse,
+                install_only=INSTALL_ONLY)
     assert seen == [NAMES.full(), NAMES.install_only(), NAMES.install_only_stripped()]
     assert list(out.iterdir()) == []
 
@@ -353,6 +367,7 @@ def test_missing_python_json_is_reported(tmp_path: Path) -> None:
             strip=LLVM_STRIP,
             log=tmp_path / "log",
             runner=run,
+            install_only=INSTALL_ONLY,
         )
 
 
@@ -449,6 +464,7 @@ INTERRUPTED_PACKAGING = """
 import os, signal, sys
 from pathlib import Path
 from pbs import interrupt
+from pbs.catalog import load_catalog
 from pbs.names import ArchiveNames
 from pbs.package import package
 from pbs.runner import run
@@ -468,7 +484,8 @@ def move_then_signal(source, target):
 os.replace = move_then_signal
 try:
     with interrupt.handled():
-        package(dist, out, names, mtime=0, strip=strip, log=log, runner=run)
+        package(dist, out, names, mtime=0, strip=strip, log=log, runner=run,
+                install_only=load_catalog().release.install_only)
 except interrupt.Interrupted as exc:
     sys.exit(exc.exit_code)
 """
@@ -550,7 +567,7 @@ def test_a_malformed_sha256sums_stops_the_publication_before_any_archive_moves(
     (out / SHA256SUMS).write_text("edited by hand\n")
     with pytest.raises(PbsError, match="not a sha256sum line"):
         package(dist, out, NAMES, mtime=SOURCE_DATE_EPOCH, strip=LLVM_STRIP, log=tmp_path / "log",
-                runner=run)
+                runner=run, install_only=INSTALL_ONLY)
     assert os.listdir(out) == [SHA256SUMS]
 
 
@@ -559,10 +576,12 @@ def test_the_stripped_copies_come_from_the_given_strip(dist: Path, tmp_path: Pat
     strip = Path("/toolchain/llvm-strip")
     recorder.effect = lambda argv: shutil.copyfile(argv[-1], argv[-2])
     package(dist, tmp_path / "out", NAMES, mtime=SOURCE_DATE_EPOCH, strip=strip,
-            log=tmp_path / "log", runner=recorder)
+            log=tmp_path / "log", runner=recorder,
+            install_only=INSTALL_ONLY)
     install = dist / "python" / "install"
     stripped = sorted(Path(argv[-1]).relative_to(install).as_posix() for argv in recorder.argvs)
-    # Only ELF files, and only those install_only ships (not the static libpython).
+    # Only ELF files, and only those install_only ships (not the static libpython or a test
+    # extension module).
     assert stripped == ["bin/python3.14",
                         "lib/python3.14/lib-dynload/_hello.cpython-314-x86_64-linux-gnu.so"]
     assert all(argv[:3] == [str(strip), "--strip-debug", "-o"] for argv in recorder.argvs)

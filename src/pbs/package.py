@@ -15,7 +15,6 @@ import stat
 import tarfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
 from typing import Literal, get_args
 
@@ -23,6 +22,7 @@ import zstandard
 
 from pbs import interrupt
 from pbs.cache import held_directory, notice, sweep_held
+from pbs.catalog.model import InstallOnlySpec
 from pbs.errors import PbsError
 from pbs.names import ArchiveNames
 from pbs.runner import Runner
@@ -41,22 +41,13 @@ SHA256SUMS = "SHA256SUMS"
 STAGING_PREFIX = ".package-"
 _PUBLISHING = "PUBLISHING"
 
-# Test suites left out of install_only, as paths under lib/python3.X/ (3.11 still keeps
-# tkinter's tests inside the package).
-_STDLIB_TEST_DIRS = (("test",), ("idlelib", "idle_test"), ("tkinter", "test"))
-_STATIC_LIBPYTHON = "libpython*.a"
-# As python-build-standalone's archives, install_only carries no bytecode (a third of the
-# stripped archive): Python writes it on first import where the tree is writable, and
-# `uv python install --compile-bytecode` compiles it ahead.
-_BYTECODE_DIR = "__pycache__"
-
-
 def package(
     dist_root: Path, out_dir: Path, names: ArchiveNames, *, mtime: int, strip: Path, log: Path,
-    runner: Runner, check: Callable[[list[Path]], None] | None = None, install_only: bool = True,
+    runner: Runner, install_only: InstallOnlySpec | None,
+    check: Callable[[list[Path]], None] | None = None,
 ) -> list[Path]:
-    """Write the full, install_only and install_only_stripped archives of `dist_root`
-    (the full archive alone when `install_only` is false).
+    """Write the full, install_only and install_only_stripped archives of `dist_root`, the
+    latter two without what `install_only` leaves out (the full archive alone when it is None).
 
     `dist_root/python` holds PYTHON.json, install/, build/ and licenses/. `strip` is an
     llvm-strip binary, run by `runner` with `log`. `mtime` (normally
@@ -78,22 +69,17 @@ def package(
     with held_directory(out_dir, STAGING_PREFIX) as staging:
         built = [staging / names.full()]
         stripped: dict[PurePosixPath, Path] = {}
-        if install_only:
+        if install_only is not None:
             built += [staging / names.install_only(), staging / names.install_only_stripped()]
             # Strip first: it runs an external tool, the likeliest step to fail.
-            stripped = _strip_elf_files(install, staging / "stripped", strip=strip, log=log,
-                                        runner=runner)
+            stripped = _strip_elf_files(install, staging / "stripped", install_only.leaves_out,
+                                        strip=strip, log=log, runner=runner)
         write_tar(python, built[0], arcname_root="python", compression="zst", mtime=mtime)
-        for archive, replacements in zip(built[1:], ({}, stripped)):
-            write_tar(
-                install,
-                archive,
-                arcname_root="python",
-                compression="gz",
-                mtime=mtime,
-                exclude=excluded_from_install_only,
-                replacements=replacements,
-            )
+        if install_only is not None:
+            for archive, replacements in zip(built[1:], ({}, stripped)):
+                write_tar(install, archive, arcname_root="python", compression="gz",
+                          mtime=mtime, exclude=install_only.leaves_out,
+                          replacements=replacements)
         if check is not None:
             check(built)
         with interrupt.deferred():
@@ -131,17 +117,6 @@ def _publish(staging: Path, out_dir: Path) -> None:
     if len(staged) < len(archives):
         notice(f"finished publishing {', '.join(names)} in {out_dir}, which a killed run had "
                "begun")
-
-
-def excluded_from_install_only(path: PurePosixPath) -> bool:
-    """Whether `path` (relative to install/) stays out of install_only: tests, libpython*.a,
-    bytecode."""
-    if fnmatch(path.name, _STATIC_LIBPYTHON) or path.name == _BYTECODE_DIR:
-        return True
-    parts = path.parts
-    if len(parts) < 3 or parts[0] != "lib" or not parts[1].startswith("python"):
-        return False
-    return any(parts[2 : 2 + len(test)] == test for test in _STDLIB_TEST_DIRS)
 
 
 def write_tar(
@@ -254,12 +229,14 @@ def _compress(source: Path, target: Path, compression: Compression) -> None:
 
 
 def _strip_elf_files(
-    install: Path, staging: Path, *, strip: Path, log: Path, runner: Runner
+    install: Path, staging: Path, leaves_out: Callable[[PurePosixPath], bool], *, strip: Path,
+    log: Path, runner: Runner,
 ) -> dict[PurePosixPath, Path]:
-    """Stripped copies of the ELF files install_only ships, keyed by path under install/."""
+    """Stripped copies of the ELF files install_only ships (those `leaves_out` does not),
+    keyed by path under install/."""
     staging.mkdir()
     stripped: dict[PurePosixPath, Path] = {}
-    for index, relative in enumerate(_walk(install, excluded_from_install_only)):
+    for index, relative in enumerate(_walk(install, leaves_out)):
         path = install / relative
         if path.is_symlink() or not path.is_file() or not _is_elf(path):
             continue

@@ -200,7 +200,8 @@ def run_build(
         archives = package(
             cpython.output, request.out, names, mtime=epoch,
             strip=toolchain.tool("strip"), log=cpython.log.with_suffix(".package.log"),
-            runner=runner, check=verify, install_only=install_only.write,
+            runner=runner, check=verify,
+            install_only=catalog.release.install_only if install_only.write else None,
         )
         index = write_index(request.out, catalog, current_settings(request.out, catalog))
     notes = (install_only.note,) if install_only.note else ()

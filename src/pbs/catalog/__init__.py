@@ -10,7 +10,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -32,6 +32,7 @@ from pbs.catalog.model import (
     GlibcSysroot,
     HeaderEdit,
     HostSpec,
+    InstallOnlySpec,
     IsaLevel,
     IsaSpec,
     LibcCompat,
@@ -552,6 +553,12 @@ def load_catalog(directory: Path | None = None) -> Catalog:
                 index_file=release["release"]["index_file"],
                 uv_arch_families=dict(release["uv"]["arch_families"]),
                 uv_variants=tuple(release["uv"]["variants"]),
+                install_only=InstallOnlySpec(
+                    left_out_names=tuple(release["install_only"]["left_out_names"]),
+                    test_packages=tuple(PurePosixPath(path) for path
+                                        in release["install_only"]["test_packages"]),
+                    test_extensions=frozenset(release["install_only"]["test_extensions"]),
+                ),
             ),
             host=HostSpec(packages=tuple(host["packages"]),
                           test_packages=tuple(host["test_packages"])),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field, replace
+from pathlib import PurePosixPath
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
@@ -503,6 +504,27 @@ class LibcCompat:
 
 
 @dataclass(frozen=True, kw_only=True)
+class InstallOnlySpec:
+    """What install_only archives leave out of the install/ tree (release.toml)."""
+
+    left_out_names: tuple[str, ...]  # fnmatch patterns of file or directory names, anywhere
+    test_packages: tuple[PurePosixPath, ...]  # under lib/python3.X/
+    test_extensions: frozenset[str]  # extension module names, as lib-dynload/NAME.*.so
+
+    def leaves_out(self, path: PurePosixPath) -> bool:
+        """Whether `path`, relative to install/, stays out of install_only (a directory with
+        its whole subtree)."""
+        if any(fnmatch.fnmatchcase(path.name, name) for name in self.left_out_names):
+            return True
+        parts = path.parts
+        if len(parts) < 3 or parts[0] != "lib" or not parts[1].startswith("python"):
+            return False
+        if parts[2] == "lib-dynload" and len(parts) == 4:
+            return parts[3].split(".", 1)[0] in self.test_extensions
+        return any(parts[2 : 2 + len(test.parts)] == test.parts for test in self.test_packages)
+
+
+@dataclass(frozen=True, kw_only=True)
 class ReleaseSpec:
     """How archives are named in a release directory and listed for uv (release.toml)."""
 
@@ -512,6 +534,7 @@ class ReleaseSpec:
     index_file: str
     uv_arch_families: dict[str, str]  # a triple's architecture -> uv's name, where they differ
     uv_variants: tuple[str, ...]
+    install_only: InstallOnlySpec
 
     def variant(self, options: str) -> str:
         """The variant of a build's options, as its install_only names carry it ("" for none)."""
