@@ -1,7 +1,9 @@
-"""Speed figures quoted in the README come from a results file, which the text names.
+"""Speed figures quoted in the README and in the catalog's comments come from a results file,
+which the text names.
 
-A figure is a ratio (`1.178×`) or a time in milliseconds (`11.1 ms`); a goal, written `≥ 1.05×`,
-is not a measurement and is left alone. Its citation is the first `benchmarks/results/<file>.md`
+A figure is a ratio (`1.178×`, or `1.178x`) or a time in milliseconds (`11.1 ms`); a goal,
+written `≥ 1.05×`, is not a measurement and is left alone. In a catalog file a paragraph is a
+run of comment lines. Its citation is the first `benchmarks/results/<file>.md`
 in backquotes after it in the same paragraph, optionally `@<git revision>` for the file as that
 commit left it (results files are overwritten by each run). The figure must appear in that file.
 """
@@ -13,7 +15,8 @@ import subprocess
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-FIGURE = re.compile(r"(?<![\d.])(?<!≥ )(\d+(?:\.\d+)?)(?:×| ms\b)")
+FIGURE = re.compile(r"(?<![\d.])(?<!≥ )(?:(\d+(?:\.\d+)?)(?:×| ms\b)|(\d+\.\d+)x\b)")
+CATALOG = REPO / "src" / "pbs" / "catalog"
 CITATION = re.compile(r"`(benchmarks/results/[^`@\s]+\.md)(?:@([0-9a-f]{7,40}))?`")
 
 
@@ -34,7 +37,7 @@ def problems(text: str) -> list[str]:
             if citation is None:
                 found.append(f"{figure[0]!r} cites no results file: {paragraph[:60]!r}…")
                 continue
-            number = re.compile(rf"(?<![\d.]){re.escape(figure[1])}(?!\d)")
+            number = re.compile(rf"(?<![\d.]){re.escape(figure[1] or figure[2])}(?!\d)")
             if not number.search(cited_text(citation[1], citation[2])):
                 found.append(f"{figure[0]!r} is not in {citation[0]}")
     return found
@@ -42,6 +45,24 @@ def problems(text: str) -> list[str]:
 
 def test_every_speed_figure_the_readme_quotes_is_in_the_results_file_it_cites() -> None:
     assert problems((REPO / "README.md").read_text()) == []
+
+
+def comment_paragraphs(toml: str) -> str:
+    """The comments of a TOML file, each run of comment lines one paragraph."""
+    paragraphs, current = [], []
+    for line in toml.splitlines():
+        if line.lstrip().startswith("#"):
+            current.append(line.lstrip().removeprefix("#").strip())
+        elif current:
+            paragraphs.append(" ".join(current))
+            current = []
+    return "\n\n".join([*paragraphs, " ".join(current)])
+
+
+def test_every_speed_figure_a_catalog_comment_quotes_is_in_the_results_file_it_cites() -> None:
+    found = {path.name: problems(comment_paragraphs(path.read_text()))
+             for path in sorted(CATALOG.glob("*.toml"))}
+    assert {name: found_here for name, found_here in found.items() if found_here} == {}
 
 
 def test_a_figure_not_in_its_file_or_without_a_file_is_caught() -> None:
@@ -53,3 +74,13 @@ def test_a_figure_not_in_its_file_or_without_a_file_is_caught() -> None:
         "'1.999×' is not in `benchmarks/results/speed.md`",
         "'8.2 ms' cites no results file: 'Start-up 8.2 ms, uncited.\\n'…",
     ]
+
+
+def test_a_catalog_comments_figure_is_caught_as_the_readmes_are() -> None:
+    toml = ("# clang made the loop 4x larger; gcc's 3.11 build ran 1.108x\n"
+            "# Debian's on four benchmarks.\n"
+            "[options]\n"
+            "# 1.031× Debian's (`benchmarks/results/speed.md@7b737e0`)\n")
+    assert problems(comment_paragraphs(toml)) == [
+        "'1.108x' cites no results file: "
+        "\"clang made the loop 4x larger; gcc's 3.11 build ran 1.108x D\"…"]
