@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,12 +55,9 @@ REFERENCE = {
 def main() -> int:
     args = parse_args()
     run = Provenance.now()
-    work: Path = args.work_dir
-    work.mkdir(parents=True, exist_ok=True)
-    log = work / "size.log"
+    log = cli.open_log(args.work_dir, "size.log")
     minor = ".".join(args.python.split(".")[:2])
-    out = work / f"dist-size-{args.python}-{args.options}"
-    print(f"log: {log}", flush=True)
+    out = args.work_dir / f"dist-size-{args.python}-{args.options}"
     build = ((args.reuse_archives and builds.published(out, args.options))
              or builds.pbs_build(args.python, args.options,
                                  cache_dir=args.cache_dir or default_cache_root(), out=out,
@@ -93,12 +89,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--options", default="pgo+lto", help="build options (default: pgo+lto)")
     parser.add_argument("--top", type=int, default=10,
                         help="how many of each archive's biggest files to list (default: 10)")
-    parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--work-dir", type=Path, default=cli.default_work_dir())
-    parser.add_argument("--cache-dir", type=Path, default=None,
-                        help="pbs's cache for the build (default: pbs's default)")
-    parser.add_argument("--reuse-archives", action="store_true",
-                        help="measure the archives an earlier run built in the work dir")
+    cli.add_builds(parser, "the build")
     args = parser.parse_args()
     if args.top < 1:
         parser.error(f"--top wants a positive number of files, not {args.top}")

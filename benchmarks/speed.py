@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import subprocess
 import sys
@@ -69,12 +68,10 @@ def main() -> int:
     args = parse_args()
     run = Provenance.now()
     work: Path = args.work_dir
-    work.mkdir(parents=True, exist_ok=True)
-    log = work / "speed.log"
+    log = cli.open_log(work, "speed.log")
     started = time.monotonic()
     cache_dir = args.cache_dir or default_cache_root()
     rng = random.Random()
-    print(f"log: {log}", flush=True)
 
     pbs_runs = {
         minor: (args.reuse_archives and builds.published(work / f"dist-{minor}", PBS_OPTIONS))
@@ -146,12 +143,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--full", action="store_true",
                         help="every pyperformance benchmark, with pyperformance's full sampling")
     cli.add_rounds(parser)
-    parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--work-dir", type=Path, default=cli.default_work_dir())
-    parser.add_argument("--cache-dir", type=Path, default=None,
-                        help="pbs's cache for the pgo+lto builds (default: pbs's default)")
-    parser.add_argument("--reuse-archives", action="store_true",
-                        help="use the pgo+lto archives an earlier run built in the work dir")
+    cli.add_builds(parser, "the pgo+lto builds")
     parser.add_argument("--extra", action="append", default=[], metavar="NAME=PYTHON",
                         help="another interpreter to benchmark against its version's baseline")
     return parser.parse_args()

@@ -21,6 +21,24 @@ def add_rounds(parser: argparse.ArgumentParser) -> None:
                              f"order (at least {MIN_ROUNDS}; default {MIN_ROUNDS})")
 
 
+def add_builds(parser: argparse.ArgumentParser, what: str) -> None:
+    """Where a benchmark builds `what` (e.g. "the pgo+lto builds"), or finds an earlier run's."""
+    parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--work-dir", type=Path, default=default_work_dir())
+    parser.add_argument("--cache-dir", type=Path, default=None,
+                        help=f"pbs's cache for {what} (default: pbs's default)")
+    parser.add_argument("--reuse-archives", action="store_true",
+                        help=f"use the archives of {what} an earlier run built in the work dir")
+
+
+def open_log(work_dir: Path, name: str) -> Path:
+    """The log file `name` in `work_dir`, which is made if need be; its path is printed."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    log = work_dir / name
+    print(f"log: {log}", flush=True)
+    return log
+
+
 def _rounds(text: str) -> int:
     rounds = int(text)
     if rounds < MIN_ROUNDS:
