@@ -29,6 +29,7 @@ from pbs.smoke import CheckResult, render
 from pbs.smoke import test_archive as run_checks  # not collected as a test by pytest
 from pbs.smoke.building import write_wheel
 from pbs.smoke.expected import modules_to_import
+from pbs.smoke import relocation
 from pbs.smoke.regrtest import command, parse_summary
 from pbs.smoke.tree import SCRIPTS, unpack
 
@@ -425,3 +426,14 @@ def test_newer_libc_reports_calls_only_an_emulator_lacks(tmp_path: Path) -> None
                             env={k: v for k, v in os.environ.items() if k != "PBS_EMULATOR"})
     assert native.returncode != 0
     assert "OSError" in native.stderr
+
+
+def test_the_chroot_check_lists_what_its_root_holds_besides_the_tree(tmp_path: Path) -> None:
+    root = tmp_path / "chroot root"
+    (root / "python" / "bin").mkdir(parents=True)
+    (root / "python" / "bin" / "python3").write_text("")
+    (root / "lib").mkdir()
+    (root / "lib" / "ld-musl-x86_64.so.1").write_text("")
+    (root / "check_imports.py").write_text("")
+    assert relocation._root_listing(root) == [
+        "/check_imports.py", "/lib/ld-musl-x86_64.so.1", "/python/ (the tree)"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
@@ -117,7 +117,20 @@ def chroot(
         alone = f"{tree.libc_loader.name} alone"
     else:
         alone = f"only {len(allowed_libraries) - (VDSO in allowed_libraries)} glibc libraries"
-    return passed(name, f"{result.output.strip().splitlines()[-1]} with {alone}")
+    return passed(name, f"{result.output.strip().splitlines()[-1]} with {alone} (the root: "
+                        f"{', '.join(_root_listing(root))})")
+
+
+def _root_listing(root: Path) -> list[str]:
+    """What the root holds, as paths inside it: the tree as one entry, every other file."""
+    listing = []
+    for directory, subdirectories, files in os.walk(root):
+        inside = PurePosixPath("/", Path(directory).relative_to(root).as_posix())
+        if inside == PurePosixPath("/") and "python" in subdirectories:
+            subdirectories.remove("python")
+            listing.append("/python/ (the tree)")
+        listing += [str(inside / file) for file in files]
+    return sorted(listing)
 
 
 def _populate(tree: InstallTree, root: Path, allowed_libraries: tuple[str, ...]) -> str | None:
