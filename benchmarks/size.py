@@ -62,7 +62,8 @@ def main() -> int:
              or builds.pbs_build(args.python, args.options,
                                  cache_dir=args.cache_dir or default_cache_root(), out=out,
                                  jobs=args.jobs, cache="warm", log=log))
-    measured = [sizes.measure(Path(name), top=args.top) for name in sorted(build.archives)]
+    measured = sorted((sizes.measure(Path(name), top=args.top) for name in build.archives),
+                      key=lambda archive: sizes.FLAVORS.index(archive.flavor))
     goals = [goal_json(reference, measured)
              for reference in REFERENCE.get((minor, args.options), ())]
     results = {
@@ -74,12 +75,13 @@ def main() -> int:
         "goals_met": all(goal["met"] for goal in goals),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    stem = RESULTS / f"size-{minor}-{args.options}"
-    stem.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
+    # Not Path.with_suffix: "size-3.13-pgo+lto" has a dot of its own.
+    stem = f"size-{minor}-{args.options}"
+    (RESULTS / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
     markdown = render(results)
-    stem.with_suffix(".md").write_text(markdown)
+    (RESULTS / f"{stem}.md").write_text(markdown)
     print(markdown)
-    print(f"goals {'met' if results['goals_met'] else 'NOT met'}; {stem.with_suffix('.md')}")
+    print(f"goals {'met' if results['goals_met'] else 'NOT met'}; {RESULTS / stem}.md")
     return 0 if results["goals_met"] else 1
 
 
