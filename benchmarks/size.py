@@ -3,9 +3,9 @@
     python benchmarks/size.py [--python 3.13] [--options pgo+lto] [--top N] [--jobs N]
                               [--work-dir DIR] [--cache-dir DIR] [--reuse-archives]
 
-1. `pbs build --python V --options O` for x86_64-unknown-linux-gnu (its wall time), or with
-   --reuse-archives the archives an earlier run built into the work dir (reported with the pbs
-   revision and date that built them);
+1. `pbs build --python V --options O` for the default target, x86_64-unknown-linux-gnu (its
+   wall time), or with --reuse-archives the archives an earlier run built into the work dir
+   (reported with the pbs revision and date that built them);
 2. for each flavor (full, install_only, install_only_stripped): the archive's bytes, its files'
    bytes unpacked, its file count and its --top biggest files;
 3. against python-build-standalone's published sizes of the same version and options, where
@@ -28,6 +28,8 @@ from harness import builds, cli, sizes
 from harness.provenance import Provenance, machine
 
 from pbs.cache import default_cache_root
+from pbs.catalog import load_catalog
+from pbs.errors import UsageError
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results"
@@ -69,6 +71,7 @@ def main() -> int:
     results = {
         "run": {**run.to_json(), "command": sys.argv},
         "machine": machine(),
+        "target": load_catalog().target(None).triple,  # what `pbs build` builds by default
         "build": build.to_json(),
         "archives": [archive.to_json() for archive in measured],
         "goals": goals,
@@ -95,6 +98,11 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     if args.top < 1:
         parser.error(f"--top wants a positive number of files, not {args.top}")
+    catalog = load_catalog()
+    try:
+        catalog.parse_options(args.options, catalog.python(args.python), catalog.target(None))
+    except UsageError as error:
+        parser.error(str(error))
     return args
 
 
@@ -111,7 +119,7 @@ def render(results: dict) -> str:
     seconds = ("not timed (reused)" if build["seconds"] is None
                else f"{build['seconds']:.0f} s wall time, CPython step {build['cpython_step']}")
     lines = [f"# pbs archive sizes: CPython {build['python']} {build['options']}, "
-             "x86_64-unknown-linux-gnu", "",
+             f"{results['target']}", "",
              f"Measured at {Provenance.from_json(results['run']).text()}; archives built at "
              f"{built_by.text()} ({seconds}). MB are 10^6 bytes.", ""]
     if results["goals"]:
