@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -46,3 +47,20 @@ def test_flavors_are_told_apart_by_the_name_alone() -> None:
     assert sizes.flavor_of(Path(f"{stem}-install_only_stripped.tar.gz")) == "install_only_stripped"
     with pytest.raises(ValueError, match="not named as a pbs archive flavor"):
         sizes.flavor_of(Path(f"{stem}.tar.gz"))
+
+
+@pytest.mark.parametrize(("argv", "error"), [
+    (["--python", "9.9"], "unknown Python version '9.9'"),
+    (["--options", "bogus"], "unknown build options 'bogus'"),
+    (["--top", "0"], "--top wants a positive number of files"),
+])
+def test_bad_input_is_refused_in_one_line_before_any_work(
+    tmp_path: Path, argv: list[str], error: str
+) -> None:
+    work = tmp_path / "work"
+    done = subprocess.run([sys.executable, REPO / "benchmarks" / "size.py", *argv,
+                           "--work-dir", work], capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+    assert error in done.stderr.splitlines()[-1]
+    assert "Traceback" not in done.stderr
+    assert not work.exists()
