@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pbs.cache import held_directory, sweep_held
 from pbs.catalog import load_catalog
-from pbs.names import parse_archive_name
+from pbs.names import FULL, parse_archive_name
 from pbs.loader import ToolchainLibc
 from pbs.runner import Runner
 from pbs.smoke import api, building, gui, library, regrtest, relocation, terminal, tls
@@ -65,7 +65,9 @@ def _run(
     name = parse_archive_name(archive.name)
     tree = tree.for_target(target, catalog.target_checks.get(target.triple), libc,
                            static=name.static)
-    modules = modules_to_import(tree.config_dir, catalog.excluded_modules)
+    # install_only leaves the test-only extension modules out, as python-build-standalone does.
+    left_out = () if name.flavor == FULL else catalog.release.install_only.test_extensions
+    modules = modules_to_import(tree.config_dir, {*catalog.excluded_modules, *left_out})
     return [
         library.imports(tree, modules),
         library.slot_identity(tree),
