@@ -6,7 +6,7 @@
 1. `pbs build --options pgo+lto` of 3.11 and 3.14 (their wall times and archive sizes), or
    with --reuse-archives the archives an earlier run built into the work dir (reported with
    the pbs revision and date that built them);
-2. the reference build of 3.14 with the docker image's recipe and the host gcc;
+2. the reference build of 3.14 with the docker image's recipe and the host gcc, beside step 1;
 3. start-up times (`python -c pass`, `python -c "import json, ssl, sqlite3"`);
 4. pyperformance (quick subset of benchmarks/quick.toml, or every benchmark with --full),
    --rounds times, interleaved, on Debian's /usr/bin/python3.11, pbs 3.11, the reference 3.14
@@ -23,6 +23,7 @@ import random
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from harness import builds, cli, pyperformance, reference, report, startup
 from harness.provenance import Provenance, machine, version_of
 
 from pbs.cache import default_cache_root
+from pbs.catalog import load_catalog
 from pbs.sources.extract import extract_archive
 
 HERE = Path(__file__).parent
@@ -73,14 +75,20 @@ def main() -> int:
     cache_dir = args.cache_dir or default_cache_root()
     rng = random.Random()
 
-    pbs_runs = {
-        minor: (args.reuse_archives and builds.published(work / f"dist-{minor}", PBS_OPTIONS))
-        or builds.pbs_build(minor, PBS_OPTIONS, cache_dir=cache_dir, out=work / f"dist-{minor}",
-                            jobs=args.jobs, cache="warm", log=log)
-        for minor in ("3.11", "3.14")
-    }
-    docker = reference.build_reference(pbs_runs["3.14"].python, work / "reference",
-                                       jobs=args.jobs, cache_dir=cache_dir, log=log)
+    # The reference needs nothing of pbs's builds, so it builds beside them: their profile
+    # runs, links and test suites leave a core idle for long stretches.
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        reference_build = beside.submit(
+            reference.build_reference, str(load_catalog().python("3.14").version),
+            work / "reference", jobs=args.jobs, cache_dir=cache_dir,
+            log=cli.open_log(work, "reference.log"))
+        pbs_runs = {
+            minor: (args.reuse_archives and builds.published(work / f"dist-{minor}", PBS_OPTIONS))
+            or builds.pbs_build(minor, PBS_OPTIONS, cache_dir=cache_dir,
+                                out=work / f"dist-{minor}", jobs=args.jobs, cache="warm", log=log)
+            for minor in ("3.11", "3.14")
+        }
+        docker = reference_build.result()
     interpreters = [
         Interpreter(label="debian-3.11", python=DEBIAN_PYTHON, minor="3.11"),
         Interpreter(label="pbs-3.11", python=unpack(pbs_runs["3.11"], work), minor="3.11"),

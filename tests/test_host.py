@@ -65,8 +65,9 @@ def test_root_installs_what_is_missing(tmp_path: Path, monkeypatch) -> None:
     assert ensure_packages(["xvfb", "gcc", "openssl"], runner=dpkg,
                            log=tmp_path / "log") == ["xvfb", "openssl"]
     assert dpkg.commands[-2:] == [
-        ["apt-get", "update"],
-        ["apt-get", "install", "-y", "--no-install-recommends", "xvfb", "openssl"],
+        ["apt-get", "-o", "DPkg::Lock::Timeout=900", "update"],
+        ["apt-get", "-o", "DPkg::Lock::Timeout=900", "install", "-y", "--no-install-recommends",
+         "xvfb", "openssl"],
     ]
 
 

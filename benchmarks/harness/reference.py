@@ -21,6 +21,7 @@ from pathlib import Path
 
 from pbs.cache import Cache, default_cache_root
 from pbs.catalog import load_catalog
+from pbs.host import APT_GET
 from pbs.sources.extract import extract_archive, source_root
 from pbs.runner import run
 
@@ -66,7 +67,7 @@ def missing_host_packages() -> list[str]:
 def install_host_packages(log: Path) -> None:
     missing = missing_host_packages()
     if missing:
-        run(["apt-get", "install", "-y", "--no-install-recommends", *missing],
+        run([*APT_GET, "install", "-y", "--no-install-recommends", *missing],
             step="install the reference build's packages", log=log,
             env={"DEBIAN_FRONTEND": "noninteractive"})
 

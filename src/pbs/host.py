@@ -20,6 +20,9 @@ from pbs.runner import Runner
 
 _INSTALLED = "ii"  # dpkg's status abbreviation: wanted install, installed
 _APT_ENV = {"DEBIAN_FRONTEND": "noninteractive"}
+# apt-get as pbs runs it: a concurrent install (another pbs run, a benchmark's reference build)
+# holds dpkg's lock for a while, and is waited for rather than failed on.
+APT_GET = ("apt-get", "-o", "DPkg::Lock::Timeout=900")
 BINFMT_DIR = Path("/proc/sys/fs/binfmt_misc")
 # Where Debian's qemu-user-static puts the binfmt_misc registration of each emulator.
 BINFMT_CONF_DIR = Path("/usr/lib/binfmt.d")
@@ -90,8 +93,8 @@ def ensure_packages(packages: Sequence[str], *, runner: Runner, log: Path) -> li
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
         raise UsageError(f"missing Debian packages: {' '.join(missing)}; install them as root: "
                          f"apt-get update && {shlex.join(command)}")
-    runner(["apt-get", "update"], step="apt-get update", log=log, env=_APT_ENV)
-    runner(command, step=f"install {' '.join(missing)}", log=log, env=_APT_ENV)
+    runner([*APT_GET, "update"], step="apt-get update", log=log, env=_APT_ENV)
+    runner([*APT_GET, *command[1:]], step=f"install {' '.join(missing)}", log=log, env=_APT_ENV)
     return missing
 
 
