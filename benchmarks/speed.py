@@ -1,18 +1,21 @@
 """How fast pbs's Pythons are against the builds people use today, in one run on one machine.
 
-    python benchmarks/speed.py [--full] [--rounds N] [--jobs N] [--work-dir DIR]
-                               [--cache-dir DIR] [--reuse-archives] [--extra NAME=PYTHON ...]
+    python benchmarks/speed.py [--python MINOR ...] [--full] [--rounds N] [--jobs N]
+                               [--work-dir DIR] [--cache-dir DIR] [--reuse-archives]
+                               [--extra NAME=PYTHON ...]
 
-1. `pbs build --options pgo+lto` of 3.11 and 3.14 (their wall times and archive sizes), or
-   with --reuse-archives the archives an earlier run built into the work dir (reported with
-   the pbs revision and date that built them);
-2. the reference build of 3.14 with the docker image's recipe and the host gcc, beside step 1;
+For each selected minor version (--python 3.11 and/or 3.14; both by default):
+1. `pbs build --options pgo+lto` (its wall time and archive sizes), or with --reuse-archives
+   the archives an earlier run built into the work dir (reported with the pbs revision and
+   date that built them);
+2. for 3.14, the reference build with the docker image's recipe and the host gcc, beside step 1;
 3. start-up times (`python -c pass`, `python -c "import json, ssl, sqlite3"`);
 4. pyperformance (quick subset of benchmarks/quick.toml, or every benchmark with --full),
-   --rounds times, interleaved, on Debian's /usr/bin/python3.11, pbs 3.11, the reference 3.14
-   and pbs 3.14, plus any --extra interpreter, which is compared with the baseline of its own
-   minor version;
-5. benchmarks/results/speed.json and speed.md.
+   --rounds times, interleaved, on pbs's build and its baseline (Debian's /usr/bin/python3.11
+   for 3.11, the reference for 3.14), plus any --extra interpreter, which is compared with
+   the baseline of its own minor version;
+5. benchmarks/results/speed.json and speed.md, or speed-MINOR.{json,md} when one minor version
+   is selected: a cold run of both takes longer than a 3-hour window on 2 cores.
 """
 
 from __future__ import annotations
@@ -54,13 +57,17 @@ class Goal:
     baseline: str  # label of the interpreter pbs is measured against
     pbs: str
     required: float  # the family-weighted geometric mean of base/pbs ratios it asks for
+    # The baseline's interpreter on this machine; None: the docker recipe's build of `minor`,
+    # which the run makes.
+    installed: Path | None = None
 
     def text(self) -> str:
         return (f"{self.pbs} ≥ {self.required:.2f}× {self.baseline} "
                 "(geometric mean, families weighted as one)")
 
 
-GOALS = (Goal(minor="3.11", baseline="debian-3.11", pbs="pbs-3.11", required=1.05),
+GOALS = (Goal(minor="3.11", baseline="debian-3.11", pbs="pbs-3.11", required=1.05,
+              installed=DEBIAN_PYTHON),
          Goal(minor="3.14", baseline="docker-3.14", pbs="pbs-3.14", required=1.20))
 # Start-up: pbs's 3.11 no slower than Debian's 3.11, for every command timed.
 STARTUP_GOAL = ("debian-3.11", "pbs-3.11")
@@ -74,33 +81,38 @@ def main() -> int:
     started = time.monotonic()
     cache_dir = args.cache_dir or default_cache_root()
     rng = random.Random()
+    minors: list[str] = args.python
+    selected_goals = [goal for goal in GOALS if goal.minor in minors]
+    reference_goal = next((goal for goal in selected_goals if goal.installed is None), None)
 
     # The reference needs nothing of pbs's builds, so it builds beside them: their profile
     # runs, links and test suites leave a core idle for long stretches.
     with ThreadPoolExecutor(max_workers=1) as beside:
         reference_build = beside.submit(
-            reference.build_reference, str(load_catalog().python("3.14").version),
+            reference.build_reference, str(load_catalog().python(reference_goal.minor).version),
             work / "reference", jobs=args.jobs, cache_dir=cache_dir,
-            log=cli.open_log(work, "reference.log"))
+            log=cli.open_log(work, "reference.log")) if reference_goal else None
         pbs_runs = {
             minor: (args.reuse_archives and builds.published(work / f"dist-{minor}", PBS_OPTIONS))
             or builds.pbs_build(minor, PBS_OPTIONS, cache_dir=cache_dir,
                                 out=work / f"dist-{minor}", jobs=args.jobs, cache="warm", log=log)
-            for minor in ("3.11", "3.14")
+            for minor in minors
         }
-        docker = reference_build.result()
+        docker = reference_build.result() if reference_build else None
     interpreters = [
-        Interpreter(label="debian-3.11", python=DEBIAN_PYTHON, minor="3.11"),
-        Interpreter(label="pbs-3.11", python=unpack(pbs_runs["3.11"], work), minor="3.11"),
-        Interpreter(label="docker-3.14", python=docker.executable, minor="3.14"),
-        Interpreter(label="pbs-3.14", python=unpack(pbs_runs["3.14"], work), minor="3.14"),
-        *(extra_interpreter(text) for text in args.extra),
+        *(interpreter for goal in selected_goals for interpreter in (
+            Interpreter(label=goal.baseline, python=goal.installed or docker.executable,
+                        minor=goal.minor),
+            Interpreter(label=goal.pbs, python=unpack(pbs_runs[goal.minor], work),
+                        minor=goal.minor))),
+        *(extra_interpreter(text, minors) for text in args.extra),
     ]
     pythons = {i.label: i.python for i in interpreters}
 
     print("measuring start-up", flush=True)
     startup_times = startup.measure_startup(pythons, STARTUP_ROUNDS, rng)
-    startup_verdicts = startup.verdicts(startup_times, *STARTUP_GOAL)
+    startup_verdicts = (startup.verdicts(startup_times, *STARTUP_GOAL)
+                        if set(STARTUP_GOAL) <= pythons.keys() else [])
 
     plan = pyperformance.load_plan(HERE / "quick.toml")
     runner = pyperformance.ensure_runner(work / "pyperformance-venv", plan.pyperformance, log)
@@ -108,12 +120,12 @@ def main() -> int:
         runner, pythons, None if args.full else list(plan.quick), rounds=args.rounds, rng=rng,
         out_dir=work / "pyperformance", log=log, fast=not args.full,
     )
-    baselines = {goal.minor: goal.baseline for goal in GOALS}
+    baseline_of = {goal.minor: goal.baseline for goal in selected_goals}
     comparisons = {
-        (baselines[i.minor], i.label): report.compare(measurements, baselines[i.minor], i.label)
-        for i in interpreters if i.label != baselines[i.minor]
+        (baseline_of[i.minor], i.label): report.compare(measurements, baseline_of[i.minor], i.label)
+        for i in interpreters if i.label != baseline_of[i.minor]
     }
-    goals = [(goal, comparisons[(goal.baseline, goal.pbs)]) for goal in GOALS]
+    goals = [(goal, comparisons[(goal.baseline, goal.pbs)]) for goal in selected_goals]
     met = (all(comparison.meets(goal.required) for goal, comparison in goals)
            and all(verdict.met for verdict in startup_verdicts))
 
@@ -131,30 +143,42 @@ def main() -> int:
         "startup": [t.to_json() for t in startup_times],
         "startup_goal": [v.to_json() for v in startup_verdicts],
         "builds": [b.to_json() for b in pbs_runs.values()],
-        "reference": {"version": docker.version, "recipe": reference.RECIPE_REVISION,
-                      "built": docker.built},
+        "reference": docker and {"version": docker.version, "recipe": reference.RECIPE_REVISION,
+                                 "built": docker.built},
         "measurements": measurements.to_json(),
         "goals_met": met,
     }
+    stem = report_stem(minors)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "speed.json").write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
     markdown = render(results, goals, list(comparisons.values()), startup_times,
                       startup_verdicts)
-    (RESULTS / "speed.md").write_text(markdown)
+    (RESULTS / f"{stem}.md").write_text(markdown)
     print(markdown)
-    print(f"goals {'met' if met else 'NOT met'}; {RESULTS / 'speed.md'}")
+    print(f"goals {'met' if met else 'NOT met'}; {RESULTS / f'{stem}.md'}")
     return 0 if met else 1
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    every_minor = [goal.minor for goal in GOALS]
+    parser.add_argument("--python", action="append", choices=every_minor, metavar="MINOR",
+                        help=f"a minor version to build and measure against its baseline "
+                             f"({' or '.join(every_minor)}; repeatable; default: all)")
     parser.add_argument("--full", action="store_true",
                         help="every pyperformance benchmark, with pyperformance's full sampling")
     cli.add_rounds(parser)
     cli.add_builds(parser, "the pgo+lto builds")
     parser.add_argument("--extra", action="append", default=[], metavar="NAME=PYTHON",
                         help="another interpreter to benchmark against its version's baseline")
-    return parser.parse_args()
+    args = parser.parse_args()
+    args.python = [minor for minor in every_minor if minor in (args.python or every_minor)]
+    return args
+
+
+def report_stem(minors: list[str]) -> str:
+    """speed for a run of every minor version, speed-3.11 for a run of 3.11 alone."""
+    return "speed" if minors == [goal.minor for goal in GOALS] else "-".join(["speed", *minors])
 
 
 def unpack(run: builds.BuildRun, work: Path) -> Path:
@@ -167,14 +191,15 @@ def unpack(run: builds.BuildRun, work: Path) -> Path:
     return dest / "python" / "bin" / f"python{minor}"
 
 
-def extra_interpreter(text: str) -> Interpreter:
+def extra_interpreter(text: str, minors: list[str]) -> Interpreter:
     label, sep, path = text.partition("=")
     if not sep or not label or not path:
         raise SystemExit(f"--extra wants NAME=PYTHON, not {text!r}")
     python = Path(path)
     minor = version_of(python).rsplit(".", 1)[0]
-    if minor not in {goal.minor for goal in GOALS}:
-        raise SystemExit(f"--extra {label}: Python {minor} has no baseline here (3.11 or 3.14)")
+    if minor not in minors:
+        raise SystemExit(f"--extra {label}: Python {minor} has no baseline in this run "
+                         f"({' or '.join(minors)})")
     return Interpreter(label=label, python=python, minor=minor)
 
 
@@ -202,10 +227,12 @@ def render(results: dict, goals: list[tuple[Goal, report.Comparison]],
     for label in results["interpreters"]:
         row = [t for t in startup_times if t.interpreter == label]
         lines.append(f"| {label} | " + " | ".join(t.median_ms.text(1) for t in row) + " |")
-    lines += ["", "## Builds", "", builds_table(results["builds"]), "",
-              f"Reference: CPython {results['reference']['version']} by the docker recipe "
-              f"r{results['reference']['recipe']}, built {results['reference']['built']}.",
-              "", "## Archive sizes", "", archive_sizes_table(results["builds"])]
+    lines += ["", "## Builds", "", builds_table(results["builds"]), ""]
+    if results["reference"]:
+        lines += [f"Reference: CPython {results['reference']['version']} by the docker recipe "
+                  f"r{results['reference']['recipe']}, built {results['reference']['built']}.",
+                  ""]
+    lines += ["## Archive sizes", "", archive_sizes_table(results["builds"])]
     return "\n".join(lines) + "\n"
 
 

@@ -190,3 +190,50 @@ def test_the_speed_report_states_its_run_goals_with_intervals_and_its_own_builds
     assert f"| 3.11.2 | pgo+lto | reused | reused | not timed (reused) | {BUILT_BY.text()} |" in lines
     assert ("Reference: CPython 3.14.7 by the docker recipe r1, built 2026-11-20T10:00:00+00:00."
             in lines)
+
+
+def test_one_minor_version_is_measured_alone_into_its_own_report(monkeypatch) -> None:
+    import speed
+
+    monkeypatch.setattr(sys, "argv", ["speed.py", "--python", "3.11"])
+    assert speed.parse_args().python == ["3.11"]
+    assert speed.report_stem(["3.11"]) == "speed-3.11"
+    monkeypatch.setattr(sys, "argv", ["speed.py", "--python", "3.14", "--python", "3.11"])
+    assert speed.parse_args().python == ["3.11", "3.14"]
+    assert speed.report_stem(["3.11", "3.14"]) == "speed"
+
+
+def test_an_unknown_minor_version_is_refused_in_one_line() -> None:
+    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / "speed.py"),
+                             "--python", "3.9"], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "argument --python: invalid choice: '3.9'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_report_without_the_reference_build_names_none() -> None:
+    import speed
+    from harness import report
+
+    seconds = {"debian-3.11": 0.11, "pbs-3.11": 0.10}
+    measurements = report.Measurements(
+        rounds=3, families={"nbody": ["nbody"]}, order=[],
+        samples={label: {"nbody": [s, s, s]} for label, s in seconds.items()})
+    comparison = report.compare(measurements, "debian-3.11", "pbs-3.11")
+    times = [startup.StartupTime(interpreter=label, command=command, samples_ms=[10.0] * 3)
+             for label in seconds for command in startup.COMMANDS]
+    results = {
+        "run": {**Provenance(date="2026-11-29T12:00:00+00:00", revision="abc123").to_json(),
+                "rounds": 3, "suite": "quick"},
+        "machine": {"cpu": "AMD EPYC", "cores": 2},
+        "interpreters": {label: {"python": f"/{label}/python", "version": "3.11.2"}
+                         for label in seconds},
+        "builds": [],
+        "reference": None,
+    }
+
+    text = speed.render(results, [(speed.GOALS[0], comparison)], [comparison], times,
+                        startup.verdicts(times, *speed.STARTUP_GOAL))
+
+    assert "1.100 [1.100, 1.100] | met: lower bound 1.100 ≥ 1.05 |" in text
+    assert "docker" not in text and "Reference:" not in text
