@@ -7,7 +7,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -194,18 +194,6 @@ def target_archives(triple: str, tag: str, *, static: bool = False) -> tuple[str
             f"{prefix}-{variant}install_only_stripped.tar.gz")
 
 
-def build_in_default_cache(dist: Path, triple: str, options: str, tag: str) -> str:
-    """`pbs build --python 3.14` for a target in the default cache (which a cross build's
-    interpreter for the build machine, among others, is then reused from); its output."""
-    result = subprocess.run(
-        [sys.executable, "-m", "pbs", "build", "--python", "3.14", "--target", triple,
-         "--options", options, "--tag", tag, "--out", str(dist), "-j", str(os.cpu_count() or 1)],
-        capture_output=True, text=True, check=False,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    return result.stdout
-
-
 def unpacked(archive: Path, root: Path) -> Path:
     """An install_only archive unpacked in `root`: its python directory."""
     with tarfile.open(archive) as opened:
@@ -254,12 +242,76 @@ class BuildReport:
             assert "passed" in row, row
 
 
+@dataclass(frozen=True, kw_only=True)
+class SharedBuild:
+    """A `pbs build --python 3.14` that slow tests share, through the fixture of its name."""
+
+    target: str | None  # None: the build machine's own
+    options: str
+    tag: str
+    # A fresh cache of its own, else the default one, whose earlier builds it reuses (the
+    # build machine's interpreter, which a cross build needs, among them).
+    own_cache: bool = False
+
+
+SHARED_BUILDS = {
+    "e2e_build": SharedBuild(target=None, options="noopt", tag=E2E_TAG, own_cache=True),
+    "cross_build": SharedBuild(target="aarch64-unknown-linux-gnu", options="noopt",
+                               tag="20260103"),
+    "musl_build": SharedBuild(target=MUSL_TARGET, options="noopt", tag="20260104"),
+    "static_build": SharedBuild(target=MUSL_TARGET, options="noopt+static", tag="20260104"),
+}
+
+
+@dataclass(frozen=True)
+class StartedBuild:
+    process: subprocess.Popen[bytes]
+    cache: Path | None
+    dist: Path
+    stdout: Path
+    stderr: Path
+
+    def finished(self) -> tuple[Path, str]:
+        """Its dist directory and what it printed, once it has exited 0."""
+        returncode = self.process.wait()
+        assert returncode == 0, self.stderr.read_text(errors="replace")[-4000:]
+        return self.dist, self.stdout.read_text()
+
+
+def start_build(build: SharedBuild, root: Path) -> StartedBuild:
+    dist, cache = root / "dist", (root / "cache" if build.own_cache else None)
+    dist.mkdir()
+    argv = [sys.executable, "-m", "pbs", *(["--cache-dir", str(cache)] if cache else []),
+            "build", "--python", "3.14", *(["--target", build.target] if build.target else []),
+            "--options", build.options, "--tag", build.tag, "--out", str(dist),
+            "-j", str(os.cpu_count() or 1)]
+    stdout, stderr = root / "stdout", root / "stderr"
+    with stdout.open("wb") as out, stderr.open("wb") as err:
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+    return StartedBuild(process=process, cache=cache, dist=dist, stdout=stdout, stderr=stderr)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_builds(request: pytest.FixtureRequest,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, StartedBuild]]:
+    """Every shared build a selected test needs, started together when the session starts, so
+    that one build's serial stretches (configure scripts, links, tests under an emulator)
+    overlap the others' compiling and the quick tests run meanwhile."""
+    needed = {name for item in request.session.items for name in item.fixturenames}
+    started = {name: start_build(build, tmp_path_factory.mktemp(name))
+               for name, build in SHARED_BUILDS.items() if name in needed}
+    yield started
+    for build in started.values():
+        if build.process.poll() is None:
+            build.process.terminate()
+            build.process.wait()
+
+
 @pytest.fixture(scope="session")
-def e2e_build(tmp_path_factory: pytest.TempPathFactory) -> E2EBuild:
-    """`pbs build --python 3.14 --options noopt`, which also validates and tests its archives."""
-    cache = tmp_path_factory.mktemp("build-cache")
-    dist = tmp_path_factory.mktemp("dist")
-    result = pbs("build", "--python", "3.14", "--options", "noopt", "--tag", E2E_TAG, "--out", dist,
-                 "-j", str(os.cpu_count() or 1), cache=cache)
-    assert result.returncode == 0, result.stderr[-4000:]
-    return E2EBuild(cache=cache, dist=dist, output=result.stdout)
+def e2e_build(shared_builds: dict[str, StartedBuild]) -> E2EBuild:
+    """`pbs build --python 3.14 --options noopt` in a fresh cache, which also validates and
+    tests its archives."""
+    build = shared_builds["e2e_build"]
+    dist, output = build.finished()
+    assert build.cache is not None
+    return E2EBuild(cache=build.cache, dist=dist, output=output)

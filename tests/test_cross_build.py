@@ -2,9 +2,9 @@
 this x86_64 machine, whose archives pbs validates and tests under the target's emulator
 (qemu-user through binfmt_misc), and then their use here the same way.
 
-It uses the default pbs cache, so that it reuses what earlier builds there left (the build
-machine's own interpreter, which a cross build needs, among them); cold, it builds the two
-toolchains, that interpreter, every dependency for aarch64 and CPython.
+The build (conftest's SHARED_BUILDS) uses the default pbs cache, so that it reuses what earlier
+builds there left (the build machine's own interpreter, which a cross build needs, among them);
+cold, it builds the two toolchains, that interpreter, every dependency for aarch64 and CPython.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from packaging.version import Version
 from pbs.catalog import Catalog, Target
 from pbs.elf import ELF_MAGIC
 
-from conftest import (BuildReport, build_in_default_cache, only_download, target_archives,
-                      unpacked)
+from conftest import (SHARED_BUILDS, BuildReport, StartedBuild, only_download,
+                      target_archives, unpacked)
 
 pytestmark = pytest.mark.slow
 
-TAG = "20260103"
-TRIPLE = "aarch64-unknown-linux-gnu"
+BUILD = SHARED_BUILDS["cross_build"]
+TAG, TRIPLE = BUILD.tag, str(BUILD.target)
 ARCHIVES = target_archives(TRIPLE, TAG)
 
 
@@ -37,9 +37,8 @@ def target(catalog: Catalog) -> Target:
 
 
 @pytest.fixture(scope="module")
-def cross_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    dist = tmp_path_factory.mktemp("dist")
-    return dist, build_in_default_cache(dist, TRIPLE, "noopt", TAG)
+def cross_build(shared_builds: dict[str, StartedBuild]) -> tuple[Path, str]:
+    return shared_builds["cross_build"].finished()
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,10 @@ dynamically linked against musl, whose archives pbs validates and tests (with th
 musl loader laid over /lib, and in a chroot holding the tree and that loader alone); then the
 install_only interpreter is used here the same way.
 
-It uses the default pbs cache, so that it reuses what earlier builds there left; cold, it
-builds musl, every dependency for musl and CPython.
+The builds (conftest's SHARED_BUILDS) use the default pbs cache, so that they reuse what earlier
+builds there left; cold, they build musl, every dependency for musl and CPython. The `+static`
+build is a second build of the musl family: marked `variant`, it is left out of the default
+run.
 """
 
 from __future__ import annotations
@@ -22,13 +24,13 @@ from pbs.elf import ELF_MAGIC, elf_kind, interpreter, needed_libraries
 from pbs.runner import run
 from pbs.toolchain import Toolchain
 
-from conftest import (BuildReport, build_in_default_cache, only_download, target_archives,
-                      unpacked)
+from conftest import (SHARED_BUILDS, BuildReport, StartedBuild, only_download,
+                      target_archives, unpacked)
 
 pytestmark = pytest.mark.slow
 
-TAG = "20260104"
-TRIPLE = "x86_64-unknown-linux-musl"
+BUILD = SHARED_BUILDS["musl_build"]
+TAG, TRIPLE = BUILD.tag, str(BUILD.target)
 ARCHIVES = target_archives(TRIPLE, TAG)
 
 
@@ -38,9 +40,8 @@ def target(catalog: Catalog) -> Target:
 
 
 @pytest.fixture(scope="module")
-def musl_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    dist = tmp_path_factory.mktemp("dist")
-    return dist, build_in_default_cache(dist, TRIPLE, "noopt", TAG)
+def musl_build(shared_builds: dict[str, StartedBuild]) -> tuple[Path, str]:
+    return shared_builds["musl_build"].finished()
 
 
 @pytest.fixture(scope="module")
@@ -145,11 +146,11 @@ STATIC_ARCHIVES = target_archives(TRIPLE, TAG, static=True)
 
 
 @pytest.fixture(scope="module")
-def static_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    dist = tmp_path_factory.mktemp("dist-static")
-    return dist, build_in_default_cache(dist, TRIPLE, "noopt+static", TAG)
+def static_build(shared_builds: dict[str, StartedBuild]) -> tuple[Path, str]:
+    return shared_builds["static_build"].finished()
 
 
+@pytest.mark.variant
 def test_a_static_build_is_one_executable_that_runs_anywhere(
     static_build: tuple[Path, str], catalog: Catalog, tmp_path: Path
 ) -> None:

@@ -1,4 +1,5 @@
-"""Dependency steps built for real with the target toolchain, cached, rebuilt only when needed."""
+"""Dependency steps built for real with the target toolchain (by the end-to-end build, in its fresh
+cache), cached, rebuilt only when needed."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from pbs.runner import run
 from pbs.steps.dependencies import build_dependencies, plan
 from pbs.steps.engine import STEP_FILE, StepEngine
 from pbs.toolchain import Toolchain, prepare_toolchain
+
+from conftest import E2EBuild
 
 pytestmark = pytest.mark.slow
 
@@ -110,14 +113,16 @@ class Built:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory, catalog: Catalog) -> Built:
-    cache = Cache(tmp_path_factory.mktemp("deps-cache"))
+def built(e2e_build: E2EBuild, catalog: Catalog) -> Built:
+    """The dependencies as the end-to-end `pbs build` left them in its fresh cache: planned and
+    run here through the dependency steps' own API, every one is found there, built."""
+    cache = Cache(e2e_build.cache)
     toolchain = prepare_toolchain(catalog.toolchain, catalog.target(None), cache, run)
     fetcher = Fetcher(cache, DebianSource(catalog.debian, cache, run), run)
     fetched = {r.source: fetcher.fetch(catalog.library(r.source)) for r in RECIPES.values()}
     state = Built(cache=cache, toolchain=toolchain, fetched=fetched, catalog=catalog)
     results = state.build()
-    assert [r.cached for r in results] == [False] * len(RECIPES)
+    assert [r.cached for r in results] == [True] * len(RECIPES)
     return state
 
 
