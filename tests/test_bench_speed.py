@@ -149,30 +149,45 @@ def test_archive_sizes_keep_same_named_archives_of_different_builds() -> None:
                     f"| 3.14.7 noopt, cold cache | {name} | 60.0 |"]
 
 
-def test_the_speed_report_states_its_run_goals_with_intervals_and_its_own_builds() -> None:
-    import speed
+def steady_run(seconds: dict[str, float]):
+    """Three identical nbody samples per interpreter, and start-up times of 10 ms."""
     from harness import report
 
-    labels = ["debian-3.11", "pbs-3.11", "docker-3.14", "pbs-3.14"]
-    seconds = {"debian-3.11": 0.11, "pbs-3.11": 0.10, "docker-3.14": 0.12, "pbs-3.14": 0.10}
     measurements = report.Measurements(
         rounds=3, families={"nbody": ["nbody"]}, order=[],
         samples={label: {"nbody": [s, s, s]} for label, s in seconds.items()})
-    comparisons = [report.compare(measurements, "debian-3.11", "pbs-3.11"),
-                   report.compare(measurements, "docker-3.14", "pbs-3.14")]
     times = [startup.StartupTime(interpreter=label, command=command, samples_ms=[10.0] * 3)
-             for label in labels for command in startup.COMMANDS]
-    reused = builds.BuildRun(python="3.11.2", options="pgo+lto", cache="reused",
-                             cpython_step="reused", seconds=None, archives={}, built_by=BUILT_BY)
-    results = {
+             for label in seconds for command in startup.COMMANDS]
+    return measurements, times
+
+
+def run_results(labels: list[str], *, builds: list[dict], reference: dict | None) -> dict:
+    """What speed.py records of a run by revision abc123 on a 2-core machine, for render."""
+    return {
         "run": {**Provenance(date="2026-11-28T12:00:00+00:00", revision="abc123").to_json(),
                 "rounds": 3, "suite": "quick"},
         "machine": {"cpu": "AMD EPYC", "cores": 2},
         "interpreters": {label: {"python": f"/{label}/python", "version": "3.x"}
                          for label in labels},
-        "builds": [reused.to_json()],
-        "reference": {"version": "3.14.7", "recipe": "1", "built": "2026-11-20T10:00:00+00:00"},
+        "builds": builds,
+        "reference": reference,
     }
+
+
+def test_the_speed_report_states_its_run_goals_with_intervals_and_its_own_builds() -> None:
+    import speed
+    from harness import report
+
+    labels = ["debian-3.11", "pbs-3.11", "docker-3.14", "pbs-3.14"]
+    measurements, times = steady_run(
+        {"debian-3.11": 0.11, "pbs-3.11": 0.10, "docker-3.14": 0.12, "pbs-3.14": 0.10})
+    comparisons = [report.compare(measurements, "debian-3.11", "pbs-3.11"),
+                   report.compare(measurements, "docker-3.14", "pbs-3.14")]
+    reused = builds.BuildRun(python="3.11.2", options="pgo+lto", cache="reused",
+                             cpython_step="reused", seconds=None, archives={}, built_by=BUILT_BY)
+    results = run_results(labels, builds=[reused.to_json()],
+                          reference={"version": "3.14.7", "recipe": "1",
+                                     "built": "2026-11-20T10:00:00+00:00"})
 
     text = speed.render(results, list(zip(speed.GOALS, comparisons)), comparisons, times,
                         startup.verdicts(times, *speed.STARTUP_GOAL))
@@ -216,21 +231,9 @@ def test_a_report_without_the_reference_build_names_none() -> None:
     from harness import report
 
     seconds = {"debian-3.11": 0.11, "pbs-3.11": 0.10}
-    measurements = report.Measurements(
-        rounds=3, families={"nbody": ["nbody"]}, order=[],
-        samples={label: {"nbody": [s, s, s]} for label, s in seconds.items()})
+    measurements, times = steady_run(seconds)
     comparison = report.compare(measurements, "debian-3.11", "pbs-3.11")
-    times = [startup.StartupTime(interpreter=label, command=command, samples_ms=[10.0] * 3)
-             for label in seconds for command in startup.COMMANDS]
-    results = {
-        "run": {**Provenance(date="2026-11-29T12:00:00+00:00", revision="abc123").to_json(),
-                "rounds": 3, "suite": "quick"},
-        "machine": {"cpu": "AMD EPYC", "cores": 2},
-        "interpreters": {label: {"python": f"/{label}/python", "version": "3.11.2"}
-                         for label in seconds},
-        "builds": [],
-        "reference": None,
-    }
+    results = run_results(list(seconds), builds=[], reference=None)
 
     text = speed.render(results, [(speed.GOALS[0], comparison)], [comparison], times,
                         startup.verdicts(times, *speed.STARTUP_GOAL))
