@@ -328,11 +328,16 @@ def sleeping_archive(tmp_path: Path, pids: Path, *, ignore_term: bool) -> Path:
     """An install_only archive whose `python3` is a shell script that starts a long sleep,
     writes both pids, and waits; with `ignore_term`, both ignore SIGTERM."""
     trap = "trap '' TERM\n" if ignore_term else ""
+    return archive_running(tmp_path, (
+        f"#!/bin/sh\n{trap}echo $$ > '{pids}/shell'\nsleep 300 &\necho $! > '{pids}/sleep'\n"
+        "wait\n"
+    ))
+
+
+def archive_running(tmp_path: Path, python3: str) -> Path:
+    """An install_only archive whose `python3` is the script `python3`."""
     files = {
-        "python/bin/python3": (
-            f"#!/bin/sh\n{trap}echo $$ > '{pids}/shell'\nsleep 300 &\necho $! > '{pids}/sleep'\n"
-            "wait\n"
-        ),
+        "python/bin/python3": python3,
         "python/lib/python3.14/os.py": "",
         "python/lib/python3.14/config-3.14-x86_64-linux-gnu/Makefile": "",
         "python/lib/python3.14/config-3.14-x86_64-linux-gnu/Setup.bootstrap": "",
@@ -401,6 +406,40 @@ def test_a_signal_stops_the_run_its_commands_and_leaves_nothing(
     assert wait_for(lambda: not alive(shell) and not alive(sleep), 30)
     assert list(scratch.iterdir()) == []
     assert list((tmp_path / "cache" / "tmp").glob("*")) == []
+
+
+def test_a_command_stopping_its_own_sessions_on_ctrl_c_is_given_ctrl_c_first(tmp_path: Path) -> None:
+    """As regrtest does with its workers: a child in a session of its own, out of the reach of
+    the signals pbs sends the command's group, killed by the command when Ctrl-C reaches it."""
+    pids, scratch = tmp_path / "pids", tmp_path / "tmp"
+    pids.mkdir()
+    scratch.mkdir()
+    archive = archive_running(tmp_path, (
+        f"#!{sys.executable}\nimport os, signal, subprocess\n"
+        "worker = subprocess.Popen(['sleep', '300'], start_new_session=True)\n"
+        f"open('{pids}/worker', 'w').write(str(worker.pid))\n"
+        "try:\n    worker.wait()\n"
+        "except KeyboardInterrupt:\n    os.killpg(worker.pid, signal.SIGKILL)\n    raise\n"
+    ))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pbs", "test", str(archive)],
+        env={**os.environ, "PBS_CACHE_DIR": str(tmp_path / "cache"), "TMPDIR": str(scratch)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    worker = 0
+    try:
+        assert wait_for(lambda: (pids / "worker").is_file() and (pids / "worker").read_text(), 60)
+        worker = int((pids / "worker").read_text())
+        assert os.getsid(worker) == worker
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+        assert wait_for(lambda: not alive(worker), 10), "the worker outlived the run"
+    finally:
+        process.kill()
+        if worker and alive(worker):
+            os.kill(worker, signal.SIGKILL)
+    assert process.returncode == 128 + signal.SIGTERM
+    assert list(scratch.iterdir()) == []
 
 
 def test_an_out_directory_holding_an_unreadable_archive_name_is_refused(tmp_path) -> None:

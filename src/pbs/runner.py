@@ -20,7 +20,11 @@ from typing import IO, Protocol
 from pbs.errors import CommandFailed
 
 TAIL_LINES = 25
-# How long a command has to end after SIGTERM before its group gets SIGKILL.
+# How a command is stopped: each signal to its process group, the next one this many seconds
+# later if it has not ended. SIGINT first, as a terminal's Ctrl-C: programs whose own children
+# run in sessions of their own, out of the group's reach, stop them on it (regrtest its
+# workers; on SIGTERM it dies and leaves them running).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
 STOP_GRACE_SECONDS = 3.0
 
 # The commands running now (from any thread). Reentrant: the signal handler that calls
@@ -102,17 +106,18 @@ def run(
 
 
 def stop_all() -> None:
-    """Stop every running command: SIGTERM to its group now, SIGKILL after a grace period.
+    """Stop every running command: STOP_SIGNALS to its group, one per grace period.
 
     Commands not yet started are refused from now on. Safe to call from a signal handler.
     """
     _stopping.set()
-    _signal_groups(_running_groups(), signal.SIGTERM)
-    killer = threading.Timer(
-        STOP_GRACE_SECONDS, lambda: _signal_groups(_running_groups(), signal.SIGKILL)
-    )
-    killer.daemon = True
-    killer.start()
+    first, *later = STOP_SIGNALS
+    _signal_groups(_running_groups(), first)
+    for number, signum in enumerate(later, start=1):
+        timer = threading.Timer(STOP_GRACE_SECONDS * number,
+                                lambda signum=signum: _signal_groups(_running_groups(), signum))
+        timer.daemon = True
+        timer.start()
 
 
 def stopping() -> bool:
@@ -132,7 +137,7 @@ def _wait(process: subprocess.Popen[str], sink: IO[str]) -> str:
     with _running_lock:
         _running.add(process)
     if _stopping.is_set():
-        _signal_groups([process.pid], signal.SIGTERM)  # started as stop_all ran
+        _signal_groups([process.pid], STOP_SIGNALS[0])  # started as stop_all ran
     try:
         with process:
             try:
@@ -161,11 +166,14 @@ def _copy_output(process: subprocess.Popen[str], sink: IO[str]) -> str:
 
 
 def _stop(process: subprocess.Popen[str]) -> None:
-    _signal_groups([process.pid], signal.SIGTERM)
-    try:
-        process.wait(STOP_GRACE_SECONDS)
-    except subprocess.TimeoutExpired:
-        pass
+    for signum in STOP_SIGNALS:
+        _signal_groups([process.pid], signum)
+        try:
+            process.wait(STOP_GRACE_SECONDS)
+            break
+        except subprocess.TimeoutExpired:
+            pass
+    # What the command started may outlive it; the group still names it.
     _signal_groups([process.pid], signal.SIGKILL)
     process.wait()
 
