@@ -183,9 +183,11 @@ def test_a_second_run_builds_nothing(built: Built) -> None:
 
 
 def consumer_build(ctx: BuildContext) -> None:
-    """A test-only dependent of zlib: compiles against zlib's installed header."""
+    """A test-only dependent of bzip2 (a library nothing else needs, quick to rebuild):
+    compiles against bzip2's installed header."""
     (ctx.source_dir / "consumer.c").write_text(
-        "#include <zlib.h>\nconst char *consumer(void) { return zlibVersion(); }\n"
+        "#include <stdio.h>\n#include <bzlib.h>\n"
+        "const char *consumer(void) { return BZ2_bzlibVersion(); }\n"
     )
     env = ctx.env()
     ctx.run([env["CC"], *env["CPPFLAGS"].split(), "-O2", "-fPIC", "-c", "consumer.c"])
@@ -194,27 +196,31 @@ def consumer_build(ctx: BuildContext) -> None:
     ctx.run([env["AR"], "rcs", lib / "libconsumer.a", "consumer.o"])
 
 
-def changed_zlib_build(ctx: BuildContext) -> None:
-    """zlib's recipe with a change (a different module, so a different recipe text)."""
-    RECIPES["zlib"].build(ctx)
+def changed_bzip2_build(ctx: BuildContext) -> None:
+    """bzip2's recipe with a change (a different module, so a different recipe text)."""
+    RECIPES["bzip2"].build(ctx)
 
 
 def test_changing_one_recipe_rebuilds_it_and_its_dependents_only(built: Built) -> None:
-    consumer = Recipe(name="consumer", source="zlib", deps=("zlib",), build=consumer_build)
-    before = built.steps({**RECIPES, "consumer": consumer})
-    built.build({**RECIPES, "consumer": consumer})
+    # consumer needs bzip2, and a second consumer needs the first: a dependent's dependent.
+    consumer = Recipe(name="consumer", source="bzip2", deps=("bzip2",), build=consumer_build)
+    second = Recipe(name="second-consumer", source="bzip2", deps=("consumer",),
+                    build=consumer_build)
+    tested = {**RECIPES, "consumer": consumer, "second-consumer": second}
+    before = built.steps(tested)
+    built.build(tested)
 
-    changed = dataclasses.replace(RECIPES["zlib"], build=changed_zlib_build)
-    after = built.steps({**RECIPES, "zlib": changed, "consumer": consumer})
+    changed = {**tested, "bzip2": dataclasses.replace(RECIPES["bzip2"], build=changed_bzip2_build)}
+    after = built.steps(changed)
     keys_before = {s.name: s.key for s in before}
     keys_after = {s.name: s.key for s in after}
-    affected = {s.name for s in after if s.name == "zlib" or "zlib" in {d.name for d in s.closure()}}
-    assert "consumer" in affected and "bzip2" not in affected
+    affected = {s.name for s in after if s.name == "bzip2" or "bzip2" in {d.name for d in s.closure()}}
+    assert affected == {"bzip2", "consumer", "second-consumer"}
     assert {n for n in keys_after if keys_after[n] != keys_before[n]} == affected
 
-    results = {r.name: r.cached for r in built.build({**RECIPES, "zlib": changed, "consumer": consumer})}
+    results = {r.name: r.cached for r in built.build(changed)}
     assert {name for name, cached in results.items() if not cached} == affected
-    assert set(results) == {*RECIPES, "consumer"}
+    assert set(results) == set(tested)
 
 
 def test_a_build_killed_mid_step_leaves_a_consistent_cache(built: Built) -> None:
