@@ -66,12 +66,13 @@ def test_every_speed_figure_a_catalog_comment_quotes_is_in_the_results_file_it_c
 
 
 def test_a_figure_not_in_its_file_or_without_a_file_is_caught() -> None:
-    text = ("pbs 3.11: 1.178× Debian's (`benchmarks/results/speed.md`), goal ≥ 1.05×.\n\n"
-            "Once 1.999× (`benchmarks/results/speed.md`), and 1.022× "
+    text = ("pbs 3.11: 1.074× Debian's (`benchmarks/results/pbs-3.11-debian.md`), "
+            "goal ≥ 1.05×.\n\n"
+            "Once 1.999× (`benchmarks/results/pbs-3.11-debian.md`), and 1.022× "
             "(`benchmarks/results/speed.md@0b98834`).\n\n"
             "Start-up 8.2 ms, uncited.\n")
     assert problems(text) == [
-        "'1.999×' is not in `benchmarks/results/speed.md`",
+        "'1.999×' is not in `benchmarks/results/pbs-3.11-debian.md`",
         "'8.2 ms' cites no results file: 'Start-up 8.2 ms, uncited.\\n'…",
     ]
 

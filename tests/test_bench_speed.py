@@ -6,6 +6,7 @@ import json
 import random
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -240,3 +241,31 @@ def test_a_report_without_the_reference_build_names_none() -> None:
 
     assert "1.100 [1.100, 1.100] | met: lower bound 1.100 ≥ 1.05 |" in text
     assert "docker" not in text and "Reference:" not in text
+
+
+def test_the_unpacked_interpreter_starts_with_its_standard_librarys_bytecode_compiled(
+    tmp_path: Path,
+) -> None:
+    import speed
+
+    minor = f"{sys.version_info.major}.{sys.version_info.minor}"
+    tree = tmp_path / "tree" / "python"
+    (tree / "bin").mkdir(parents=True)
+    (tree / "lib" / f"python{minor}").mkdir(parents=True)
+    (tree / "lib" / f"python{minor}" / "greeting.py").write_text("WORDS = 'hello'\n")
+    launcher = tree / "bin" / f"python{minor}"
+    launcher.write_text(f"#!/bin/sh\nexec {sys.executable} \"$@\"\n")
+    launcher.chmod(0o755)
+    archive = tmp_path / f"cpython-{minor}.0-install_only.tar.gz"
+    with tarfile.open(archive, "w:gz") as opened:
+        opened.add(tree, arcname="python")
+    run = builds.BuildRun(python=f"{minor}.0", options="pgo+lto", cache="warm",
+                          cpython_step="cached", seconds=1.0, archives={str(archive): 1},
+                          built_by=BUILT_BY)
+
+    python = speed.unpack(run, tmp_path / "work", tmp_path / "speed.log")
+
+    assert python == tmp_path / "work" / f"pbs-{minor}.0" / "python" / "bin" / f"python{minor}"
+    cache_tag = sys.implementation.cache_tag
+    assert (python.parents[1] / "lib" / f"python{minor}" / "__pycache__" /
+            f"greeting.{cache_tag}.pyc").is_file()
