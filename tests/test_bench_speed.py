@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import shlex
 import subprocess
 import sys
 import tarfile
@@ -254,7 +255,7 @@ def test_the_unpacked_interpreter_starts_with_its_standard_librarys_bytecode_com
     (tree / "lib" / f"python{minor}").mkdir(parents=True)
     (tree / "lib" / f"python{minor}" / "greeting.py").write_text("WORDS = 'hello'\n")
     launcher = tree / "bin" / f"python{minor}"
-    launcher.write_text(f"#!/bin/sh\nexec {sys.executable} \"$@\"\n")
+    launcher.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} \"$@\"\n")
     launcher.chmod(0o755)
     archive = tmp_path / f"cpython-{minor}.0-install_only.tar.gz"
     with tarfile.open(archive, "w:gz") as opened:
