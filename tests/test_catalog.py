@@ -11,7 +11,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from pbs.catalog import Catalog, Python, load_catalog
-from pbs.catalog.model import BoltOmission, DebianLocation, ProfileTask
+from pbs.catalog.model import BoltOmission, DebianLocation
 from pbs.errors import CatalogError, UsageError
 
 
@@ -311,34 +311,3 @@ def test_the_tail_calling_interpreter_only_where_clang_has_its_calling_conventio
         options = catalog.parse_options("noopt", python, target)
         args = catalog.options.configure_args(options, python.version, target)
         assert ("--with-tail-call-interp" in args) == (target.arch in {"x86_64", "aarch64"})
-
-
-def test_a_profile_task_applies_only_to_its_versions_compilers_and_bases(catalog: Catalog) -> None:
-    target = catalog.target(None)
-    by_version = {python.version.release[:2]: python for python in catalog.pythons}
-    old, new = by_version[(3, 11)], by_version[(3, 14)]
-    rule = ProfileTask(requires_python=SpecifierSet("==3.11.*"),
-                       compilers=(catalog.options.compiler_for(old.version, target.libc).name,),
-                       bases=("pgo+lto",), task="-m test --pgo-extended")
-    options = dataclasses.replace(catalog.options, profile_tasks=(rule,))
-    trained = catalog.parse_options("pgo+lto", old, target)
-    assert options.profile_task_for(trained, target, old.version) == "-m test --pgo-extended"
-    assert options.profile_task_for(catalog.parse_options("pgo", old, target), target,
-                                    old.version) is None
-    assert options.profile_task_for(catalog.parse_options("pgo+lto", new, target), target,
-                                    new.version) is None
-    other_compiler = dataclasses.replace(rule, compilers=("no-such-cc",))
-    assert dataclasses.replace(options, profile_tasks=(other_compiler,)).profile_task_for(
-        trained, target, old.version) is None
-
-
-def test_overlapping_or_unknown_profile_tasks_are_found(catalog: Catalog) -> None:
-    rule = ProfileTask(requires_python=SpecifierSet(">=3.11"), compilers=("gcc",),
-                       bases=("pgo+lto",), task="-m test")
-    odd = dataclasses.replace(rule, compilers=("tcc",), bases=("fast",))
-    bad = dataclasses.replace(catalog, options=dataclasses.replace(
-        catalog.options, profile_tasks=(rule, rule, odd)))
-    problems = "\n".join(bad.problems())
-    assert "matches more than one profile task" in problems
-    assert "a profile task names unknown compilers: tcc" in problems
-    assert "a profile task names unknown options bases: fast" in problems

@@ -145,8 +145,6 @@ def run_build(
             *catalog.cpython_cross_configure(request.target),
         ),
         bolt=catalog.options.bolt_for(request.options, request.target, request.python.version),
-        profile_task=catalog.options.profile_task_for(request.options, request.target,
-                                                      request.python.version),
         patches=catalog.patches_for(request.python.version, request.options,
                                     request.target.libc),
         excluded_modules=catalog.excluded_for(request.python.version),

@@ -39,7 +39,6 @@ from pbs.catalog.model import (
     LibcPatch,
     MuslSysroot,
     OptionsGrammar,
-    ProfileTask,
     PyPILocation,
     Python,
     PythonCompiler,
@@ -381,17 +380,6 @@ class Catalog:
                 if count != 1:
                     found.append(f"python {python.version} on {libc} matches {count} compiler "
                                  "rules, not one")
-        for rule in self.options.profile_tasks:
-            if not set(rule.compilers) <= known_compilers:
-                found.append(f"a profile task names unknown compilers: {', '.join(rule.compilers)}")
-            if not set(rule.bases) <= set(self.options.bases):
-                found.append(f"a profile task names unknown options bases: {', '.join(rule.bases)}")
-            overlapping = [python.version for python in self.pythons for compiler in rule.compilers
-                           for base in rule.bases
-                           if sum(other.covers(python.version, compiler, base)
-                                  for other in self.options.profile_tasks) > 1]
-            if overlapping:
-                found.append(f"python {overlapping[0]} matches more than one profile task")
         for omission in self.options.bolt_omissions:
             unknown_flags = set(omission.flags) - set(self.options.bolt.apply)
             if unknown_flags:
@@ -763,10 +751,4 @@ def _options(raw: dict[str, Any]) -> OptionsGrammar:
             for omission in raw["bolt"].get("omit", [])
         ),
         bolt_excluded_suffixes=tuple(raw["bolt"]["excluded_suffixes"]),
-        profile_tasks=tuple(
-            ProfileTask(requires_python=_specifier(rule["requires_python"]),
-                        compilers=tuple(rule["compilers"]), bases=tuple(rule["bases"]),
-                        task=rule["task"])
-            for rule in raw.get("profile_task", [])
-        ),
     )

@@ -353,21 +353,6 @@ class BoltOmission:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ProfileTask:
-    """PGO's training task for the CPython versions `requires_python` contains, built by one of
-    `compilers` with one of the options `bases`, where CPython's default task is not used."""
-
-    requires_python: SpecifierSet
-    compilers: tuple[str, ...]
-    bases: tuple[str, ...]
-    task: str  # the interpreter's arguments: Makefile's PROFILE_TASK
-
-    def covers(self, version: Version, compiler: str, base: str) -> bool:
-        return (self.requires_python.contains(version, prereleases=True)
-                and compiler in self.compilers and base in self.bases)
-
-
-@dataclass(frozen=True, kw_only=True)
 class OptionsGrammar:
     """What may be written in --options: `[prefix+]base[+suffix]`."""
 
@@ -386,7 +371,6 @@ class OptionsGrammar:
     # Options suffixes whose builds are not BOLT-optimized. Kept out of BoltSpec, which keys the
     # CPython step of every build it optimizes.
     bolt_excluded_suffixes: tuple[str, ...]
-    profile_tasks: tuple[ProfileTask, ...]
 
     def spellings(self) -> list[str]:
         """Every base, and the shape of the prefixed/suffixed forms, for error messages."""
@@ -418,15 +402,6 @@ class OptionsGrammar:
     def needs_full_regrtest(self, options: BuildOptions) -> bool:
         """Whether a build with `options` must pass CPython's whole test suite to be published."""
         return options.base in self.full_regrtest_bases
-
-    def profile_task_for(self, options: BuildOptions, target: Target,
-                         version: Version) -> str | None:
-        """PGO's training task for this build if the catalog names one; None for CPython's
-        default (or a build that does not train)."""
-        compiler = self.compiler_for(version, target.libc).name
-        tasks = [rule.task for rule in self.profile_tasks
-                 if rule.covers(version, compiler, options.base)]
-        return tasks[0] if tasks else None
 
     def bolt_for(self, options: BuildOptions, target: Target,
                  version: Version) -> BoltSpec | None:

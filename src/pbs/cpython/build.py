@@ -69,7 +69,6 @@ class CPythonBuild:
     options: BuildOptions
     configure_options: tuple[str, ...]  # from the catalog, for these build options
     bolt: BoltSpec | None  # set if the interpreter is BOLT-optimized after the build
-    profile_task: str | None  # PGO's training task (PROFILE_TASK), if not CPython's default
     patches: tuple[SourcePatch, ...]  # edits of the sources, made before configure
     excluded_modules: frozenset[str]
     setup_rules: tuple[str, ...] | None  # see Catalog.setup_rules_for
@@ -137,10 +136,7 @@ class CPythonBuild:
     def build(self) -> ModuleTable:
         self.compiler.install(self.compiler_bin)
         table = self.configure()
-        # Given on make's command line, the task overrides configure's for PGO's training run
-        # only: BOLT's training reads configure's.
-        self.run(["make", f"-j{self.jobs}",
-                  *([f"PROFILE_TASK={self.profile_task}"] if self.profile_task else [])])
+        self.run(["make", f"-j{self.jobs}"])
         if self.bolt:
             self._optimize_with_bolt(self.bolt)
         # The interpreter is newer than everything it is linked from: install does not relink.
@@ -220,7 +216,7 @@ class CPythonBuild:
         makefile_pre.write_text(text)
 
     def _optimize_with_bolt(self, spec: BoltSpec) -> None:
-        """BOLT the interpreter, trained by CPython's default PGO task."""
+        """BOLT the interpreter, trained by the task PGO trained with."""
         task = self.make_variables(["PROFILE_TASK"])["PROFILE_TASK"]
         interpreter = self.source_dir / "python"
         llvm_bin = self.toolchain.llvm_bin

@@ -51,7 +51,6 @@ class CPythonStep:
     options: BuildOptions
     configure_options: tuple[str, ...]
     bolt: BoltSpec | None
-    profile_task: str | None  # PGO's training task, if not CPython's default
     patches: tuple[SourcePatch, ...]
     excluded_modules: frozenset[str]
     setup_rules: tuple[str, ...] | None
@@ -79,8 +78,7 @@ class CPythonStep:
 
 def plan_cpython(
     *, python: Python, options: BuildOptions, configure_options: tuple[str, ...],
-    bolt: BoltSpec | None, profile_task: str | None = None,
-    patches: tuple[SourcePatch, ...], excluded_modules: frozenset[str],
+    bolt: BoltSpec | None, patches: tuple[SourcePatch, ...], excluded_modules: frozenset[str],
     setup_rules: tuple[str, ...] | None,
     compiler: CPythonCompiler, target: Target, source: Fetched, pip: Fetched,
     libc: Fetched | None = None,
@@ -95,7 +93,6 @@ def plan_cpython(
         str(options),
         *configure_options,
         repr(bolt),
-        profile_task or "",
         repr(patches),
         *sorted(excluded_modules),
         repr(setup_rules),
@@ -109,9 +106,9 @@ def plan_cpython(
     )
     return CPythonStep(
         python=python, options=options, configure_options=configure_options, bolt=bolt,
-        profile_task=profile_task, patches=patches, excluded_modules=excluded_modules,
-        setup_rules=setup_rules, compiler=compiler, target=target, source=source, pip=pip,
-        libc=libc, deps=tuple(deps), build_date=build_date, build_python=build_python, key=key,
+        patches=patches, excluded_modules=excluded_modules, setup_rules=setup_rules,
+        compiler=compiler, target=target, source=source, pip=pip, libc=libc, deps=tuple(deps),
+        build_date=build_date, build_python=build_python, key=key,
     )
 
 
@@ -166,9 +163,8 @@ class CPythonJob:
         step = self.step
         return CPythonBuild(
             python=step.python, options=step.options, configure_options=step.configure_options,
-            bolt=step.bolt, profile_task=step.profile_task, patches=step.patches,
-            excluded_modules=step.excluded_modules, setup_rules=step.setup_rules,
-            toolchain=self.toolchain, compiler=step.compiler,
+            bolt=step.bolt, patches=step.patches, excluded_modules=step.excluded_modules,
+            setup_rules=step.setup_rules, toolchain=self.toolchain, compiler=step.compiler,
             source_dir=self.source_dir, deps_prefix=self.deps_prefix, work_root=self.work,
             destdir=self.root, jobs=self.jobs, log=self.log, runner=self.runner,
             build_date=step.build_date,
