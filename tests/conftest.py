@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from pbs.cache import Cache
+from pbs.cache import Cache, default_cache_root
 from pbs.catalog import Catalog, load_catalog
 from pbs.errors import UsageError
 from pbs.host import ensure_emulation, ensure_packages, needed_packages
@@ -50,17 +50,18 @@ def catalog() -> Catalog:
 
 
 @pytest.fixture(scope="session")
-def toolchain(tmp_path_factory: pytest.TempPathFactory, catalog: Catalog) -> Toolchain:
-    """The catalogued target's toolchain, prepared once in a cache of its own."""
-    cache = Cache(tmp_path_factory.mktemp("toolchain-cache"))
+def toolchain(catalog: Catalog) -> Toolchain:
+    """The catalogued target's toolchain, prepared in the default cache, where the shared
+    builds prepare theirs: on a cold machine it is built once."""
+    cache = Cache(default_cache_root())
     return prepare_toolchain(catalog.toolchain, catalog.target(None), cache, run)
 
 
 @pytest.fixture(scope="session")
-def musl_toolchain(tmp_path_factory: pytest.TempPathFactory, catalog: Catalog) -> Toolchain:
-    """The musl target's toolchain (musl fetched and built: about two minutes), prepared once
-    in a cache of its own."""
-    cache = Cache(tmp_path_factory.mktemp("musl-toolchain-cache"))
+def musl_toolchain(catalog: Catalog) -> Toolchain:
+    """The musl target's toolchain (musl fetched and built: about two minutes cold), prepared
+    in the default cache, which the musl build shares."""
+    cache = Cache(default_cache_root())
     fetcher = Fetcher(cache, DebianSource(catalog.debian, cache, run), run,
                       console=Console(file=io.StringIO()))
     return target_toolchain(catalog.target(MUSL_TARGET), catalog=catalog, cache=cache,
@@ -254,12 +255,13 @@ class SharedBuild:
     own_cache: bool = False
 
 
+# In the order their tests run (the order they finish in, cold).
 SHARED_BUILDS = {
     "e2e_build": SharedBuild(target=None, options="noopt", tag=E2E_TAG, own_cache=True),
-    "cross_build": SharedBuild(target="aarch64-unknown-linux-gnu", options="noopt",
-                               tag="20260103"),
     "musl_build": SharedBuild(target=MUSL_TARGET, options="noopt", tag="20260104"),
     "static_build": SharedBuild(target=MUSL_TARGET, options="noopt+static", tag="20260104"),
+    "cross_build": SharedBuild(target="aarch64-unknown-linux-gnu", options="noopt",
+                               tag="20260103"),
 }
 
 
@@ -289,6 +291,18 @@ def start_build(build: SharedBuild, root: Path) -> StartedBuild:
     with stdout.open("wb") as out, stderr.open("wb") as err:
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
     return StartedBuild(process=process, cache=cache, dist=dist, stdout=stdout, stderr=stderr)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that need no shared build first, while the builds run; then each build's, in
+    SHARED_BUILDS' order: no test waits behind a build it does not need."""
+    builds = list(SHARED_BUILDS)
+
+    def waits_for(item: pytest.Item) -> int:
+        return max((builds.index(name) + 1 for name in getattr(item, "fixturenames", ())
+                    if name in SHARED_BUILDS), default=0)
+
+    items.sort(key=waits_for)
 
 
 @pytest.fixture(scope="session", autouse=True)

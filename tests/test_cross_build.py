@@ -24,7 +24,8 @@ from pbs.elf import ELF_MAGIC
 from conftest import (SHARED_BUILDS, BuildReport, StartedBuild, only_download,
                       target_archives, unpacked)
 
-pytestmark = pytest.mark.slow
+# A second build of the glibc family, which the default run builds natively (test_build.py).
+pytestmark = [pytest.mark.slow, pytest.mark.variant]
 
 BUILD = SHARED_BUILDS["cross_build"]
 TAG, TRIPLE = BUILD.tag, str(BUILD.target)
