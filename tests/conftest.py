@@ -51,8 +51,8 @@ def catalog() -> Catalog:
 
 @pytest.fixture(scope="session")
 def toolchain(catalog: Catalog) -> Toolchain:
-    """The catalogued target's toolchain, prepared in the default cache, where the shared
-    builds prepare theirs: on a cold machine it is built once."""
+    """The catalogued target's toolchain, prepared in the default cache, where pbs builds and
+    earlier runs leave it."""
     cache = Cache(default_cache_root())
     return prepare_toolchain(catalog.toolchain, catalog.target(None), cache, run)
 
